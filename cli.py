@@ -28,9 +28,133 @@ def main() -> None:
 
 
 # -- command: list --
-# -- command: score --
-# -- command: make-suite --
-# -- command: train --
+@main.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--suite", "suite_name", required=True, help="Suite name (see `robust-eval list suites`).")
+@click.option("--data-root", type=click.Path(), default=None, help="Folder holding the suite.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: results.h5 and summary.json (re-running resumes).")
+@click.option("--batch-size", type=int, default=256, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Batches read ahead in a background thread (0: none).")
+@click.option("--limit", type=int, default=None, help="Score only the first N images per cell.")
+@click.option("--corruptions", default=None, help="Comma-separated corruption/perturbation names.")
+@click.option("--severities", default=None, help="Comma-separated severities (difficulties for -P).")
+@click.option("--arch", default=None, help="Architecture of a bare state dict.")
+@click.option("--normalize", type=click.Choice(["imagenet", "cifar", "none"]), default=None,
+              help="Input normalisation (required for bare state dicts; overrides a checkpoint's).")
+@click.option("--unsafe-pickle", is_flag=True, help="Allow full pickles (they can run code).")
+@click.option("--baseline", type=click.Path(dir_okay=False), default=None,
+              help="Results file of a reference model to normalise CE/mCE or FR/T5D by.")
+@click.option("--clean-root", type=click.Path(), default=None, help="Clean test set (adds the clean cell).")
+@click.option("--seed", type=int, default=None, help="Seed of generated suites.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Extra suite option, e.g. difficulty=2 or generate=true (repeatable).")
+def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, workers, limit,
+          corruptions, severities, arch, normalize, unsafe_pickle, baseline, clean_root, seed,
+          options) -> None:
+    """Score CHECKPOINT on a corruption suite; writes OUT/results.h5 and OUT/summary.json."""
+    import json
+    from pathlib import Path
+
+    from robustbench_dm.models import load_model
+    from robustbench_dm.scoring import format_summary, score as run_score
+    from robustbench_dm.suites import get_suite
+
+    extra = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--option {item!r}: expected KEY=VALUE")
+        try:
+            extra[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            extra[key.replace("-", "_")] = value
+    if clean_root is not None:
+        extra["clean_root"] = clean_root
+    if seed is not None:
+        extra["seed"] = seed
+    suite = get_suite(suite_name, data_root, limit=limit, corruptions=corruptions,
+                      severities=severities, **extra)
+    model, info = load_model(checkpoint, arch=arch, normalize=normalize, unsafe_pickle=unsafe_pickle)
+    results = run_score(model, suite, out_dir=out_dir, batch_size=batch_size, device=device,
+                        checkpoint_info=info, baseline=baseline, seed=seed or 0, workers=workers)
+    summary_path = Path(out_dir) / "summary.json"
+    click.echo(format_summary(json.loads(summary_path.read_text())))
+    click.echo(f"wrote {results.path} and {summary_path}")
+
+
+@main.command("make-suite")
+@click.argument("suite")
+@click.option("--from", "source", required=True,
+              help="clean dataset: cifar10, cifar100, fashion-mnist or imagenet (a val folder)")
+@click.option("--data-root", required=True, type=click.Path(), help="folder holding the clean dataset")
+@click.option("--out", required=True, type=click.Path(), help="folder to write the suite into")
+@click.option("--format", "fmt", type=click.Choice(["npy", "folder"]), default=None,
+              help="npy (CIFAR-C/-P style, default for 32 px) or folder (ImageNet-C style JPEG q85)")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--corruptions", default=None, help="comma-separated corruption/perturbation names")
+@click.option("--severities", default=None, help="comma-separated severities (difficulties for -P)")
+@click.option("--limit", type=int, default=None, help="first N clean images only")
+@click.option("--batch-size", type=int, default=256, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, severities, limit,
+                       batch_size, device):
+    """Write SUITE (cifar10-c, fmnist-c, imagenet-c, fmnist-p, ...) made from a clean dataset."""
+    from robustbench_dm.suites.make_suite import make_suite
+
+    done = make_suite(suite, source, data_root, out, fmt=fmt, seed=seed, corruptions=corruptions,
+                      severities=severities, limit=limit, batch_size=batch_size, device=device)
+    click.echo(f"{suite} in {out}: {len(done['written'])} written, "
+               f"{len(done['skipped'])} already complete")
+@main.command("train")
+@click.option("--method", required=True, help="Method name (see `list methods`) or module:Class.")
+@click.option("--arch", required=True, help="Architecture (see `list models`), e.g. wrn40_2.")
+@click.option("--dataset", required=True, help="cifar10 | cifar100 | fashion-mnist | imagenet.")
+@click.option("--data-root", required=True, type=click.Path(file_okay=False),
+              help="Folder with the training set (CIFAR pickles, idx files, or train/ + val/).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Run folder: last.pt, log.csv, config.json.")
+@click.option("--epochs", type=int, help="Default: the paper recipe for the dataset and arch.")
+@click.option("--batch-size", type=int, help="Clean images per step (128 CIFAR, 256 ImageNet).")
+@click.option("--lr", type=float, help="Peak learning rate (0.1; ImageNet 0.1 x batch/256).")
+@click.option("--weight-decay", type=float, help="5e-4 (DenseNet and ImageNet 1e-4).")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--device", help="cpu, cuda or cuda:N (default: cuda when available).")
+@click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA only).")
+@click.option("--limit", type=int, help="Train on the first N training images only.")
+@click.option("--workers", type=int, default=4, show_default=True,
+              help="DataLoader workers decoding ImageNet images.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
+@click.option("--no-jsd", is_flag=True, help="Ablation: no Jensen-Shannon loss (jsd=False).")
+@click.option("--linear-only", is_flag=True, help="Dynamic Mixup ablation: linear mixing only.")
+@click.option("--single-sample-jsd", is_flag=True,
+              help="Dynamic Mixup ablation: JS between the original and one mixed image.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Method option (repeatable), e.g. --option alpha=0.5.")
+def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr, weight_decay,
+                  seed, device, amp, limit, workers, resume, no_jsd, linear_only,
+                  single_sample_jsd, options) -> None:
+    """Train ARCH with METHOD on DATASET (paper recipe unless overridden)."""
+    from robustbench_dm.training import parse_method_options, resolve_config, train
+
+    method_options = parse_method_options(options, {
+        "no_jsd": no_jsd, "linear_only": linear_only, "single_sample_jsd": single_sample_jsd})
+    config = resolve_config(method, arch, dataset, data_root, out, epochs=epochs,
+                            batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                            seed=seed, device=device, amp=amp, limit=limit, workers=workers,
+                            method_options=method_options)
+
+    def report(row: dict) -> None:
+        click.echo(f"epoch {row['epoch']}/{config.epochs}  lr {row['lr']:.4g}  "
+                   f"loss {row['loss']:.4f}  train acc {row['train_acc']:.4f}  "
+                   f"test acc {row['test_acc']:.4f}  {row['images_per_s']:.0f} img/s")
+
+    result = train(config, resume=resume, on_epoch=report)
+    click.echo(f"checkpoint: {result['checkpoint']}")
+
+
 # -- command: report --
 # -- command: demo --
 

@@ -13,6 +13,12 @@ from corruptions.registry import corruption_kernel, sequence_kernel
 
 # Kernel modules register themselves on import.
 # -- kernels: noise, blur, zoom, glass, sequences --
+import corruptions.noise  # noqa: F401
+import corruptions.defocus  # noqa: F401
+import corruptions.glass  # noqa: F401
+import corruptions.motion  # noqa: F401
+import corruptions.zoom  # noqa: F401
+import corruptions.gaussian_blur  # noqa: F401
 # -- kernels: weather, digital, motion --
 
 CORRUPTIONS = (

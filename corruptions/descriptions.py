@@ -1,0 +1,40 @@
+"""One-line descriptions of every corruption and perturbation (for `robust-eval list`)."""
+
+CORRUPTION_DESCRIPTIONS = {
+    "gaussian_noise": "additive Gaussian noise (noise)",
+    "shot_noise": "Poisson (photon) noise (noise)",
+    "impulse_noise": "salt-and-pepper noise (noise)",
+    "defocus_blur": "anti-aliased disk-kernel blur (blur)",
+    "glass_blur": "Gaussian blur + local pixel shuffling (blur)",
+    "motion_blur": "ImageMagick-style motion blur at a random angle (blur)",
+    "zoom_blur": "average of centre zooms (blur)",
+    "snow": "motion-blurred snow layer over a whitened image (weather)",
+    "frost": "frost texture blended over the image (weather)",
+    "fog": "plasma-fractal fog (weather)",
+    "brightness": "V channel shift in HSV (weather)",
+    "contrast": "contrast reduction around the channel mean (digital)",
+    "elastic_transform": "random affine + smoothed elastic displacement (digital)",
+    "pixelate": "box downscale then box upscale (digital)",
+    "jpeg_compression": "JPEG re-encoding at low quality (digital)",
+    "speckle_noise": "multiplicative Gaussian noise (extra)",
+    "gaussian_blur": "Gaussian blur (extra)",
+    "spatter": "water or mud spatter (extra)",
+    "saturate": "saturation change in HSV (extra)",
+}
+
+PERTURBATION_DESCRIPTIONS = {
+    "gaussian_noise": "fresh Gaussian noise per frame, compared with the clean first frame",
+    "shot_noise": "fresh Poisson noise per frame, compared with the clean first frame",
+    "speckle_noise": "fresh speckle noise per frame, compared with the clean first frame",
+    "motion_blur": "motion blur of growing length",
+    "zoom_blur": "zoom blur of growing strength",
+    "snow": "snow layer drifting across frames",
+    "brightness": "brightness sweep",
+    "translate": "sub-image translation sweep",
+    "rotate": "rotation sweep",
+    "tilt": "perspective tilt sweep",
+    "scale": "zoom in/out sweep",
+    "gaussian_blur": "Gaussian blur of growing sigma",
+    "spatter": "spatter layer changing across frames",
+    "shear": "shear sweep",
+}

@@ -1,0 +1,112 @@
+"""motion_blur: ImageMagick's ``MotionBlurImage`` as ported to numpy by imagecorruptions (HEAD).
+
+The kernel has ``2 * radius + 1`` taps weighted by a one-sided Gaussian ``exp(-i^2 / 2 sigma^2)``
+(normalised over the taps); tap ``i`` reads the pixel at offset
+``(-ceil(i sin a - 0.5), -ceil(i cos a - 0.5))`` rows/columns, clamped to the image edge; the
+taps stop at the first one whose offset leaves the image (imagecorruptions' "motion exceeded
+image borders" break; remaining weight is dropped, not renormalised). The angle of each image is
+drawn from U(-45, 45) degrees.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from corruptions.noise import resolve_generator
+from corruptions.registry import register_corruption
+
+# ImageMagick (radius, sigma) per severity (HR make_*_c.py).
+MOTION_BLUR = {
+    "imagenet": ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)),
+    "tinyimagenet": ((10, 1), (10, 1.5), (10, 2), (10, 2.5), (12, 3)),
+    "cifar": ((6, 1), (6, 1.5), (6, 2), (8, 2), (9, 2.5)),
+}
+
+# Above this many (taps x pixels) per image the blur runs as an FFT convolution.
+_FFT_THRESHOLD = 16 * 64 * 64
+
+
+def motion_kernel(radius: int, sigma: float, angles_deg: torch.Tensor, height: int, width: int
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-image taps of the motion blur: (weights N x T float64, dy N x T, dx N x T int64).
+
+    Taps past the first one that leaves an ``height`` x ``width`` image get weight 0.
+    """
+    taps = 2 * int(radius) + 1
+    i = torch.arange(taps, dtype=torch.float64, device=angles_deg.device)
+    k = torch.exp(-(i ** 2) / (2.0 * float(sigma) ** 2))
+    k = k / k.sum()
+    a = torch.deg2rad(angles_deg.to(torch.float64))[:, None]
+    dy = -torch.ceil(i * torch.sin(a) - 0.5).long()
+    dx = -torch.ceil(i * torch.cos(a) - 0.5).long()
+    inside = ((dy.abs() < height) & (dx.abs() < width)).long().cumprod(1).bool()
+    return k * inside, dy, dx
+
+
+def motion_blur_batch(x: torch.Tensor, radius: int, sigma: float, angles_deg: torch.Tensor
+                      ) -> torch.Tensor:
+    """Motion-blur each image of a float N x C x H x W tensor at its own angle (degrees).
+
+    ``out[n, :, h, w] = sum_i k_i * x[n, :, clamp(h - dy_ni), clamp(w - dx_ni)]`` (edge pixels
+    repeat). Same dtype and value scale as ``x``; ``angles_deg`` has N entries.
+    """
+    n, c, h, w = x.shape
+    weights, dy, dx = motion_kernel(radius, sigma, angles_deg.to(x.device), h, w)
+    used = weights > 0
+    # Edge-replicating pad just wide enough for every used offset (p_in = p_out - d).
+    top = int(torch.where(used, dy, 0).max().clamp(min=0))
+    bottom = int((-torch.where(used, dy, 0)).max().clamp(min=0))
+    left = int(torch.where(used, dx, 0).max().clamp(min=0))
+    right = int((-torch.where(used, dx, 0)).max().clamp(min=0))
+    padded = F.pad(x, (left, right, top, bottom), mode="replicate")
+    weights = weights.to(x.dtype)
+    if weights.shape[1] * h * w > _FFT_THRESHOLD:
+        return _blur_fft(padded, weights, dy, dx, h, w, top, left)
+    return _blur_gather(padded, weights, dy, dx, h, w, top, left)
+
+
+def _blur_gather(padded, weights, dy, dx, h, w, top, left):
+    n, c, hp, wp = padded.shape
+    flat = padded.reshape(n, c, hp * wp)
+    rows = torch.arange(h, device=padded.device)[:, None] * wp
+    grid = (rows + torch.arange(w, device=padded.device)[None, :]).reshape(1, -1)
+    out = torch.zeros(n, c, h * w, dtype=padded.dtype, device=padded.device)
+    for t in range(weights.shape[1]):
+        if not bool((weights[:, t] > 0).any()):
+            break
+        start = (top - dy[:, t]) * wp + (left - dx[:, t])
+        index = (grid + start[:, None])[:, None, :].expand(n, c, h * w)
+        out += weights[:, t, None, None] * flat.gather(2, index)
+    return out.reshape(n, c, h, w)
+
+
+def _blur_fft(padded, weights, dy, dx, h, w, top, left):
+    n, c, hp, wp = padded.shape
+    kernel = torch.zeros(n, hp, wp, dtype=padded.dtype, device=padded.device)
+    rows = torch.arange(n, device=padded.device)[:, None].expand_as(dy)
+    # Circular convolution: out[p] = sum_i k_i * padded[p - (dy_i, dx_i)].
+    kernel.index_put_((rows, dy % hp, dx % wp), weights, accumulate=True)
+    spectrum = torch.fft.rfft2(padded) * torch.fft.rfft2(kernel)[:, None]
+    out = torch.fft.irfft2(spectrum, s=(hp, wp))
+    return out[..., top:top + h, left:left + w]
+
+
+def random_angles(n: int, low: float, high: float, generator: torch.Generator,
+                  device: torch.device) -> torch.Tensor:
+    """N angles in degrees from U(low, high), drawn from ``generator``."""
+    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+    return low + (high - low) * u
+
+
+@register_corruption("motion_blur")
+def motion_blur(images: torch.Tensor, severity: int, preset: str,
+                generator: torch.Generator | None) -> torch.Tensor:
+    """HR motion_blur: per-image angle U(-45, 45), ImageMagick (radius, sigma) of the preset."""
+    radius, sigma = MOTION_BLUR[preset][severity - 1]
+    generator = resolve_generator(generator, images.device)
+    angles = random_angles(images.shape[0], -45.0, 45.0, generator, images.device)
+    out = motion_blur_batch(images.to(torch.float32), radius, sigma, angles)
+    # Truncation (np.uint8, as imagecorruptions): matches HR's ImageMagick output to max abs
+    # diff 1 with >= 99.9 % identical pixels at the reference's own angles; rounding does not.
+    return out.clamp(0, 255).to(torch.uint8)

@@ -1,0 +1,41 @@
+"""``cells.csv``: long format, one row per (model, suite, cell)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reports.analysis import Analysis
+
+COLUMNS = ["model", "suite", "kind", "corruption", "severity", "n", "error",
+           "rms_calibration_error", "flip_probability", "top5_distance", "results_file"]
+
+
+def cells_frame(analysis: Analysis) -> pd.DataFrame:
+    """Every cell of every run; -P cells put the difficulty in ``severity`` and have no error."""
+    records = []
+    for sa in analysis.suites:
+        for ra in sa.runs:
+            run = ra.run
+            for key, cell in run.cells.items():
+                v = cell.values
+                records.append({
+                    "model": run.label, "suite": run.suite, "kind": run.kind,
+                    "corruption": key[0], "severity": key[1], "n": cell.n,
+                    "error": float(np.mean(v["error"])) if "error" in v else np.nan,
+                    "rms_calibration_error": _none_nan(ra.calibration.get(key)),
+                    "flip_probability": float(np.mean(v["flip"])) if "flip" in v else np.nan,
+                    "top5_distance": float(np.mean(v["t5d"])) if "t5d" in v else np.nan,
+                    "results_file": str(run.path),
+                })
+    return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+def write_cells_csv(analysis: Analysis, path: Path) -> None:
+    cells_frame(analysis).to_csv(path, index=False, float_format="%.10g")
+
+
+def _none_nan(value) -> float:
+    return np.nan if value is None else float(value)

@@ -1,0 +1,127 @@
+"""Published reference rows (``--reference dynmix-paper|augmix-paper|none``), read from the CSV
+files in ``reports/data`` (sources in ``reports/data/README.md``). Values are returned as
+fractions, like every measured number; rows are marked published."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from reports.table import Col, Row, Table
+from robustbench_dm.errors import UserError
+
+REFERENCES = ("dynmix-paper", "augmix-paper", "none")
+DYNMIX_SOURCE = ('"A Dynamic Mixup Approach Towards Improved Robustness of Classifiers", '
+                 "Table {table}")
+
+
+@lru_cache(maxsize=None)
+def data(name: str) -> pd.DataFrame:
+    """One of the packaged CSV files."""
+    with resources.files("reports").joinpath("data", name).open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh)
+
+
+def check_reference(reference: str) -> str:
+    if reference not in REFERENCES:
+        raise UserError(f"--reference {reference!r}: expected one of {', '.join(REFERENCES)}")
+    return reference
+
+
+def corruption_rows(reference: str, suite: str) -> list[Row]:
+    """ImageNet-C rows in AlexNet-normalised CE units (clean error, CE per corruption, mCE)."""
+    if suite != "imagenet-c":
+        return []
+    if reference == "dynmix-paper":
+        rows = []
+        for rec in data("dynmix_paper_imagenet_c.csv").to_dict("records"):
+            values = {k[3:-4]: v / 100 for k, v in rec.items() if k.startswith("ce_")}
+            values.update(clean_error=rec["clean_error_pct"] / 100, mce=rec["mce_pct"] / 100)
+            rows.append(Row(f"{rec['method']} ({rec['architecture']})", values, published=True,
+                            source=DYNMIX_SOURCE.format(table=3)))
+        return rows
+    return _augmix_rows(reference, suite, ("clean_error", "mce"))
+
+
+def summary_rows(reference: str, suite: str) -> list[Row]:
+    """Mean corruption error rows for CIFAR-10-C / CIFAR-100-C (and mCE rows for ImageNet-C)."""
+    if reference == "dynmix-paper":
+        table = data("dynmix_paper_cifar_c.csv")
+        table = table[(table["dataset"] == suite) & (table["architecture"] != "Mean")]
+        return [Row(f"{r['method']} ({r['architecture']})",
+                    {"mean_error": r["mean_corruption_error_pct"] / 100,
+                     "architecture": r["architecture"], "method": r["method"]},
+                    published=True, source=DYNMIX_SOURCE.format(table=r["table"]))
+                for r in table.to_dict("records")]
+    return _augmix_rows(reference, suite, ("clean_error", "mean_error", "mce"))
+
+
+def perturbation_rows(reference: str, suite: str) -> list[Row]:
+    """ImageNet-P rows in AlexNet-normalised flip rate units (FR per perturbation, mFR)."""
+    if suite != "imagenet-p":
+        return []
+    if reference == "dynmix-paper":
+        rows = []
+        for rec in data("dynmix_paper_imagenet_p.csv").to_dict("records"):
+            values = {k[3:-4]: v / 100 for k, v in rec.items() if k.startswith("fr_")}
+            values["mfr"] = rec["mfr_pct"] / 100
+            rows.append(Row(f"{rec['method']} ({rec['architecture']})", values, published=True,
+                            source=DYNMIX_SOURCE.format(table=4)))
+        return rows
+    return _augmix_rows(reference, suite, ("mfr", "mt5d"))
+
+
+def _augmix_rows(reference: str, suite: str, metrics: tuple[str, ...]) -> list[Row]:
+    if reference != "augmix-paper":
+        return []
+    table = data("augmix_public.csv")
+    table = table[(table["suite"] == suite) & table["metric"].isin(metrics)]
+    rows: dict[str, Row] = {}
+    for rec in table.to_dict("records"):
+        label = f"{rec['method']} ({rec['architecture']})"
+        row = rows.setdefault(label, Row(label, {"architecture": rec["architecture"],
+                                                 "method": rec["method"]}, published=True))
+        row.values[rec["metric"]] = rec["value_pct"] / 100
+        row.source = "; ".join(dict.fromkeys(filter(None, [*row.source.split("; "), rec["source"]])))
+    return list(rows.values())
+
+
+def ablation_table(reference: str, suites: list[str]) -> Table | None:
+    """The Dynamic Mixup paper's Table 5 (WideResNet ablations), when a CIFAR-C suite is shown."""
+    if reference != "dynmix-paper" or not {"cifar10-c", "cifar100-c"}.intersection(suites):
+        return None
+    rows = [Row(r["variant"], {"architecture": r["architecture"],
+                               "cifar10-c": r["cifar10_c_error_pct"] / 100,
+                               "cifar100-c": r["cifar100_c_error_pct"] / 100},
+                published=True, source=DYNMIX_SOURCE.format(table=5))
+            for r in data("dynmix_paper_ablation.csv").to_dict("records")]
+    return Table("published_ablation", "Published ablations (Dynamic Mixup paper, Table 5)",
+                 "Mean corruption error (%) of WideResNet variants; published, not measured here.",
+                 [Col("architecture", "Arch.", kind="text"),
+                  Col("cifar10-c", "CIFAR-10-C"), Col("cifar100-c", "CIFAR-100-C")],
+                 rows, row_header="Variant")
+
+
+def method_architecture_table(reference: str, suite: str) -> Table | None:
+    """The paper's Table 1 / 2 layout: methods x architectures, for CIFAR-10-C / CIFAR-100-C."""
+    if reference != "dynmix-paper":
+        return None
+    table = data("dynmix_paper_cifar_c.csv")
+    table = table[table["dataset"] == suite]
+    if table.empty:
+        return None
+    archs = list(dict.fromkeys(table["architecture"]))
+    rows = []
+    for method, part in table.groupby("method", sort=False):
+        values = {a: v / 100 for a, v in zip(part["architecture"], part["mean_corruption_error_pct"])}
+        rows.append(Row(method, values, published=True,
+                        source=DYNMIX_SOURCE.format(table=int(part["table"].iloc[0]))))
+    number = int(table["table"].iloc[0])
+    return Table(f"published_methods_{suite}",
+                 f"Published {suite.upper()} errors by method and architecture "
+                 f"(Dynamic Mixup paper, Table {number})",
+                 "Mean corruption error (%), 15 corruptions x 5 severities; "
+                 "published, not measured here.",
+                 [Col(a, a) for a in archs], rows, row_header="Method")

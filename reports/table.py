@@ -1,0 +1,75 @@
+"""The table model every writer renders: columns, rows of numbers with optional intervals, and
+rows marked "published, not measured here"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+PUBLISHED_MARK = "published, not measured here"
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column; ``kind`` "pct" holds fractions shown x100, "num" plain numbers, "text" text."""
+
+    key: str
+    header: str
+    group: str = ""
+    kind: str = "pct"
+
+
+@dataclass
+class Row:
+    label: str
+    values: dict[str, object]
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    published: bool = False
+    source: str = ""
+
+
+@dataclass
+class Table:
+    key: str            # file-safe identifier, e.g. "corruptions_imagenet-c"
+    title: str
+    caption: str
+    columns: list[Col]
+    rows: list[Row]
+    row_header: str = "Model"
+
+    def frame(self) -> pd.DataFrame:
+        """Numbers as shown (percent columns x100), one column per value and interval bound."""
+        records = []
+        for row in self.rows:
+            rec: dict[str, object] = {self.row_header: row.label, "published": row.published}
+            for col in self.columns:
+                scale = 100.0 if col.kind == "pct" else 1.0
+                value = row.values.get(col.key)
+                rec[col.header] = value * scale if _is_number(value) else value
+                if col.key in row.intervals:
+                    lo, hi = row.intervals[col.key]
+                    rec[f"{col.header} CI low"] = lo * scale
+                    rec[f"{col.header} CI high"] = hi * scale
+            records.append(rec)
+        return pd.DataFrame.from_records(records)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def cell_text(row: Row, col: Col, *, decimals: int = 1) -> tuple[str, str]:
+    """(value, interval) as display strings; empty strings for missing values."""
+    value = row.values.get(col.key)
+    if value is None or (isinstance(value, float) and value != value):
+        return "", ""
+    if col.kind == "text" or not _is_number(value):
+        return str(value), ""
+    scale = 100.0 if col.kind == "pct" else 1.0
+    digits = decimals if col.kind == "pct" else 2
+    text = f"{value * scale:.{digits}f}"
+    if col.key not in row.intervals:
+        return text, ""
+    lo, hi = row.intervals[col.key]
+    return text, f"{lo * scale:.{digits}f}–{hi * scale:.{digits}f}"

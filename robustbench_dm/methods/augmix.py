@@ -1,0 +1,120 @@
+"""``augmix`` (Hendrycks et al., ICLR 2020), the reference semantics of
+``google-research/augmix`` ``cifar.py`` (AUGMENTATIONS.md §1).
+
+Per augmented view: ``width`` (3) chains, each starting from the base-transformed image and
+applying ``depth`` operations (1-3 uniformly when depth is -1) drawn uniformly with replacement
+from the 9 AugMix operations, each with a level ``L ~ U(0.1, severity)`` re-sampled per
+application (severity 3 at CIFAR scale, 1 at ImageNet scale as ``imagenet.py``); affine
+operations bilinear with black fill. Chain weights ``w ~ Dirichlet(alpha)``, skip weight
+``m ~ Beta(alpha, alpha)``: ``mixed = (1 - m) x + m sum_i w_i chain_i(x)``.
+
+The reference mixes after ``Normalize``; we mix in [0, 1] float space and let the model
+normalise, which is the same for these convex weights (normalisation is affine). No clipping,
+no uint8 round-trip of the mixture.
+
+With ``jsd`` (default) two independent views are made and the model sees [clean; view1; view2]
+in one forward pass; loss = CE(clean) + lam * JS(clean, view1, view2) with lam = 12, mixture
+clamped at 1e-7, batchmean. ``jsd=False`` trains CE on one AugMix image.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from robustbench_dm.methods.base import LossOutput, Method
+from robustbench_dm.methods.base_transform import to_float
+from robustbench_dm.methods.jsd import jsd_loss
+from robustbench_dm.methods.ops import AUGMIX_OPS, apply_ops, sample_levels, sample_signs
+from robustbench_dm.methods.registry import register_method
+from robustbench_dm.methods.sampling import sample_beta, sample_dirichlet
+
+MAX_DEPTH = 3
+
+
+def augmix_views(
+    images: torch.Tensor,
+    views: int,
+    generator: torch.Generator,
+    *,
+    severity: float = 3.0,
+    width: int = 3,
+    depth: int = -1,
+    alpha: float = 1.0,
+    fill: float = 0.0,
+) -> torch.Tensor:
+    """``views`` independent AugMix images of each uint8 image: float [0, 1], shape
+    ``(views * N) x C x H x W`` (view-major)."""
+    n, c, h, w = images.shape
+    dev = generator.device
+    total = views * width * n
+    chains = images.repeat(views * width, 1, 1, 1)
+    if depth > 0:
+        lengths = torch.full((total,), depth, device=dev)
+    else:
+        lengths = torch.randint(1, MAX_DEPTH + 1, (total,), generator=generator, device=dev)
+    for step in range(int(lengths.max())):
+        ids = torch.randint(0, len(AUGMIX_OPS), (total,), generator=generator, device=dev)
+        ids = torch.where(lengths > step, ids, -1)
+        levels, signs = sample_levels(total, severity, generator), sample_signs(total, generator)
+        chains = apply_ops(chains, ids, levels, signs, AUGMIX_OPS, fill=fill)
+    weights = sample_dirichlet(alpha, (views, n), width, generator).to(images.device)
+    skip = sample_beta(alpha, alpha, (views, n), generator).to(images.device)
+    chains = to_float(chains).view(views, width, n, c, h, w)
+    mix = (chains * weights.permute(0, 2, 1).reshape(views, width, n, 1, 1, 1)).sum(dim=1)
+    m = skip.view(views, n, 1, 1, 1)
+    clean = to_float(images).unsqueeze(0)
+    return ((1.0 - m) * clean + m * mix).view(views * n, c, h, w)
+
+
+@register_method
+class AugMix(Method):
+    """AugMix with the JS consistency loss (see the module docstring)."""
+
+    name = "augmix"
+    description = "AugMix (9 ops, width 3, depth 1-3, severity 3 / 1 ImageNet) + CE + 12 * JSD"
+    defaults = {
+        "severity": 3.0,
+        "width": 3,
+        "depth": -1,
+        "alpha": 1.0,
+        "jsd": True,
+        "lam": 12.0,
+        "fill": 0.0,
+    }
+    imagenet_defaults = {"severity": 1.0}
+
+    def check_options(self) -> None:
+        o = self.opts
+        self._require(0.1 <= o["severity"] <= 10, "severity", "a level in [0.1, 10]")
+        self._require(o["width"] >= 1, "width", "an integer >= 1")
+        self._require(o["depth"] == -1 or o["depth"] >= 1, "depth", "-1 (random 1-3) or >= 1")
+        self._require(o["alpha"] > 0, "alpha", "a number > 0")
+        self._require(o["lam"] >= 0, "lam", "a number >= 0")
+
+    def augment(self, images_uint8, targets, generator) -> torch.Tensor:
+        """[clean; view1; view2] (3N images) with ``jsd``, else one AugMix view (N images)."""
+        o = self.opts
+        x = self.base_transform(images_uint8, generator)
+        mixed = augmix_views(
+            x,
+            2 if o["jsd"] else 1,
+            generator,
+            severity=o["severity"],
+            width=o["width"],
+            depth=o["depth"],
+            alpha=o["alpha"],
+            fill=o["fill"],
+        )
+        return torch.cat([to_float(x), mixed]) if o["jsd"] else mixed
+
+    def loss(self, model, images_uint8, targets, generator) -> LossOutput:
+        inputs = self.augment(images_uint8, targets, generator)
+        logits = model(inputs)
+        if not self.opts["jsd"]:
+            loss = torch.nn.functional.cross_entropy(logits.float(), targets)
+            return LossOutput(loss, logits, targets)
+        parts = logits.chunk(3)
+        return LossOutput(jsd_loss(parts, targets, self.opts["lam"]), parts[0], targets)
+
+
+__all__ = ["AugMix", "augmix_views"]

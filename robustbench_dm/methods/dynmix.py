@@ -1,0 +1,174 @@
+"""``dynmix``: Dynamic Mixup (Sanskriti et al., OpenReview YMHDeDTWbE), as resolved in
+AUGMENTATIONS.md §5.3 (no public implementation exists).
+
+Per mixed image, two chains (k = 2) start from the base-transformed image; each applies ``t1``
+or ``t2 . t1`` (depth uniform in {1, 2}) with operations drawn uniformly with replacement from
+{hflip, vflip, rotate, translate_x, translate_y, shear_x, shear_y, autocontrast, equalize,
+solarize, posterize} (11 at CIFAR scale) plus ``downscale`` at ImageNet scale, AugMix level
+scaling with ``L ~ U(0.1, severity)`` per application (severity 3 at CIFAR scale; 1 at ImageNet
+scale, as AugMix ``imagenet.py``), affine operations bilinear with ``fill`` (0 as the AugMix
+repository). The chain outputs X1, X2 are mixed in [0, 1] pixel space, before normalisation:
+
+    X = m1 X1 + m2 X2 + m1 m2 (X1 - X2), clamped to [0, 1]
+
+The paper is ambiguous about the weights. ``weights="complementary"`` (default): one draw
+``m ~ Beta(alpha, alpha)``, ``m1 = m``, ``m2 = 1 - m``, so the coefficients ``1 - (1 - m)^2``
+and ``(1 - m)^2`` sum to exactly 1 (the clamp is a no-op). ``weights="independent"``: ``m1``,
+``m2`` drawn independently (the Interspeech 2024 reading); coefficients sum to ``m1 + m2`` and
+the clamp matters.
+
+Loss (AugMix convention): two mixed images with fresh chains and weights, plus the original, in
+one forward pass; CE(original) + lam * JS(p_orig, p_mix1, p_mix2), lam = 12. Ablations of the
+paper's Table 5: ``jsd=False`` (CE on one mixed image), ``linear_only`` (drop the
+``m1 m2 (X1 - X2)`` term), ``single_sample_jsd`` (JS between the original and one mixed image).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from robustbench_dm.methods.base import LossOutput, Method
+from robustbench_dm.methods.base_transform import to_float
+from robustbench_dm.methods.jsd import jsd_loss
+from robustbench_dm.methods.ops import (
+    AUGMIX_OPS,
+    DOWNSCALE_OP,
+    FLIP_OPS,
+    apply_ops,
+    sample_levels,
+    sample_signs,
+)
+from robustbench_dm.methods.registry import register_method
+from robustbench_dm.methods.sampling import sample_beta
+
+DYNMIX_OPS = {"cifar": FLIP_OPS + AUGMIX_OPS, "imagenet": FLIP_OPS + AUGMIX_OPS + (DOWNSCALE_OP,)}
+CHAINS = 2
+MAX_DEPTH = 2
+
+
+def dynmix_mix(
+    x1: torch.Tensor, x2: torch.Tensor, m1: torch.Tensor, m2: torch.Tensor, linear_only: bool = False
+) -> torch.Tensor:
+    """``clamp(m1 X1 + m2 X2 + m1 m2 (X1 - X2), 0, 1)`` for float [0, 1] batches ``x1``, ``x2``
+    (N x C x H x W) and per-sample weights ``m1``, ``m2`` (N,); without the last term when
+    ``linear_only``. Computed as ``m1 (1 + m2) X1 + m2 (1 - m1) X2``."""
+    m1 = m1.to(x1).view(-1, 1, 1, 1)
+    m2 = m2.to(x1).view(-1, 1, 1, 1)
+    a, b = (m1, m2) if linear_only else (m1 * (1 + m2), m2 * (1 - m1))
+    return (x1 * a).add_(x2 * b).clamp_(0.0, 1.0)
+
+
+def dynmix_weights(
+    n: int, generator: torch.Generator, *, alpha: float = 1.0, weights: str = "complementary"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(m1, m2)`` per sample: complementary (``m``, ``1 - m``) or two independent draws, from
+    ``Beta(alpha, alpha)``."""
+    m1 = sample_beta(alpha, alpha, (n,), generator)
+    if weights == "complementary":
+        return m1, 1.0 - m1
+    return m1, sample_beta(alpha, alpha, (n,), generator)
+
+
+def dynmix_chains(
+    images: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    scale: str = "cifar",
+    severity: float = 3.0,
+    fill: float = 0.0,
+) -> torch.Tensor:
+    """One Dynamic Mixup chain per uint8 image: ``t1`` or ``t2 . t1`` (uint8 out)."""
+    ops = DYNMIX_OPS[scale]
+    n = images.shape[0]
+    dev = generator.device
+    depth = torch.randint(1, MAX_DEPTH + 1, (n,), generator=generator, device=dev)
+    for step in range(MAX_DEPTH):
+        ids = torch.randint(0, len(ops), (n,), generator=generator, device=dev)
+        ids = torch.where(depth > step, ids, -1)
+        levels, signs = sample_levels(n, severity, generator), sample_signs(n, generator)
+        images = apply_ops(images, ids, levels, signs, ops, fill=fill)
+    return images
+
+
+def dynmix_views(
+    images: torch.Tensor,
+    views: int,
+    generator: torch.Generator,
+    *,
+    scale: str = "cifar",
+    severity: float = 3.0,
+    alpha: float = 1.0,
+    weights: str = "complementary",
+    linear_only: bool = False,
+    fill: float = 0.0,
+) -> torch.Tensor:
+    """``views`` independent Dynamic Mixup images of each uint8 image: float [0, 1], shape
+    ``(views * N) x C x H x W`` (view-major)."""
+    n = images.shape[0]
+    chains = dynmix_chains(
+        images.repeat(views * CHAINS, 1, 1, 1), generator, scale=scale, severity=severity, fill=fill
+    )
+    chains = chains.view(CHAINS, views * n, *images.shape[1:])
+    m1, m2 = dynmix_weights(views * n, generator, alpha=alpha, weights=weights)
+    return dynmix_mix(to_float(chains[0]), to_float(chains[1]), m1, m2, linear_only)
+
+
+@register_method
+class DynamicMixup(Method):
+    """Dynamic Mixup (see the module docstring for the formula, the weights and the loss)."""
+
+    name = "dynmix"
+    description = "Dynamic Mixup: 2 chains of 1-2 ops, X=m1X1+m2X2+m1m2(X1-X2), CE + 12 * JSD"
+    defaults = {
+        "jsd": True,
+        "linear_only": False,
+        "single_sample_jsd": False,
+        "alpha": 1.0,
+        "lam": 12.0,
+        "weights": "complementary",
+        "severity": 3.0,
+        "fill": 0.0,
+    }
+    imagenet_defaults = {"severity": 1.0}
+    choices = {"weights": ("complementary", "independent")}
+
+    def check_options(self) -> None:
+        o = self.opts
+        self._require(o["alpha"] > 0, "alpha", "a number > 0")
+        self._require(o["lam"] >= 0, "lam", "a number >= 0")
+        self._require(0.1 <= o["severity"] <= 10, "severity", "a level in [0.1, 10]")
+        self._require(
+            o["jsd"] or not o["single_sample_jsd"], "single_sample_jsd", "False when jsd is False"
+        )
+
+    def _views(self) -> int:
+        return 2 if self.opts["jsd"] and not self.opts["single_sample_jsd"] else 1
+
+    def augment(self, images_uint8, targets, generator) -> torch.Tensor:
+        """[original; mix1; mix2] (3N) with JSD, [original; mix1] (2N) with single-sample JSD,
+        or one mixed image per sample (N) without JSD."""
+        o = self.opts
+        x = self.base_transform(images_uint8, generator)
+        mixed = dynmix_views(
+            x,
+            self._views(),
+            generator,
+            scale=self.scale,
+            severity=o["severity"],
+            alpha=o["alpha"],
+            weights=o["weights"],
+            linear_only=o["linear_only"],
+            fill=o["fill"],
+        )
+        return torch.cat([to_float(x), mixed]) if o["jsd"] else mixed
+
+    def loss(self, model, images_uint8, targets, generator) -> LossOutput:
+        logits = model(self.augment(images_uint8, targets, generator))
+        if not self.opts["jsd"]:
+            return LossOutput(F.cross_entropy(logits.float(), targets), logits, targets)
+        parts = logits.chunk(self._views() + 1)
+        return LossOutput(jsd_loss(parts, targets, self.opts["lam"]), parts[0], targets)
+
+
+__all__ = ["DYNMIX_OPS", "DynamicMixup", "dynmix_chains", "dynmix_mix", "dynmix_views", "dynmix_weights"]

@@ -1,0 +1,119 @@
+"""Geometric kernels: flips, padded crops and PIL-style affine warps with per-sample matrices.
+
+Affine matrices follow PIL's ``Image.transform(size, AFFINE, data)`` convention: a 2 x 3 matrix
+``(a, b, c, d, e, f)`` maps the centre ``(x + 0.5, y + 0.5)`` of each *output* pixel to the input
+position ``(a x + b y + c, d x + e y + f)``; positions outside ``[0, W) x [0, H)`` take the fill
+value, others are sampled bilinearly with edge clamping, and the result is truncated to uint8.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+# Added before truncation so that values that are integers up to float32 rounding stay integers.
+_TRUNCATE_EPS = 1e-3
+
+
+def hflip_image(images: torch.Tensor) -> torch.Tensor:
+    """Mirror left-right (PIL ``FLIP_LEFT_RIGHT``)."""
+    return images.flip(-1)
+
+
+def vflip_image(images: torch.Tensor) -> torch.Tensor:
+    """Mirror top-bottom (PIL ``FLIP_TOP_BOTTOM``)."""
+    return images.flip(-2)
+
+
+def crop_padded_image(
+    images: torch.Tensor, tops: torch.Tensor, lefts: torch.Tensor, padding: int
+) -> torch.Tensor:
+    """Zero-pad by ``padding`` on every side, then crop the original size at per-sample offsets
+    (``tops``/``lefts`` in ``[0, 2 * padding]``), as torchvision ``RandomCrop(size, padding)``."""
+    n, c, h, w = images.shape
+    padded = F.pad(images, (padding, padding, padding, padding))
+    pw = w + 2 * padding
+    device = images.device
+    rows = tops.to(device).view(n, 1, 1) + torch.arange(h, device=device).view(1, h, 1)
+    cols = lefts.to(device).view(n, 1, 1) + torch.arange(w, device=device).view(1, 1, w)
+    index = (rows * pw + cols).view(n, 1, h * w).expand(n, c, h * w)
+    return padded.view(n, c, -1).gather(2, index).view(n, c, h, w)
+
+
+def affine_image(images: torch.Tensor, matrices: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+    """Warp each image with its own PIL-convention affine matrix (``N x 2 x 3``), bilinear, in one
+    ``grid_sample`` call for the whole batch."""
+    n, _, h, w = images.shape
+    device = images.device
+    ys = torch.arange(h, device=device, dtype=torch.float32) + 0.5
+    xs = torch.arange(w, device=device, dtype=torch.float32) + 0.5
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    points = torch.stack([gx, gy, torch.ones_like(gx)], dim=-1).view(1, h * w, 3)
+    src = points @ matrices.to(device=device, dtype=torch.float32).transpose(1, 2)  # N x HW x 2
+    sx, sy = src[..., 0], src[..., 1]
+    inside = (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
+    grid = torch.stack([sx * (2.0 / w) - 1.0, sy * (2.0 / h) - 1.0], dim=-1).view(n, h, w, 2)
+    out = F.grid_sample(
+        images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
+    out = torch.where(inside.view(n, 1, h, w), out, torch.full_like(out[:1], float(fill)))
+    return out.add_(_TRUNCATE_EPS).floor_().clamp_(0, 255).to(torch.uint8)
+
+
+def _matrices(a, b, c, d, e, f) -> torch.Tensor:
+    return torch.stack([torch.stack([a, b, c], -1), torch.stack([d, e, f], -1)], -2)
+
+
+def rotate_matrices(degrees: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Matrices of PIL ``Image.rotate(degrees)`` (counter-clockwise about the image centre,
+    same canvas size) for per-sample angles."""
+    angle = -torch.deg2rad(degrees.double())
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    cx, cy = width / 2.0, height / 2.0
+    zero = torch.zeros_like(cos)
+    c = cos * -cx + sin * -cy + cx
+    f = -sin * -cx + cos * -cy + cy
+    return _matrices(cos, sin, c + zero, -sin, cos, f + zero).float()
+
+
+def shear_x_matrices(shear: torch.Tensor) -> torch.Tensor:
+    """PIL affine ``(1, s, 0, 0, 1, 0)`` per sample."""
+    one, zero = torch.ones_like(shear), torch.zeros_like(shear)
+    return _matrices(one, shear, zero, zero, one, zero).float()
+
+
+def shear_y_matrices(shear: torch.Tensor) -> torch.Tensor:
+    """PIL affine ``(1, 0, 0, s, 1, 0)`` per sample."""
+    one, zero = torch.ones_like(shear), torch.zeros_like(shear)
+    return _matrices(one, zero, zero, shear, one, zero).float()
+
+
+def translate_x_matrices(pixels: torch.Tensor) -> torch.Tensor:
+    """PIL affine ``(1, 0, t, 0, 1, 0)`` per sample (content moves left by ``t``)."""
+    one, zero = torch.ones_like(pixels), torch.zeros_like(pixels)
+    return _matrices(one, zero, pixels, zero, one, zero).float()
+
+
+def translate_y_matrices(pixels: torch.Tensor) -> torch.Tensor:
+    """PIL affine ``(1, 0, 0, 0, 1, t)`` per sample (content moves up by ``t``)."""
+    one, zero = torch.ones_like(pixels), torch.zeros_like(pixels)
+    return _matrices(one, zero, zero, zero, one, pixels).float()
+
+
+def identity_matrices(n: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """``n`` identity matrices (``N x 2 x 3``)."""
+    return torch.eye(2, 3, device=device).expand(n, 2, 3).clone()
+
+
+__all__ = [
+    "affine_image",
+    "crop_padded_image",
+    "hflip_image",
+    "identity_matrices",
+    "rotate_matrices",
+    "shear_x_matrices",
+    "shear_y_matrices",
+    "translate_x_matrices",
+    "translate_y_matrices",
+    "vflip_image",
+]

@@ -1,0 +1,117 @@
+"""Augmentation operations with per-sample parameters, and the batched dispatcher.
+
+An :class:`Op` turns per-sample ``levels`` (and ``signs`` for symmetric operations) into kernel
+parameters. Geometric operations contribute a PIL affine matrix, so :func:`apply_ops` warps every
+image that drew any geometric operation in one ``grid_sample`` call; every other operation runs
+once on the sub-batch that drew it. No per-image Python work.
+
+Level scaling of the AugMix reference (AUGMENTATIONS.md §1.2, ``augmentations.py``):
+``int_parameter(L, max) = int(L * max / 10)``, ``float_parameter(L, max) = L * max / 10``,
+with ``L ~ U(0.1, severity)`` re-sampled on every application (:func:`sample_levels`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from robustbench_dm.methods import functional as K
+from robustbench_dm.methods.functional.geometry import identity_matrices
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation. Exactly one of ``matrix`` (geometric: ``(levels, signs, H, W) -> N x 2 x 3``)
+    or ``kernel`` (``(images, levels, signs) -> images``) is set."""
+
+    name: str
+    matrix: Callable[[torch.Tensor, torch.Tensor, int, int], torch.Tensor] | None = None
+    kernel: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+
+
+def _int_param(levels: torch.Tensor, maxval: float) -> torch.Tensor:
+    return torch.floor(levels.double() * maxval / 10)
+
+
+def _float_param(levels: torch.Tensor, maxval: float) -> torch.Tensor:
+    return levels.double() * maxval / 10
+
+
+# -- the AugMix reference operations (augmentations.py, list ``augmentations``) --
+AUGMIX_OPS: tuple[Op, ...] = (
+    Op("autocontrast", kernel=lambda x, lv, s: K.autocontrast_image(x)),
+    Op("equalize", kernel=lambda x, lv, s: K.equalize_image(x)),
+    Op("posterize", kernel=lambda x, lv, s: K.posterize_image(x, 4 - _int_param(lv, 4))),
+    Op("rotate", matrix=lambda lv, s, h, w: K.rotate_matrices(_int_param(lv, 30) * s, h, w)),
+    Op("solarize", kernel=lambda x, lv, s: K.solarize_image(x, 256 - _int_param(lv, 256))),
+    Op("shear_x", matrix=lambda lv, s, h, w: K.shear_x_matrices(_float_param(lv, 0.3) * s)),
+    Op("shear_y", matrix=lambda lv, s, h, w: K.shear_y_matrices(_float_param(lv, 0.3) * s)),
+    Op("translate_x", matrix=lambda lv, s, h, w: K.translate_x_matrices(_int_param(lv, w / 3) * s)),
+    Op("translate_y", matrix=lambda lv, s, h, w: K.translate_y_matrices(_int_param(lv, h / 3) * s)),
+)
+
+# -- Dynamic Mixup's extra operations (project definitions, AUGMENTATIONS.md §5.3 items 6-7) --
+FLIP_OPS: tuple[Op, ...] = (
+    Op("hflip", kernel=lambda x, lv, s: K.hflip_image(x)),
+    Op("vflip", kernel=lambda x, lv, s: K.vflip_image(x)),
+)
+DOWNSCALE_OP = Op("downscale", kernel=lambda x, lv, s: K.downscale_image(x, 1 - 0.5 * lv / 10))
+
+
+def sample_levels(n: int, severity: float, generator: torch.Generator) -> torch.Tensor:
+    """AugMix level draws ``L ~ U(0.1, severity)`` (float64, generator's device)."""
+    u = torch.rand(n, generator=generator, device=generator.device, dtype=torch.float64)
+    return 0.1 + (severity - 0.1) * u
+
+
+def sample_signs(n: int, generator: torch.Generator) -> torch.Tensor:
+    """``+1`` or ``-1`` with probability 1/2 each (float64, generator's device)."""
+    u = torch.rand(n, generator=generator, device=generator.device)
+    return torch.where(u < 0.5, 1.0, -1.0).double()
+
+
+def apply_ops(
+    images: torch.Tensor,
+    op_ids: torch.Tensor,
+    levels: torch.Tensor,
+    signs: torch.Tensor,
+    ops: Sequence[Op],
+    *,
+    fill: float = 0.0,
+) -> torch.Tensor:
+    """Apply ``ops[op_ids[i]]`` with ``levels[i]``/``signs[i]`` to image ``i`` (uint8 NCHW);
+    ``op_ids[i] == -1`` leaves image ``i`` unchanged. Affine operations use ``fill``."""
+    device = images.device
+    op_ids, levels, signs = op_ids.to(device), levels.to(device), signs.to(device)
+    _, _, h, w = images.shape
+    out = images.clone()
+    geometric = [k for k, op in enumerate(ops) if op.matrix is not None]
+    if geometric:
+        is_geo = torch.isin(op_ids, torch.tensor(geometric, device=device))
+        idx = is_geo.nonzero().squeeze(1)
+        if idx.numel():
+            ids, lv, sg = op_ids[idx], levels[idx], signs[idx]
+            mats = identity_matrices(idx.numel(), device)
+            for k in geometric:
+                mats = torch.where((ids == k).view(-1, 1, 1), ops[k].matrix(lv, sg, h, w), mats)
+            out[idx] = K.affine_image(images[idx], mats, fill)
+    for k, op in enumerate(ops):
+        if op.kernel is None:
+            continue
+        idx = (op_ids == k).nonzero().squeeze(1)
+        if idx.numel():
+            out[idx] = op.kernel(images[idx], levels[idx], signs[idx])
+    return out
+
+
+__all__ = [
+    "AUGMIX_OPS",
+    "DOWNSCALE_OP",
+    "FLIP_OPS",
+    "Op",
+    "apply_ops",
+    "sample_levels",
+    "sample_signs",
+]

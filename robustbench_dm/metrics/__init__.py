@@ -1,0 +1,55 @@
+"""Corruption-robustness metrics: pure NumPy functions, fractions in and fractions out.
+
+- ``corruption_error``: CE, mCE, relative mCE (ImageNet-C; CIFAR-C with ``baseline=None``);
+- ``perturbation``: flip probability, top-5 distance, mFR, mT5D (ImageNet-P, CIFAR-P);
+- ``calibration``: RMS calibration error (adaptive bins; equal-width variant);
+- ``baselines``: the published AlexNet ImageNet-C constants, keyed by corruption name.
+"""
+
+from robustbench_dm.metrics.baselines import (
+    ALEXNET_CLEAN_ERROR,
+    ALEXNET_ERRORS,
+    ALEXNET_MEAN_ERRORS,
+    BENCHMARK_CORRUPTIONS,
+    EXTRA_CORRUPTIONS,
+)
+from robustbench_dm.metrics.calibration import (
+    rms_calibration_error,
+    rms_calibration_error_equal_width,
+)
+from robustbench_dm.metrics.corruption_error import corruption_error, mce, relative_mce
+from robustbench_dm.metrics.perturbation import (
+    flip_probability,
+    flip_probability_per_video,
+    is_noise_perturbation,
+    mfr,
+    mt5d,
+    top5_distance,
+    top5_distance_from_topk,
+    top5_distance_from_topk_per_video,
+    top5_distance_per_video,
+)
+from robustbench_dm.metrics.ranking import top5_classes
+
+__all__ = [
+    "ALEXNET_CLEAN_ERROR",
+    "ALEXNET_ERRORS",
+    "ALEXNET_MEAN_ERRORS",
+    "BENCHMARK_CORRUPTIONS",
+    "EXTRA_CORRUPTIONS",
+    "corruption_error",
+    "flip_probability",
+    "flip_probability_per_video",
+    "is_noise_perturbation",
+    "mce",
+    "mfr",
+    "mt5d",
+    "relative_mce",
+    "rms_calibration_error",
+    "rms_calibration_error_equal_width",
+    "top5_classes",
+    "top5_distance",
+    "top5_distance_from_topk",
+    "top5_distance_from_topk_per_video",
+    "top5_distance_per_video",
+]

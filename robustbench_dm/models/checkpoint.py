@@ -1,0 +1,294 @@
+"""Checkpoint files: the toolkit's own dict (saved atomically), TorchScript, bare state dicts
+and — only on explicit request — full pickles.
+
+The toolkit's checkpoint is a dict of plain types and tensors, so ``torch.load(weights_only=
+True)`` reads it without running code::
+
+    arch, num_classes, normalization ({"mean": [...], "std": [...]} | None), state_dict (of the
+    bare net), method, method_options, dataset, epoch, optimizer, scheduler, config, metadata
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickletools
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from robustbench_dm.errors import UserError
+from robustbench_dm.models.normalization import Normalized, resolve_normalization
+from robustbench_dm.models.registry import build_network
+
+CHECKPOINT_KEYS = ("arch", "num_classes", "normalization", "state_dict", "method",
+                   "method_options", "dataset", "epoch", "optimizer", "scheduler", "config",
+                   "metadata")
+_REQUIRED = ("arch", "num_classes", "state_dict")
+_PLAIN = (type(None), bool, int, float, str, bytes, torch.Tensor, torch.dtype, torch.Size)
+# Globals a weights_only load accepts anyway; not worth naming in a refusal.
+_HARMLESS_GLOBALS = ("torch.", "collections.OrderedDict", "_codecs.encode", "builtins.set")
+
+NormalizeArg = str | tuple[Sequence[float], Sequence[float]] | None
+
+
+def _check_plain(value: Any, where: str) -> None:
+    if isinstance(value, _PLAIN):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, (str, int)):
+                raise TypeError(f"checkpoint key {where}[{key!r}] must be str or int")
+            _check_plain(item, f"{where}[{key!r}]")
+        return
+    raise TypeError(f"checkpoint field {where} holds a {type(value).__name__}: only plain "
+                    "types and tensors keep the file loadable with weights_only=True")
+
+
+def save_checkpoint(path: str | os.PathLike, checkpoint: Mapping[str, Any] | None = None,
+                    **fields: Any) -> Path:
+    """Write the toolkit's checkpoint dict to ``path`` atomically (temp file, fsync, rename).
+
+    Fields come from ``checkpoint`` and/or keywords (keywords win); missing optional fields are
+    stored as ``None``. ``arch``, ``num_classes`` and ``state_dict`` are required. Everything
+    must be plain types and tensors, so the file loads with ``torch.load(weights_only=True)``.
+    """
+    data: dict[str, Any] = dict(checkpoint or {})
+    data.update(fields)
+    unknown = set(data) - set(CHECKPOINT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown checkpoint fields {sorted(unknown)}; expected {CHECKPOINT_KEYS}")
+    missing = [k for k in _REQUIRED if data.get(k) is None]
+    if missing:
+        raise ValueError(f"checkpoint is missing required fields {missing}")
+    out = {key: data.get(key) for key in CHECKPOINT_KEYS}
+    out["state_dict"] = dict(out["state_dict"])
+    for key, value in out.items():
+        _check_plain(value, key)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(out, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (streamed)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _is_torchscript(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        return any(n.endswith("/constants.pkl") or "/code/" in n for n in zf.namelist())
+
+
+def _pickle_streams(path: Path) -> list[bytes]:
+    """The pickle byte streams a ``torch.load`` would unpickle (``data.pkl`` in a zip file;
+    the whole file otherwise)."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            return [zf.read(n) for n in zf.namelist() if n.endswith("data.pkl")]
+    return [path.read_bytes()]
+
+
+def _pickle_globals(path: Path) -> list[str] | None:
+    """Names (``module.name``) of the globals the pickle in ``path`` imports when loaded, or
+    ``None`` when the file is not a pickle at all. Never unpickles anything."""
+    found: list[str] = []
+    parsed_any = False
+    for stream in _pickle_streams(path):
+        buf = io.BytesIO(stream)
+        while buf.tell() < len(stream):  # several pickles in a row in torch's legacy format
+            strings: list[str] = []
+            memo: dict[int, Any] = {}
+            try:
+                for opcode, arg, _ in pickletools.genops(buf):
+                    name = opcode.name
+                    if name in ("GLOBAL", "INST"):
+                        found.append(str(arg).replace(" ", "."))
+                    elif name == "STACK_GLOBAL" and len(strings) >= 2:
+                        found.append(f"{strings[-2]}.{strings[-1]}")
+                    elif isinstance(arg, str) and "UNICODE" in name:
+                        strings.append(arg)
+                    elif name in ("BINGET", "LONG_BINGET", "GET") and memo.get(arg) is not None:
+                        strings.append(memo[arg])
+                    elif name in ("BINPUT", "LONG_BINPUT", "PUT") and strings:
+                        memo[arg] = strings[-1]
+                    elif name == "MEMOIZE":
+                        memo[len(memo)] = strings[-1] if strings else None
+                    if name == "STOP":
+                        break
+            except Exception:  # not (or no longer) a pickle stream
+                if not parsed_any:
+                    return None
+                break
+            parsed_any = True
+    if not parsed_any:
+        return None
+    return list(dict.fromkeys(g for g in found if not g.startswith(_HARMLESS_GLOBALS)))
+
+
+def _torch_load(path: Path, unsafe_pickle: bool) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        globals_ = _pickle_globals(path)
+        if globals_ is None:
+            raise UserError(
+                f"{path} is not a checkpoint: expected a file written by torch.save (the "
+                "toolkit's checkpoint dict or a state dict) or a TorchScript file") from err
+        if not unsafe_pickle:
+            named = ", ".join(globals_[:4]) or "objects outside the tensor/plain-type whitelist"
+            raise UserError(
+                f"refused to load {path}: it is a full pickle that imports {named} when "
+                "loaded, which can run arbitrary code (torch.load(weights_only=True) rejects "
+                "it); pass --unsafe-pickle only if you trust where the file came from")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        raise UserError(f"{path} could not be unpickled: {err}") from err
+
+
+def _state_dict_variants(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The state dict as given, and with a DataParallel ``module.`` or wrapper ``net.`` prefix
+    removed."""
+    variants = [dict(state)]
+    for prefix in ("module.", "net.", "module.net."):
+        if state and all(k.startswith(prefix) for k in state):
+            variants.append({k[len(prefix):]: v for k, v in state.items()})
+    return variants
+
+
+def _load_weights(net: nn.Module, state: Mapping[str, Any], path: Path, arch: str) -> None:
+    expected = set(net.state_dict())
+    for candidate in _state_dict_variants(state):
+        if set(candidate) == expected:
+            try:
+                net.load_state_dict(candidate, strict=True)
+            except RuntimeError as err:
+                first = str(err).strip().splitlines()[-1].strip()
+                raise UserError(f"{path}: weights do not fit architecture {arch!r}: {first}") from err
+            return
+    got = set(_state_dict_variants(state)[-1])
+    missing = sorted(expected - got)[:3]
+    extra = sorted(got - expected)[:3]
+    raise UserError(f"{path}: state dict does not match architecture {arch!r} (missing keys "
+                    f"{missing}, unexpected keys {extra}); check --arch")
+
+
+def _infer_num_classes(state: Mapping[str, Any], path: Path) -> int:
+    for key in reversed(list(state)):
+        value = state[key]
+        if key.endswith("weight") and isinstance(value, torch.Tensor) and value.ndim >= 2:
+            return int(value.shape[0])
+    raise UserError(f"{path}: cannot tell the class count: the state dict has no weight matrix")
+
+
+def _normalization_from(normalize: NormalizeArg):
+    if normalize is None:
+        return None
+    if isinstance(normalize, str):
+        return resolve_normalization(normalize)
+    mean, std = normalize
+    return tuple(mean), tuple(std)
+
+
+def load_model(path: str | os.PathLike, *, arch: str | None = None,
+               normalize: NormalizeArg = None, unsafe_pickle: bool = False
+               ) -> tuple[nn.Module, dict[str, Any]]:
+    """Load a model taking float [0, 1] NCHW input, in eval mode on the CPU.
+
+    Accepts the toolkit's checkpoint dict, a TorchScript file, a bare state dict (with
+    ``arch``; ``normalize`` required), or — only with ``unsafe_pickle=True`` — a pickled
+    ``nn.Module``. ``normalize`` (a name in ``NORMALIZATIONS`` or ``(mean, std)``) overrides a
+    checkpoint's own normalisation; TorchScript and pickled modules are assumed to take [0, 1]
+    input unless it is given. Returns ``(model, info)``; ``info`` holds path, sha256, format,
+    arch, num_classes (``None`` when unknown), normalization, method, method_options,
+    dataset, epoch.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist or is not a file")
+    info: dict[str, Any] = {"path": str(path.resolve()), "sha256": file_sha256(path),
+                            "format": None, "arch": arch, "num_classes": None,
+                            "normalization": None, "method": None, "method_options": None,
+                            "dataset": None, "epoch": None}
+    override = _normalization_from(normalize)
+
+    if _is_torchscript(path):
+        try:
+            net = torch.jit.load(str(path), map_location="cpu")
+        except Exception as err:
+            raise UserError(f"{path}: unreadable TorchScript file: {err}") from err
+        info.update(format="torchscript", arch=arch or "torchscript")
+        model = Normalized(net, *(override or (None, None)))
+    else:
+        obj = _torch_load(path, unsafe_pickle)
+        if isinstance(obj, nn.Module):
+            info.update(format="pickle", arch=arch or type(obj).__name__)
+            if isinstance(obj, Normalized) and override is None:
+                model = obj
+            else:
+                model = Normalized(obj, *(override or (None, None)))
+        elif isinstance(obj, Mapping) and all(k in obj for k in _REQUIRED):
+            info.update(format="toolkit", **{k: obj.get(k) for k in
+                        ("arch", "num_classes", "method", "method_options", "dataset", "epoch")})
+            if arch is not None and arch != obj["arch"]:
+                raise UserError(f"{path} is a checkpoint of arch {obj['arch']!r}, but --arch "
+                                f"{arch!r} was given; drop --arch")
+            stored = obj.get("normalization")
+            norm = override if normalize is not None else (
+                None if stored is None else (tuple(stored["mean"]), tuple(stored["std"])))
+            net = build_network(obj["arch"], int(obj["num_classes"]))
+            _load_weights(net, obj["state_dict"], path, obj["arch"])
+            model = Normalized(net, *(norm or (None, None)))
+        elif isinstance(obj, Mapping):
+            state = obj.get("state_dict", obj)
+            if not isinstance(state, Mapping) or not state or not all(
+                    isinstance(v, torch.Tensor) for v in state.values()):
+                keys = sorted(map(str, obj))[:8]
+                raise UserError(f"{path} is not a checkpoint: a dict with keys {keys}; expected "
+                                "the toolkit's checkpoint (arch, num_classes, normalization, "
+                                "state_dict) or a state dict of tensors")
+            if arch is None:
+                raise UserError(f"{path} is a bare state dict: pass --arch NAME (and "
+                                "--normalize imagenet|cifar|none)")
+            if normalize is None:
+                raise UserError(f"{path} is a bare state dict without normalisation: pass "
+                                "--normalize imagenet|cifar|none")
+            variant = _state_dict_variants(state)[-1]
+            num_classes = _infer_num_classes(variant, path)
+            net = build_network(arch, num_classes)
+            _load_weights(net, state, path, arch)
+            info.update(format="state_dict", arch=arch, num_classes=num_classes,
+                        epoch=obj.get("epoch") if "state_dict" in obj else None)
+            model = Normalized(net, *(override or (None, None)))
+        else:
+            raise UserError(f"{path} is not a checkpoint: it holds a {type(obj).__name__}; "
+                            "expected the toolkit's checkpoint dict, a state dict or TorchScript")
+    info["normalization"] = model.normalization
+    model.eval()
+    return model, info

@@ -1,0 +1,77 @@
+"""The model registry: architectures by name, built for a class count.
+
+A registered factory ``fn(num_classes) -> nn.Module`` builds a bare network that takes
+*normalised* input. :func:`create_model` wraps it in :class:`Normalized` so the returned
+model takes float images in [0, 1] (the RobustBench convention). Names not registered here
+fall back to torchvision's classification models (``resnet50``, ``alexnet``, ...), always
+built with ``weights=None``: nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from torch import nn
+
+from robustbench_dm.errors import UserError
+from robustbench_dm.models.normalization import Normalized
+
+ModelFactory = Callable[[int], nn.Module]
+
+_REGISTRY: dict[str, ModelFactory] = {}
+_DESCRIPTIONS: dict[str, str] = {}
+
+
+def register_model(name: str, description: str = "") -> Callable[[ModelFactory], ModelFactory]:
+    """Decorator registering ``fn(num_classes) -> nn.Module`` under ``name``."""
+
+    def decorate(fn: ModelFactory) -> ModelFactory:
+        if name in _REGISTRY and _REGISTRY[name] is not fn:
+            raise ValueError(f"model {name!r} is already registered")
+        _REGISTRY[name] = fn
+        doc = (fn.__doc__ or "").strip().splitlines()
+        _DESCRIPTIONS[name] = description or (doc[0] if doc else "")
+        return fn
+
+    return decorate
+
+
+def _torchvision_names() -> list[str]:
+    from torchvision import models as tvm
+
+    return sorted(tvm.list_models(module=tvm))
+
+
+def list_models() -> list[tuple[str, str]]:
+    """``[(name, description)]``: the toolkit's own models, then torchvision's."""
+    own = [(n, _DESCRIPTIONS[n]) for n in sorted(_REGISTRY)]
+    tv = [(n, "torchvision architecture (weights=None)") for n in _torchvision_names()
+          if n not in _REGISTRY]
+    return own + tv
+
+
+def build_network(name: str, num_classes: int) -> nn.Module:
+    """The bare network ``name`` for ``num_classes`` classes (no normalisation wrapper)."""
+    if name in _REGISTRY:
+        return _REGISTRY[name](num_classes)
+    if name in _torchvision_names():
+        from torchvision import models as tvm
+
+        return tvm.get_model(name, weights=None, num_classes=num_classes)
+    known = ", ".join(sorted(_REGISTRY)) or "none registered"
+    raise UserError(
+        f"unknown architecture {name!r}: expected one of the toolkit's models ({known}) "
+        "or a torchvision model name such as resnet50 or alexnet (see `robust-eval list models`)"
+    )
+
+
+def create_model(
+    name: str,
+    num_classes: int,
+    normalization: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> Normalized:
+    """``Normalized(build_network(name, num_classes), mean, std)``, taking [0, 1] input;
+    ``normalization=None`` means identity normalisation."""
+    net = build_network(name, num_classes)
+    mean, std = normalization if normalization is not None else (None, None)
+    return Normalized(net, mean, std)

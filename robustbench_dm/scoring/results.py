@@ -1,0 +1,244 @@
+"""The results file: one HDF5 file per scored checkpoint and suite (layout: docs/internals.md).
+
+Cells are added one at a time and atomically (:func:`append_cell`): the current file is copied
+to a temp file in the same folder, the finished cell is added, the copy is flushed, fsynced and
+renamed over the original. A run killed at any moment therefore leaves a file that opens and
+holds only complete cells; a re-run skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from robustbench_dm.errors import UserError
+
+SCHEMA = 1
+CELL_ARRAYS = ("labels", "index", "topk", "topk_prob", "logits")
+_JSON_ATTRS = ("metadata", "checkpoint", "versions")
+_TMP_PREFIX = "."  # temp files: ".<name>.<random>.tmp" next to the results file
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """The stored arrays of one cell; ``logits`` is ``None`` when more than 100 classes."""
+
+    name: str
+    level: int
+    labels: np.ndarray
+    index: np.ndarray
+    topk: np.ndarray
+    topk_prob: np.ndarray
+    logits: np.ndarray | None
+
+    @property
+    def n(self) -> int:
+        """Number of images (or videos) in the cell."""
+        return int(self.labels.shape[0])
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """Top-1 classes: (n,) for -C cells, (n, T) for -P cells."""
+        return self.topk[..., 0]
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """Top-1 softmax probability, same shape as :attr:`predictions`."""
+        return self.topk_prob[..., 0]
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Whether the top-1 prediction equals the label (-C cells)."""
+        return self.predictions == self.labels
+
+    @property
+    def error(self) -> float:
+        """Top-1 error fraction (-C cells)."""
+        return float(1.0 - self.correct.mean())
+
+
+def _decode_attrs(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, bytes):
+            value = value.decode()
+        if isinstance(value, np.generic):
+            value = value.item()
+        if key in _JSON_ATTRS and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as err:
+                raise UserError(f"{path}: attribute {key!r} is not valid JSON") from err
+        attrs[key] = value
+    return attrs
+
+
+class Results:
+    """A results file opened for reading. Arrays are read per cell on demand."""
+
+    def __init__(self, path: Path, attrs: dict[str, Any], cells: list[tuple[str, int]]):
+        self.path = path
+        self.attrs = attrs
+        self._cells = cells
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Results":
+        """Open ``path``; a missing, unreadable or foreign file is a :class:`UserError`."""
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"results file {path} does not exist")
+        try:
+            with h5py.File(path, "r") as f:
+                attrs = _decode_attrs(f.attrs, path)
+                cells = _list_cells(f)
+        except OSError as err:
+            raise UserError(f"{path} is not a readable HDF5 results file: {err}") from err
+        missing = [k for k in ("schema", "kind", "suite", "num_classes") if k not in attrs]
+        if missing:
+            raise UserError(f"{path} is not a robustbench_dm results file (no {missing} attributes)")
+        if attrs["schema"] != SCHEMA:
+            raise UserError(f"{path}: results schema {attrs['schema']}, expected {SCHEMA}")
+        return cls(path, attrs, cells)
+
+    @property
+    def kind(self) -> str:
+        """``"c"`` (image cells) or ``"p"`` (video cells)."""
+        return str(self.attrs["kind"])
+
+    @property
+    def suite(self) -> str:
+        """Registry name of the scored suite."""
+        return str(self.attrs["suite"])
+
+    @property
+    def num_classes(self) -> int:
+        """Class count of model and suite."""
+        return int(self.attrs["num_classes"])
+
+    def cells(self) -> list[tuple[str, int]]:
+        """Finished cells: clean first, then in scoring order, levels ascending."""
+        return list(self._cells)
+
+    def cell(self, name: str, level: int) -> CellRecord:
+        """The arrays of cell ``(name, level)``."""
+        if (name, level) not in self._cells:
+            raise UserError(f"{self.path} has no cell {name}/{level}")
+        with h5py.File(self.path, "r") as f:
+            group = f[f"cells/{name}/{level}"]
+            arrays = {key: group[key][()] if key in group else None for key in CELL_ARRAYS}
+        return CellRecord(name=name, level=int(level), **arrays)
+
+    def iter_cells(self) -> Iterator[CellRecord]:
+        """Every finished cell's record, in :meth:`cells` order."""
+        for name, level in self._cells:
+            yield self.cell(name, level)
+
+    def errors(self) -> pd.DataFrame:
+        """-C results per cell: corruption, severity, n, error, rms_calibration_error
+        (``NaN`` where a cell has fewer images than one calibration bin)."""
+        from robustbench_dm.scoring.summary import cell_calibration
+
+        if self.kind != "c":
+            raise UserError(f"{self.path} holds -P results: there is no top-1 error per cell")
+        rows = [{"corruption": rec.name, "severity": rec.level, "n": rec.n, "error": rec.error,
+                 "rms_calibration_error": _nan_if_none(cell_calibration(rec))}
+                for rec in self.iter_cells()]
+        return pd.DataFrame(rows, columns=["corruption", "severity", "n", "error",
+                                           "rms_calibration_error"])
+
+    def summary(self, baseline: "Results | str | os.PathLike | None" = None) -> dict[str, Any]:
+        """The summary.json dict, normalised by ``baseline`` (another results file) if given."""
+        from robustbench_dm.scoring.summary import summarize
+
+        if baseline is not None and not isinstance(baseline, Results):
+            baseline = Results.load(baseline)
+        return summarize(self, baseline)
+
+
+def _nan_if_none(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def _list_cells(f: h5py.File) -> list[tuple[str, int]]:
+    if "cells" not in f:
+        return []
+    cells = [(name, int(level)) for name in f["cells"] for level in f["cells"][name]]
+    order = {name: i for i, name in enumerate(dict.fromkeys(n for n, _ in cells))}
+    return sorted(cells, key=lambda c: (c[0] != "clean", order[c[0]], c[1]))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _replace_atomically(path: Path, edit) -> None:
+    """Copy ``path`` (if it exists) to a temp file next to it, let ``edit(h5file)`` change the
+    copy, fsync it and rename it over ``path``."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{path.name}.", suffix=".tmp",
+                                    dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if path.exists():
+            shutil.copyfile(path, tmp)
+            mode = "r+"
+        else:
+            mode = "w"
+        with h5py.File(tmp, mode, track_order=True) as f:
+            edit(f)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Delete temp copies left next to ``path`` by a killed run."""
+    for stale in path.parent.glob(f"{_TMP_PREFIX}{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+def encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The file attributes as stored: dicts as JSON strings."""
+    return {k: json.dumps(v, sort_keys=True) if k in _JSON_ATTRS else v for k, v in attrs.items()}
+
+
+def append_cell(path: Path, attrs: Mapping[str, Any], name: str, level: int,
+                arrays: Mapping[str, np.ndarray]) -> None:
+    """Atomically add one finished cell to ``path`` (created with ``attrs`` if missing)."""
+
+    def edit(f: h5py.File) -> None:
+        if not f.attrs:
+            for key, value in encode_attrs(attrs).items():
+                f.attrs[key] = value
+        cells = f["cells"] if "cells" in f else f.create_group("cells", track_order=True)
+        group = cells[name] if name in cells else cells.create_group(name, track_order=True)
+        key = str(level)
+        if key in group:
+            del group[key]
+        cell = group.create_group(key)
+        for array_name, value in arrays.items():
+            cell.create_dataset(array_name, data=value)
+
+    _replace_atomically(path, edit)

@@ -1,0 +1,155 @@
+"""CIFAR-10-C / CIFAR-100-C in the released format: ``<root>/<corruption>.npy`` + ``labels.npy``.
+
+Each corruption file is uint8 (5n, 32, 32, 3); severity s is rows [(s-1)n, sn), each block the n
+test images in the CIFAR test order; ``labels.npy`` holds 5n labels (the n test labels 5 times).
+Arrays are memory-mapped and streamed. ``generate=True`` makes the same suite on the fly from the
+clean pickle test set instead (see ``generated.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from corruptions import CORRUPTIONS, EXTRA
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names, subset_metadata
+from robustbench_dm.suites.clean import load_clean
+from robustbench_dm.suites.clean_cifar import load_cifar
+from robustbench_dm.suites.generated import GeneratedSuite
+from robustbench_dm.suites.npy import check_array, open_npy, read_labels
+from robustbench_dm.suites.registry import register_suite
+
+SEVERITIES = (1, 2, 3, 4, 5)
+PREPROCESSING = "as stored (32x32, no resize)"
+
+
+def default_corruptions(root: Path) -> list[str]:
+    """The 15 benchmark corruptions plus those of the 4 extras whose files exist."""
+    return list(CORRUPTIONS) + [c for c in EXTRA if (root / f"{c}.npy").is_file()]
+
+
+class CifarCSuite(Suite):
+    """A CIFAR-C-format folder of ``<corruption>.npy`` arrays, memory-mapped."""
+
+    kind = "c"
+
+    def __init__(self, name: str, dataset: str, num_classes: int, data_root, *, limit=None,
+                 corruptions=None, severities=None, clean_root=None):
+        if data_root is None:
+            raise UserError(f"suite {name!r} needs a data root (the folder of <corruption>.npy files)")
+        self.name, self.dataset, self.num_classes = name, dataset, num_classes
+        self.root = Path(data_root)
+        if not self.root.is_dir():
+            raise UserError(f"data root {self.root} does not exist; expected a folder of "
+                            f"{name.upper()} <corruption>.npy files and labels.npy")
+        self.limit = check_limit(limit)
+        default = default_corruptions(self.root)
+        self.corruptions = select_names(corruptions, default, CORRUPTIONS + EXTRA, "corruption")
+        self.severities = select_levels(severities, SEVERITIES, "severity")
+        self._complete = self.corruptions == default and self.severities == list(SEVERITIES)
+        self.arrays = {c: self._open(c) for c in self.corruptions}
+        rows = {a.shape[0] for a in self.arrays.values()}
+        if len(rows) != 1:
+            sizes = {c: a.shape[0] for c, a in self.arrays.items()}
+            raise UserError(f"corruption files under {self.root} differ in length: {sizes}")
+        self.n = rows.pop() // 5
+        self.labels = read_labels(self.root / "labels.npy", 5 * self.n, num_classes)
+        blocks = self.labels.reshape(5, self.n)
+        if not (blocks == blocks[0]).all():
+            raise UserError(f"{self.root / 'labels.npy'}: the 5 severity blocks hold different "
+                            "labels; expected the test labels repeated 5 times")
+        self.clean_root = Path(clean_root) if clean_root is not None else None
+        self.clean = self._load_clean() if self.clean_root is not None else None
+
+    def _open(self, corruption: str) -> np.ndarray:
+        path = self.root / f"{corruption}.npy"
+        expected = "uint8 (5n, 32, 32, 3): 5 severity blocks of n 32x32 RGB images"
+        array = open_npy(path, expected)
+        check_array(array, path, np.uint8, (None, 32, 32, 3), expected)
+        if array.shape[0] == 0 or array.shape[0] % 5:
+            raise UserError(f"{path} has {array.shape[0]} rows; expected {expected}")
+        return array
+
+    def _load_clean(self) -> torch.Tensor:
+        images, labels = load_clean(self.dataset, self.clean_root, "test")
+        if len(labels) != self.n or not np.array_equal(labels.numpy(), self.labels[:self.n]):
+            raise UserError(f"clean {self.dataset} test set under {self.clean_root} does not match "
+                            f"{self.root / 'labels.npy'}: expected the same {self.n} labels in the same order")
+        if tuple(images.shape[1:]) != (3, 32, 32):
+            raise UserError(f"clean {self.dataset} images under {self.clean_root} are {tuple(images.shape[1:])}; "
+                            "expected 3 x 32 x 32")
+        return images
+
+    def cells(self) -> list[tuple[str, int]]:
+        first = [("clean", 0)] if self.clean is not None else []
+        return first + [(c, s) for c in self.corruptions for s in self.severities]
+
+    def cell_size(self, name: str, level: int) -> int:
+        self._check_cell(name, level)
+        return min(self.limit or self.n, self.n)
+
+    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
+        self._check_cell(name, level)
+        if batch_size < 1:
+            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
+        total = self.cell_size(name, level)
+        for start in range(0, total, batch_size):
+            stop = min(start + batch_size, total)
+            if name == "clean":
+                images = self.clean[start:stop]
+            else:
+                offset = (level - 1) * self.n
+                block = np.array(self.arrays[name][offset + start:offset + stop])
+                images = torch.from_numpy(block).permute(0, 3, 1, 2).contiguous()
+            labels = torch.from_numpy(self.labels[start:stop].copy())
+            yield images, labels, torch.arange(start, stop, dtype=torch.int64)
+
+    def metadata(self) -> dict:
+        return {
+            "suite": self.name,
+            "data_root": str(self.root),
+            "clean_root": str(self.clean_root) if self.clean_root else None,
+            "preprocessing": PREPROCESSING,
+            "subset": subset_metadata(self.limit, self.corruptions, self.severities, self._complete),
+            "images_per_severity": self.n,
+        }
+
+
+def _open(name: str, dataset: str, num_classes: int, data_root, limit, corruptions, severities,
+          clean_root, generate, seed, device) -> Suite:
+    if not generate:
+        return CifarCSuite(name, dataset, num_classes, data_root, limit=limit,
+                           corruptions=corruptions, severities=severities, clean_root=clean_root)
+    root = clean_root if clean_root is not None else data_root
+    if root is None:
+        raise UserError(f"generate=True needs clean_root: the folder holding the {dataset} pickle test set")
+    images, labels = load_cifar(dataset, root, "test")
+    names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
+    levels = select_levels(severities, SEVERITIES, "severity")
+    return GeneratedSuite(
+        name, "c", images, labels, num_classes, names=names, levels=levels,
+        complete=names == list(CORRUPTIONS) and levels == list(SEVERITIES),
+        limit=check_limit(limit), seed=seed, preset="cifar", device=device,
+        source={"dataset": dataset, "data_root": str(root), "preprocessing": PREPROCESSING},
+    )
+
+
+@register_suite("cifar10-c", "CIFAR-10-C: <root>/<corruption>.npy + labels.npy (or generate=True from the CIFAR-10 pickle)")
+def cifar10_c(data_root=None, *, limit=None, corruptions=None, severities=None, clean_root=None,
+              generate=False, seed=0, device="cpu") -> Suite:
+    """CIFAR-10-C. Options: ``clean_root`` (CIFAR-10 pickle folder: adds the clean cell, or is
+    the source with ``generate=True``), ``generate``, ``seed``, ``device`` (generation only)."""
+    return _open("cifar10-c", "cifar10", 10, data_root, limit, corruptions, severities,
+                 clean_root, generate, seed, device)
+
+
+@register_suite("cifar100-c", "CIFAR-100-C: <root>/<corruption>.npy + labels.npy (or generate=True from the CIFAR-100 pickle)")
+def cifar100_c(data_root=None, *, limit=None, corruptions=None, severities=None, clean_root=None,
+               generate=False, seed=0, device="cpu") -> Suite:
+    """CIFAR-100-C; options as for ``cifar10-c``."""
+    return _open("cifar100-c", "cifar100", 100, data_root, limit, corruptions, severities,
+                 clean_root, generate, seed, device)

@@ -1,0 +1,128 @@
+"""CIFAR-10-P / CIFAR-100-P in the released format: ``<root>/<perturbation>.npy``.
+
+Each file is uint8 (N, T, 32, 32, 3) (videos, frames, H, W, C); T is read from the array (31 for
+most sequences, 21 for motion_blur, 16 for translate). Noise difficulties 2 and 3 are separate
+files ``<perturbation>_2.npy`` / ``_3.npy``; for other perturbations the difficulty is only the
+comparison stride, so every difficulty reads the same file. The release has no labels: they come
+from the CIFAR pickle test set (``clean_root``), or from ``<root>/labels.npy`` when present
+(``make-suite`` writes one), else they are -1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from corruptions import PERTURBATIONS
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
+from robustbench_dm.suites.clean import load_clean
+from robustbench_dm.suites.npy import check_array, open_npy, read_labels
+from robustbench_dm.suites.registry import register_suite
+
+# HR ImageNet-P/cifar-p-eval.py: spatter (not snow) is in the CIFAR-P test list.
+CIFAR_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spatter",
+                "brightness", "translate", "rotate", "tilt", "scale")
+
+
+def sequence_file(root: Path, perturbation: str, difficulty: int, ext: str = "npy") -> Path:
+    """File of a perturbation at a difficulty: ``_<d>`` suffix only for noise, d > 1."""
+    suffix = f"_{difficulty}" if difficulty > 1 and "noise" in perturbation else ""
+    return root / f"{perturbation}{suffix}.{ext}"
+
+
+class CifarPSuite(Suite):
+    """A CIFAR-P-format folder of ``<perturbation>.npy`` video arrays, memory-mapped."""
+
+    kind = "p"
+
+    def __init__(self, name: str, dataset: str, num_classes: int, data_root, *, limit=None,
+                 corruptions=None, severities=None, difficulty=None, clean_root=None):
+        if data_root is None:
+            raise UserError(f"suite {name!r} needs a data root (the folder of <perturbation>.npy files)")
+        self.name, self.dataset, self.num_classes = name, dataset, num_classes
+        self.root = Path(data_root)
+        if not self.root.is_dir():
+            raise UserError(f"data root {self.root} does not exist; expected a folder of "
+                            f"{name.upper()} <perturbation>.npy files")
+        self.limit = check_limit(limit)
+        self.perturbations = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
+        self.difficulties = select_difficulties(severities, difficulty)
+        self._complete = self.perturbations == list(CIFAR_P_TEST) and self.difficulties == [1]
+        self.arrays = {cell: self._open(*cell) for cell in self.cells()}
+        counts = {a.shape[0] for a in self.arrays.values()}
+        if len(counts) != 1:
+            sizes = {f"{p}/{d}": a.shape[0] for (p, d), a in self.arrays.items()}
+            raise UserError(f"perturbation files under {self.root} differ in video count: {sizes}")
+        self.n = counts.pop()
+        self.clean_root = Path(clean_root) if clean_root is not None else None
+        self.labels, self.label_source = self._labels()
+
+    def _open(self, perturbation: str, difficulty: int) -> np.ndarray:
+        path = sequence_file(self.root, perturbation, difficulty)
+        expected = "uint8 (N, T, 32, 32, 3): N videos of T 32x32 RGB frames"
+        array = open_npy(path, expected)
+        check_array(array, path, np.uint8, (None, None, 32, 32, 3), expected)
+        if array.shape[0] == 0 or array.shape[1] < 2:
+            raise UserError(f"{path} holds {tuple(array.shape)}; expected {expected} with N >= 1, T >= 2")
+        return array
+
+    def _labels(self) -> tuple[np.ndarray, str]:
+        if self.clean_root is not None:
+            labels = load_clean(self.dataset, self.clean_root, "test")[1].numpy()
+            if len(labels) != self.n:
+                raise UserError(f"clean {self.dataset} test set under {self.clean_root} has {len(labels)} "
+                                f"labels; expected {self.n}, one per video in {self.root}")
+            return labels, str(self.clean_root)
+        if (self.root / "labels.npy").is_file():
+            return read_labels(self.root / "labels.npy", self.n, self.num_classes), str(self.root / "labels.npy")
+        return np.full(self.n, -1, dtype=np.int64), "none (labels are -1)"
+
+    def cells(self) -> list[tuple[str, int]]:
+        return [(p, d) for p in self.perturbations for d in self.difficulties]
+
+    def cell_size(self, name: str, level: int) -> int:
+        self._check_cell(name, level)
+        return min(self.limit or self.n, self.n)
+
+    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
+        self._check_cell(name, level)
+        if batch_size < 1:
+            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
+        array = self.arrays[(name, level)]
+        total = self.cell_size(name, level)
+        for start in range(0, total, batch_size):
+            stop = min(start + batch_size, total)
+            videos = torch.from_numpy(np.array(array[start:stop])).permute(0, 1, 4, 2, 3)
+            yield (videos.contiguous(), torch.from_numpy(self.labels[start:stop].astype(np.int64)),
+                   torch.arange(start, stop, dtype=torch.int64))
+
+    def metadata(self) -> dict:
+        return {
+            "suite": self.name,
+            "data_root": str(self.root),
+            "preprocessing": "as stored (32x32 frames, no resize)",
+            "subset": subset_metadata(self.limit, self.perturbations, self.difficulties, self._complete),
+            "labels": self.label_source,
+            "frames": {f"{p}/{d}": int(a.shape[1]) for (p, d), a in self.arrays.items()},
+        }
+
+
+@register_suite("cifar10-p", "CIFAR-10-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root")
+def cifar10_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
+              clean_root=None) -> Suite:
+    """CIFAR-10-P. ``severities``/``difficulty`` select difficulties (default 1); ``clean_root``
+    (CIFAR-10 pickle folder) supplies labels."""
+    return CifarPSuite("cifar10-p", "cifar10", 10, data_root, limit=limit, corruptions=corruptions,
+                       severities=severities, difficulty=difficulty, clean_root=clean_root)
+
+
+@register_suite("cifar100-p", "CIFAR-100-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root")
+def cifar100_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
+               clean_root=None) -> Suite:
+    """CIFAR-100-P; options as for ``cifar10-p``."""
+    return CifarPSuite("cifar100-p", "cifar100", 100, data_root, limit=limit, corruptions=corruptions,
+                       severities=severities, difficulty=difficulty, clean_root=clean_root)

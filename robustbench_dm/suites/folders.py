@@ -1,0 +1,78 @@
+"""Class-folder listing and batched image decoding shared by the folder suites.
+
+A class folder layout is ``<dir>/<wnid>/<file>``. Class index = position of the wnid in the
+sorted class folders. Files are ordered by (file stem, wnid): for ImageNet that is the order of
+the validation set, so "the first N images" mixes classes instead of taking class 0 only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torchvision.io import ImageReadMode, decode_image, read_file
+from torchvision.transforms.v2 import functional as F
+
+from robustbench_dm.errors import UserError
+
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
+
+PREPROCESSING = {
+    "none": "as stored (no resize, no crop)",
+    "augmix": "Resize(256) + CenterCrop(224) (AugMix imagenet.py test transform)",
+}
+
+
+def class_folders(directory: Path) -> list[str]:
+    """Sorted class folder names under ``directory`` (error when there are none)."""
+    if not directory.is_dir():
+        raise UserError(f"missing folder {directory}; expected <wnid>/ class folders inside")
+    names = sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not names:
+        raise UserError(f"{directory} holds no class folders; expected <wnid>/<file> inside")
+    return names
+
+
+def list_files(directory: Path, classes: Sequence[str], extensions: Sequence[str]) -> list[tuple[str, str, Path]]:
+    """``(stem, wnid, path)`` of every file with one of ``extensions``, ordered by (stem, wnid)."""
+    found = class_folders(directory)
+    if found != list(classes):
+        extra = sorted(set(found) - set(classes))
+        missing = sorted(set(classes) - set(found))
+        raise UserError(
+            f"class folders of {directory} differ from the suite's: "
+            f"missing {missing[:3]}, unexpected {extra[:3]}"
+        )
+    files = [
+        (p.name.rsplit(".", 1)[0], wnid, p)
+        for wnid in classes
+        for p in (directory / wnid).iterdir()
+        if p.suffix.lower() in extensions and not p.name.startswith(".")
+    ]
+    files.sort(key=lambda f: (f[0], f[1]))
+    return files
+
+
+def decode(path: Path, preprocessing: str) -> torch.Tensor:
+    """One image file -> uint8 3 x H x W (RGB), preprocessed; unreadable -> ``UserError``."""
+    try:
+        image = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+    except (RuntimeError, ValueError, OSError) as err:
+        raise UserError(f"unreadable image {path} ({str(err).splitlines()[0]}); "
+                        "expected a JPEG or PNG file") from None
+    if preprocessing == "augmix":
+        image = F.center_crop(F.resize(image, [256], antialias=True), [224, 224])
+    return image
+
+
+def decode_batch(paths: Sequence[Path], preprocessing: str, size: tuple[int, int] | None) -> torch.Tensor:
+    """Decode ``paths`` into one uint8 N x 3 x H x W batch; every image must be ``size``
+    (or, when ``size`` is None, the size of the first image)."""
+    images = [decode(p, preprocessing) for p in paths]
+    expected = size or (tuple(images[0].shape[-2:]) if images else None)
+    for path, image in zip(paths, images):
+        if tuple(image.shape[-2:]) != expected:
+            raise UserError(f"{path} is {image.shape[-1]}x{image.shape[-2]} px; expected "
+                            f"{expected[1]}x{expected[0]} like the rest of the suite")
+    return torch.stack(images)

@@ -1,0 +1,150 @@
+"""Suites made on the fly from a clean set with the ``corruptions`` library (seeded).
+
+Determinism: images are corrupted in fixed chunks of ``chunk_size`` consecutive clean images
+(a function of the image size only, recorded in the metadata). Chunk k of cell (name, level) uses
+``torch.Generator(device).manual_seed(derive_seed(seed, name, level, k))``; ``iter_cell`` then
+re-batches the chunks. So the bytes depend on the seed only -- not on ``batch_size`` and not on
+``limit`` (a chunk cut by ``limit`` is still computed whole, then sliced). For -P suites, only
+noise perturbations have per-difficulty videos; other perturbations give the same videos at every
+difficulty (the difficulty is then only the comparison stride, as in ImageNet-P).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.metadata import version
+from typing import Iterator, Sequence
+
+import torch
+
+import corruptions
+from corruptions.registry import corruption_kernel, sequence_kernel
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import Batch, Suite, subset_metadata
+
+CHUNK_PIXELS_C = 2 ** 20  # 1024 images per chunk at 32 px
+CHUNK_PIXELS_P = 2 ** 16  # 64 videos per chunk at 32 px
+
+
+def derive_seed(seed: int, name: str, level: int, chunk: int) -> int:
+    """A 63-bit seed for one chunk of one cell, stable across runs, platforms and versions."""
+    digest = hashlib.sha256(f"{int(seed)}/{name}/{int(level)}/{int(chunk)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & (2 ** 63 - 1)
+
+
+def generator_version() -> str:
+    """Version of the distribution that ships the ``corruptions`` library."""
+    return version("robustbench_dm")
+
+
+def check_available(names: Sequence[str], kind: str) -> None:
+    """Every name must have a registered kernel (``kind`` "c" or "p")."""
+    lookup = corruption_kernel if kind == "c" else sequence_kernel
+    for name in names:
+        try:
+            lookup(name)
+        except ValueError as err:
+            raise UserError(f"cannot generate {name!r}: {err}") from None
+
+
+def _rebatch(chunks: Iterator[Batch], batch_size: int) -> Iterator[Batch]:
+    """Re-cut a stream of (images, labels, index) chunks into batches of ``batch_size``."""
+    buffer: Batch | None = None
+    for chunk in chunks:
+        buffer = chunk if buffer is None else tuple(torch.cat([b, c]) for b, c in zip(buffer, chunk))
+        start, total = 0, len(buffer[1])
+        while total - start >= batch_size:
+            yield tuple(b[start:start + batch_size] for b in buffer)
+            start += batch_size
+        buffer = tuple(b[start:] for b in buffer) if start < total else None
+    if buffer is not None:
+        yield buffer
+
+
+class GeneratedSuite(Suite):
+    """A -C (``kind="c"``) or -P (``kind="p"``) suite corrupted on the fly from clean images."""
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        num_classes: int,
+        *,
+        names: Sequence[str],
+        levels: Sequence[int],
+        complete: bool,
+        limit: int | None,
+        seed: int,
+        preset: str,
+        source: dict,
+        device: str = "cpu",
+    ):
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise UserError(f"invalid seed {seed!r}; expected an integer")
+        check_available(names, kind)
+        try:
+            self.device = torch.device(device)
+        except RuntimeError:
+            raise UserError(f"invalid device {device!r}; expected cpu or cuda[:N]") from None
+        self.name, self.kind, self.num_classes = name, kind, num_classes
+        self.images, self.labels = images, labels
+        self.names, self.levels = list(names), list(levels)
+        self.limit, self.seed, self.preset, self.source = limit, seed, preset, source
+        self._complete = complete
+        pixels = images.shape[-2] * images.shape[-1]
+        self.chunk_size = max(1, (CHUNK_PIXELS_C if kind == "c" else CHUNK_PIXELS_P) // pixels)
+
+    def cells(self) -> list[tuple[str, int]]:
+        first = [("clean", 0)] if self.kind == "c" else []
+        return first + [(n, lv) for n in self.names for lv in self.levels]
+
+    def cell_size(self, name: str, level: int) -> int:
+        self._check_cell(name, level)
+        return min(self.limit or len(self.labels), len(self.labels))
+
+    def _make(self, name: str, level: int, chunk: int, images: torch.Tensor) -> torch.Tensor:
+        if name == "clean":
+            return images
+        if self.kind == "p" and "noise" not in name:
+            level = 1  # only noise has per-difficulty videos; otherwise difficulty is a stride
+        gen = torch.Generator(device=self.device).manual_seed(derive_seed(self.seed, name, level, chunk))
+        images = images.to(self.device)
+        if self.kind == "c":
+            return corruptions.corrupt(images, name, level, preset=self.preset, generator=gen)
+        return corruptions.sequence(images, name, difficulty=level, preset=self.preset, generator=gen)
+
+    def _chunks(self, name: str, level: int) -> Iterator[Batch]:
+        total = self.cell_size(name, level)
+        for chunk, start in enumerate(range(0, total, self.chunk_size)):
+            stop = min(start + self.chunk_size, len(self.labels))
+            out = self._make(name, level, chunk, self.images[start:stop])
+            keep = min(stop, total) - start
+            index = torch.arange(start, start + keep, dtype=torch.int64)
+            yield out[:keep], self.labels[start:start + keep], index
+
+    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
+        self._check_cell(name, level)
+        if batch_size < 1:
+            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
+        return _rebatch(self._chunks(name, level), batch_size)
+
+    def metadata(self) -> dict:
+        return {
+            "suite": self.name,
+            "data_root": self.source.get("data_root"),
+            "preprocessing": self.source.get("preprocessing", "as loaded"),
+            "subset": subset_metadata(self.limit, self.names, self.levels, self._complete),
+            "generated": True,
+            "source": self.source,
+            "seed": self.seed,
+            "generator": {
+                "library": "corruptions",
+                "version": generator_version(),
+                "preset": self.preset,
+                "chunk_size": self.chunk_size,
+                "seeding": "sha256(seed/name/level/chunk) per chunk of chunk_size clean images",
+                "device": str(self.device),
+            },
+        }

@@ -1,0 +1,154 @@
+"""Folder -C suites: ImageNet-C, Tiny-ImageNet-C, ImageNet-3DCC.
+
+Layout ``<root>/<corruption>/<severity>/<wnid>/<file>`` (JPEG/PNG). Class index = position of
+the wnid in the sorted class folders; the class count comes from the folders (so class subsets
+such as ImageNet-100-C work the same way). Images are fed as stored (ImageNet-C is already
+224x224: no resize, no crop, as in HR and RB); ``preprocessing="augmix"`` applies AugMix's
+Resize(256) + CenterCrop(224) instead. Files are listed lazily per cell and decoded per batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+
+from corruptions import CORRUPTIONS, EXTRA
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names, subset_metadata
+from robustbench_dm.suites.clean_imagenet import PREPROCESSING as CLEAN_PREPROCESSING
+from robustbench_dm.suites.clean_imagenet import ImageNetFolder
+from robustbench_dm.suites.folders import IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch, list_files
+from robustbench_dm.suites.registry import register_suite
+
+SEVERITIES = (1, 2, 3, 4, 5)
+CORRUPTIONS_3DCC = ("near_focus", "far_focus", "fog_3d", "flash", "color_quant", "low_light",
+                    "xy_motion_blur", "z_motion_blur", "iso_noise", "bit_error", "h265_abr", "h265_crf")
+
+Listing = list[tuple[str, str, Path]]
+
+
+class ImageFolderCSuite(Suite):
+    """A ``<corruption>/<severity>/<wnid>/<file>`` tree, streamed in (stem, wnid) order."""
+
+    kind = "c"
+
+    def __init__(self, name: str, data_root, *, benchmark: Sequence[str], extras: Sequence[str],
+                 limit=None, corruptions=None, severities=None, preprocessing="none", clean_root=None):
+        if data_root is None:
+            raise UserError(f"suite {name!r} needs a data root (the folder of <corruption>/<severity>/ folders)")
+        self.name, self.root = name, Path(data_root)
+        if not self.root.is_dir():
+            raise UserError(f"data root {self.root} does not exist; expected "
+                            "<root>/<corruption>/<severity>/<wnid>/<image>")
+        if preprocessing not in PREPROCESSING:
+            raise UserError(f"unknown preprocessing {preprocessing!r}; expected one of: {', '.join(PREPROCESSING)}")
+        self.preprocessing = preprocessing
+        self.limit = check_limit(limit)
+        default = list(benchmark) + [c for c in extras if (self.root / c).is_dir()]
+        self.corruptions = select_names(corruptions, default, list(benchmark) + list(extras), "corruption")
+        self.severities = select_levels(severities, SEVERITIES, "severity")
+        self._complete = self.corruptions == default and self.severities == list(SEVERITIES)
+        for c in self.corruptions:
+            for s in self.severities:
+                if not (self.root / c / str(s)).is_dir():
+                    raise UserError(f"missing folder {self.root / c / str(s)}; expected the images of "
+                                    f"{c} at severity {s} in <wnid>/ class folders")
+        first = self.root / self.corruptions[0] / str(self.severities[0])
+        self.classes = class_folders(first)
+        self.num_classes = len(self.classes)
+        self._class_index = {w: i for i, w in enumerate(self.classes)}
+        self._listings: dict[tuple[str, int], Listing] = {}
+        reference = self._listing(self.corruptions[0], self.severities[0])
+        if not reference:
+            raise UserError(f"{first} holds no JPEG/PNG images in its class folders")
+        self.keys = [(stem, wnid) for stem, wnid, _ in reference]
+        self.size = None if preprocessing == "augmix" else tuple(decode_batch([reference[0][2]], "none", None).shape[-2:])
+        self.clean_root = Path(clean_root) if clean_root is not None else None
+        self.clean = self._clean_paths() if self.clean_root is not None else None
+
+    def _listing(self, corruption: str, severity: int) -> Listing:
+        if (corruption, severity) not in self._listings:
+            directory = self.root / corruption / str(severity)
+            files = list_files(directory, self.classes, IMAGE_EXTENSIONS)
+            if self._listings and [(s, w) for s, w, _ in files] != self.keys:
+                theirs = {(s, w) for s, w, _ in files}
+                missing = [k for k in self.keys if k not in theirs]
+                detail = (f"{directory / missing[0][1] / missing[0][0]}.* is missing" if missing
+                          else "it holds images the other cells do not")
+                raise UserError(f"{directory} does not hold the same images as the other cells: {detail}")
+            self._listings[(corruption, severity)] = files
+        return self._listings[(corruption, severity)]
+
+    def _clean_paths(self) -> list[Path]:
+        folder = ImageNetFolder(self.clean_root)
+        if folder.classes != self.classes:
+            raise UserError(f"class folders of {self.clean_root} differ from those of {self.root}")
+        by_key = {(stem, wnid): path for stem, wnid, path in folder.files}
+        missing = [k for k in self.keys if k not in by_key]
+        if missing:
+            raise UserError(f"clean folder {self.clean_root} lacks {missing[0][1]}/{missing[0][0]}.*; "
+                            f"expected every image of {self.root}")
+        return [by_key[k] for k in self.keys]
+
+    def cells(self) -> list[tuple[str, int]]:
+        first = [("clean", 0)] if self.clean is not None else []
+        return first + [(c, s) for c in self.corruptions for s in self.severities]
+
+    def cell_size(self, name: str, level: int) -> int:
+        self._check_cell(name, level)
+        return min(self.limit or len(self.keys), len(self.keys))
+
+    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
+        self._check_cell(name, level)
+        if batch_size < 1:
+            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
+        total = self.cell_size(name, level)
+        if name == "clean":
+            paths, preprocessing, size = self.clean[:total], "augmix", (224, 224)
+        else:
+            paths = [p for _, _, p in self._listing(name, level)[:total]]
+            preprocessing, size = self.preprocessing, self.size
+        for start in range(0, total, batch_size):
+            stop = min(start + batch_size, total)
+            images = decode_batch(paths[start:stop], preprocessing, size)
+            labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
+            yield images, labels, torch.arange(start, stop, dtype=torch.int64)
+
+    def metadata(self) -> dict:
+        return {
+            "suite": self.name,
+            "data_root": str(self.root),
+            "clean_root": str(self.clean_root) if self.clean_root else None,
+            "preprocessing": PREPROCESSING[self.preprocessing],
+            "clean_preprocessing": CLEAN_PREPROCESSING if self.clean_root else None,
+            "subset": subset_metadata(self.limit, self.corruptions, self.severities, self._complete),
+            "num_classes": self.num_classes,
+        }
+
+
+@register_suite("imagenet-c", "ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 224 px as stored")
+def imagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None, preprocessing="none",
+               clean_root=None) -> Suite:
+    """ImageNet-C (15 corruptions + the extras present). ``preprocessing``: "none" (as stored,
+    default) or "augmix"; ``clean_root``: ImageNet val folder for the clean cell."""
+    return ImageFolderCSuite("imagenet-c", data_root, benchmark=CORRUPTIONS, extras=EXTRA, limit=limit,
+                             corruptions=corruptions, severities=severities,
+                             preprocessing=preprocessing, clean_root=clean_root)
+
+
+@register_suite("tinyimagenet-c", "Tiny-ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 64 px")
+def tinyimagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None) -> Suite:
+    """Tiny-ImageNet-C (15 corruptions + the extras present), images as stored."""
+    return ImageFolderCSuite("tinyimagenet-c", data_root, benchmark=CORRUPTIONS, extras=EXTRA, limit=limit,
+                             corruptions=corruptions, severities=severities)
+
+
+@register_suite("imagenet-3dcc", "ImageNet-3DCC: 12 corruptions, <root>/<corruption>/<severity>/<wnid>/*.JPEG")
+def imagenet_3dcc(data_root=None, *, limit=None, corruptions=None, severities=None, preprocessing="none") -> Suite:
+    """ImageNet-3DCC; ``data_root`` is the ``ImageNet-3DCC`` folder or the folder holding it."""
+    if data_root is not None and (Path(data_root) / "ImageNet-3DCC").is_dir():
+        data_root = Path(data_root) / "ImageNet-3DCC"
+    return ImageFolderCSuite("imagenet-3dcc", data_root, benchmark=CORRUPTIONS_3DCC, extras=(), limit=limit,
+                             corruptions=corruptions, severities=severities, preprocessing=preprocessing)

@@ -1,0 +1,127 @@
+"""ImageNet-P: ``<root>/<perturbation>/<wnid>/<name>.mp4``, decoded with PyAV.
+
+Noise difficulties 2 and 3 are other videos, in sibling folders ``<perturbation>_2`` / ``_3``;
+for the other perturbations the difficulty only changes the comparison stride, so every
+difficulty reads the same folder. Every frame is decoded (31 frames; translate 41) and fed as
+stored (224 px, no resize). Class index = position of the wnid in the sorted class folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import av
+import numpy as np
+import torch
+
+from corruptions import PERTURBATIONS
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
+from robustbench_dm.suites.folders import class_folders, list_files
+from robustbench_dm.suites.registry import register_suite
+
+IMAGENET_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "snow",
+                   "brightness", "translate", "rotate", "tilt", "scale")
+
+
+def sequence_folder(root: Path, perturbation: str, difficulty: int) -> Path:
+    """Folder of a perturbation at a difficulty: ``_<d>`` suffix only for noise, d > 1."""
+    return root / (f"{perturbation}_{difficulty}" if difficulty > 1 and "noise" in perturbation else perturbation)
+
+
+def decode_video(path: Path) -> np.ndarray:
+    """Every frame of an mp4 as uint8 (T, H, W, 3) RGB; unreadable -> ``UserError``."""
+    try:
+        with av.open(str(path)) as container:
+            frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    except (av.error.FFmpegError, OSError, ValueError) as err:
+        raise UserError(f"unreadable video {path} ({err}); expected an mp4 of RGB frames") from None
+    if not frames:
+        raise UserError(f"video {path} has no frames; expected an mp4 of RGB frames")
+    return np.stack(frames)
+
+
+def decode_videos(paths: Sequence[Path]) -> torch.Tensor:
+    """Decode videos into one uint8 N x T x 3 x H x W batch (same T and size required)."""
+    videos = [decode_video(p) for p in paths]
+    for path, video in zip(paths, videos):
+        if video.shape != videos[0].shape:
+            raise UserError(f"video {path} is {video.shape} (T, H, W, C); expected {videos[0].shape} "
+                            f"like {paths[0]}")
+    return torch.from_numpy(np.stack(videos)).permute(0, 1, 4, 2, 3).contiguous()
+
+
+class ImageNetPSuite(Suite):
+    """An ImageNet-P tree of mp4 videos, streamed in (stem, wnid) order."""
+
+    kind = "p"
+    name = "imagenet-p"
+
+    def __init__(self, data_root, *, limit=None, corruptions=None, severities=None, difficulty=None):
+        if data_root is None:
+            raise UserError("suite 'imagenet-p' needs a data root (the folder of <perturbation>/ folders)")
+        self.root = Path(data_root)
+        if not self.root.is_dir():
+            raise UserError(f"data root {self.root} does not exist; expected <root>/<perturbation>/<wnid>/<name>.mp4")
+        self.limit = check_limit(limit)
+        self.perturbations = select_names(corruptions, IMAGENET_P_TEST, PERTURBATIONS, "perturbation")
+        self.difficulties = select_difficulties(severities, difficulty)
+        self._complete = self.perturbations == list(IMAGENET_P_TEST) and self.difficulties == [1]
+        for p, d in self.cells():
+            if not sequence_folder(self.root, p, d).is_dir():
+                raise UserError(f"missing folder {sequence_folder(self.root, p, d)}; expected the "
+                                f"{p} videos at difficulty {d} in <wnid>/ class folders")
+        first = sequence_folder(self.root, *self.cells()[0])
+        self.classes = class_folders(first)
+        self.num_classes = len(self.classes)
+        self._class_index = {w: i for i, w in enumerate(self.classes)}
+        self._listings: dict[Path, list] = {}
+        reference = self._listing(first)
+        if not reference:
+            raise UserError(f"{first} holds no .mp4 videos in its class folders")
+        self.keys = [(stem, wnid) for stem, wnid, _ in reference]
+
+    def _listing(self, folder: Path) -> list:
+        if folder not in self._listings:
+            files = list_files(folder, self.classes, (".mp4",))
+            if self._listings and [(s, w) for s, w, _ in files] != self.keys:
+                raise UserError(f"{folder} does not hold the same videos as "
+                                f"{next(iter(self._listings))}; expected one video per clean image")
+            self._listings[folder] = files
+        return self._listings[folder]
+
+    def cells(self) -> list[tuple[str, int]]:
+        return [(p, d) for p in self.perturbations for d in self.difficulties]
+
+    def cell_size(self, name: str, level: int) -> int:
+        self._check_cell(name, level)
+        return min(self.limit or len(self.keys), len(self.keys))
+
+    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
+        self._check_cell(name, level)
+        if batch_size < 1:
+            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
+        total = self.cell_size(name, level)
+        paths = [p for _, _, p in self._listing(sequence_folder(self.root, name, level))[:total]]
+        for start in range(0, total, batch_size):
+            stop = min(start + batch_size, total)
+            labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
+            yield decode_videos(paths[start:stop]), labels, torch.arange(start, stop, dtype=torch.int64)
+
+    def metadata(self) -> dict:
+        return {
+            "suite": self.name,
+            "data_root": str(self.root),
+            "preprocessing": "as stored (every mp4 frame decoded with PyAV, RGB, no resize)",
+            "subset": subset_metadata(self.limit, self.perturbations, self.difficulties, self._complete),
+            "num_classes": self.num_classes,
+        }
+
+
+@register_suite("imagenet-p", "ImageNet-P: <root>/<perturbation>[_<d>]/<wnid>/*.mp4 perturbation videos")
+def imagenet_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None) -> Suite:
+    """ImageNet-P (10 test perturbations by default). ``severities``/``difficulty`` select
+    difficulties (default 1); noise difficulties 2/3 read the ``_2``/``_3`` folders."""
+    return ImageNetPSuite(data_root, limit=limit, corruptions=corruptions, severities=severities,
+                          difficulty=difficulty)

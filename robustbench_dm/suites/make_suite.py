@@ -1,0 +1,200 @@
+"""Writers of the released on-disk formats from a clean set (``robust-eval make-suite``).
+
+- ``npy`` -C: ``<out>/<corruption>.npy`` uint8 (5n, H, W, 3), severity s = rows [(s-1)n, sn),
+  plus ``labels.npy`` (the n labels 5 times), as CIFAR-10-C.
+- ``folder`` -C: ``<out>/<corruption>/<severity>/<class>/<file>.JPEG`` saved with PIL
+  ``quality=85, optimize=True`` (make_imagenet_c.py's final save), as ImageNet-C.
+- ``npy`` -P: ``<out>/<perturbation>[_<d>].npy`` uint8 (n, T, 32, 32, 3) (``_<d>`` for noise at
+  difficulty d > 1), plus ``labels.npy`` (n,), as CIFAR-10-P.
+
+A ``folder`` suite loads back with ``get_suite("imagenet-c", out)`` (any image size, as stored);
+npy suites with the suite's own name (``cifar10-c``, ``fmnist-c``, ``fmnist-p``, ...).
+
+The pixels come from the generated suite of ``generated.py`` with the same seed, so a written
+suite holds exactly the bytes the on-the-fly suite yields. Every file (npy) or severity folder is
+written to a hidden temporary name and renamed when complete: a killed run leaves only finished
+units, and running again skips them. ``<out>/suite.json`` records the settings; resuming with
+different settings is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
+from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file
+from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
+from robustbench_dm.suites.clean_imagenet import ImageNetFolder
+from robustbench_dm.suites.generated import GeneratedSuite, generator_version
+
+# suite -> (kind, preset, default format)
+TARGETS = {
+    "cifar10-c": ("c", "cifar", "npy"), "cifar100-c": ("c", "cifar", "npy"), "fmnist-c": ("c", "cifar", "npy"),
+    "imagenet-c": ("c", "imagenet", "folder"),
+    "cifar10-p": ("p", "cifar", "npy"), "cifar100-p": ("p", "cifar", "npy"), "fmnist-p": ("p", "cifar", "npy"),
+}
+SOURCES = ("cifar10", "cifar100", "fashion-mnist", "imagenet")
+FORMATS = {"c": ("npy", "folder"), "p": ("npy",)}
+PRESET_SIZE = {"cifar": 32, "imagenet": 224}
+MANIFEST = "suite.json"
+
+
+def _source(dataset: str, data_root):
+    """(images: tensor or ImageNetFolder, labels, class folder names, file stems)."""
+    if dataset not in SOURCES:
+        raise UserError(f"unknown source dataset {dataset!r}; expected one of: {', '.join(SOURCES)}")
+    if data_root is None or not Path(data_root).exists():
+        raise UserError(f"data root {data_root} does not exist; expected the clean {dataset} files")
+    if dataset == "imagenet":
+        folder = ImageNetFolder(data_root)
+        return folder, folder.labels, folder.classes, [stem for stem, _ in folder.keys]
+    images, labels = load_clean(dataset, data_root, "test")
+    classes = [f"{c:0{len(str(NUM_CLASSES[dataset] - 1))}d}" for c in range(NUM_CLASSES[dataset])]
+    return images, labels, classes, [f"{i:0{len(str(len(labels) - 1))}d}" for i in range(len(labels))]
+
+
+def _check_manifest(out: Path, settings: dict) -> None:
+    path = out / MANIFEST
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise UserError(f"{path} is not a readable make-suite manifest") from None
+        diff = [k for k in settings if old.get(k) != settings[k]]
+        if diff:
+            raise UserError(f"{out} holds a suite made with other settings ({', '.join(diff)}: "
+                            f"{[old.get(k) for k in diff]} here, {[settings[k] for k in diff]} asked); "
+                            "choose another --out")
+        return
+    if out.exists() and any(p.name != MANIFEST for p in out.iterdir()):
+        raise UserError(f"output folder {out} is not empty and holds no {MANIFEST}; expected a new or "
+                        "make-suite folder")
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{MANIFEST}.partial"
+    tmp.write_text(json.dumps(settings, indent=1))
+    os.replace(tmp, path)
+
+
+def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "wb") as f:
+        np.save(f, array)
+    os.replace(tmp, path)
+
+
+def _write_npy(gen: GeneratedSuite, path: Path, levels: list[int], name: str, batch_size: int,
+               tick: Callable[[int], None]) -> None:
+    """Stack ``levels`` of cell ``name`` row-wise into one memory-mapped .npy, then rename."""
+    tmp = path.with_name(f".{path.name}.partial")
+    n, array, row = gen.cell_size(name, levels[0]), None, 0
+    for level in levels:
+        for images, _, _ in gen.iter_cell(name, level, batch_size):
+            data = images.cpu().numpy()
+            data = np.moveaxis(data, -3, -1)  # ... C H W -> ... H W C
+            if array is None:
+                array = np.lib.format.open_memmap(tmp, "w+", np.uint8, (n * len(levels),) + data.shape[1:])
+            array[row:row + len(data)] = data
+            row += len(data)
+            tick(len(data))
+    array.flush()
+    del array
+    os.replace(tmp, path)
+
+
+def _write_folder(gen: GeneratedSuite, final: Path, name: str, level: int, classes: list[str],
+                  stems: list[str], batch_size: int, tick: Callable[[int], None]) -> None:
+    """One severity folder of JPEG q85 files in class folders, written aside then renamed."""
+    tmp = final.with_name(f".{final.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for c in classes:
+        (tmp / c).mkdir(parents=True)
+    for images, labels, index in gen.iter_cell(name, level, batch_size):
+        for image, label, i in zip(images.cpu().permute(0, 2, 3, 1).numpy(), labels.tolist(), index.tolist()):
+            Image.fromarray(image).save(tmp / classes[label] / f"{stems[i]}.JPEG", quality=85, optimize=True)
+        tick(len(labels))
+    os.replace(tmp, final)
+
+
+def make_suite(
+    suite: str,
+    source: str,
+    data_root: str | Path,
+    out: str | Path,
+    *,
+    fmt: str | None = None,
+    seed: int = 0,
+    corruptions=None,
+    severities=None,
+    limit: int | None = None,
+    batch_size: int = 256,
+    device: str = "cpu",
+    progress: bool | None = None,
+) -> dict:
+    """Write ``suite`` (e.g. ``cifar10-c``, ``fmnist-p``, ``imagenet-c``) made from the clean
+    ``source`` set under ``data_root`` into ``out``; returns {"written": [...], "skipped": [...]}.
+
+    ``severities`` selects difficulties for -P suites. ``progress=None`` shows a bar on a tty.
+    """
+    if suite not in TARGETS:
+        raise UserError(f"cannot make suite {suite!r}; expected one of: {', '.join(TARGETS)}")
+    kind, preset, default_fmt = TARGETS[suite]
+    fmt = fmt or default_fmt
+    if fmt not in FORMATS[kind]:
+        raise UserError(f"format {fmt!r} is not available for {suite}; expected one of: {', '.join(FORMATS[kind])}")
+    limit = check_limit(limit)
+    if kind == "c":
+        names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
+        levels = select_levels(severities, (1, 2, 3, 4, 5), "severity")
+        if fmt == "npy" and levels != [1, 2, 3, 4, 5]:
+            raise UserError(f"the npy format stacks all 5 severities in one file; got severities {levels}")
+    else:
+        names = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
+        levels = select_difficulties(severities, None)
+    images, labels, classes, stems = _source(source, data_root)
+    size = tuple(images[0:1].shape[-2:])
+    if size != (PRESET_SIZE[preset],) * 2:
+        raise UserError(f"{suite} uses the {preset} severity tables made for {PRESET_SIZE[preset]} px images; "
+                        f"{source} gives {size[0]}x{size[1]} px")
+    gen = GeneratedSuite(suite, kind, images, labels, len(classes), names=names, levels=levels, complete=False,
+                         limit=limit, seed=seed, preset=preset, device=device,
+                         source={"dataset": source, "data_root": str(data_root)})
+    out = Path(out)
+    settings = {"suite": suite, "source": source, "format": fmt, "seed": seed, "limit": limit,
+                "preset": preset, "generator_version": generator_version(), "chunk_size": gen.chunk_size}
+    _check_manifest(out, settings)
+    n = gen.cell_size(names[0], levels[0])
+    labels_np = labels[:n].numpy()
+    if fmt == "npy" and not (out / "labels.npy").is_file():
+        dtype = np.uint8 if len(classes) <= 256 else np.int64
+        _save_npy_atomic(out / "labels.npy", np.tile(labels_np, 5 if kind == "c" else 1).astype(dtype))
+
+    if kind == "c" and fmt == "npy":
+        units = [(out / f"{c}.npy", c, levels) for c in names]
+    elif kind == "c":
+        units = [(out / c / str(s), c, [s]) for c in names for s in levels]
+    else:  # one file per (perturbation, difficulty); non-noise difficulties share the d=1 file
+        units = list({sequence_file(out, p, d): (sequence_file(out, p, d), p, [d]) for p in names
+                      for d in levels}.values())
+    todo = [u for u in units if not u[0].exists()]
+    skipped = [str(u[0]) for u in units if u[0].exists()]
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=len(todo) * n * (5 if kind == "c" and fmt == "npy" else 1), disable=not show,
+              unit="img" if kind == "c" else "video", desc=f"make-suite {suite}") as bar:
+        for path, name, unit_levels in todo:
+            if fmt == "folder":
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _write_folder(gen, path, name, unit_levels[0], classes, stems, batch_size, bar.update)
+            else:
+                _write_npy(gen, path, unit_levels, name, batch_size, bar.update)
+    return {"written": [str(u[0]) for u in todo], "skipped": skipped}

@@ -1,0 +1,66 @@
+"""Name -> suite factory registry: ``register_suite``, ``get_suite``, ``list_suites``."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Callable
+
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import Suite
+
+SuiteFactory = Callable[..., Suite]
+
+_SUITES: dict[str, tuple[SuiteFactory, str]] = {}
+
+
+def register_suite(name: str, description: str) -> Callable[[SuiteFactory], SuiteFactory]:
+    """Decorator registering ``factory(data_root, *, limit, corruptions, severities, ...)``."""
+
+    def wrap(factory: SuiteFactory) -> SuiteFactory:
+        if name in _SUITES:
+            raise ValueError(f"suite {name!r} registered twice")
+        _SUITES[name] = (factory, description)
+        return factory
+
+    return wrap
+
+
+def list_suites() -> list[tuple[str, str]]:
+    """Every registered suite as ``(name, one-line description)``, sorted by name."""
+    return sorted((name, desc) for name, (_, desc) in _SUITES.items())
+
+
+def get_suite(
+    name: str,
+    data_root: str | Path | None = None,
+    *,
+    limit: int | None = None,
+    corruptions=None,
+    severities=None,
+    **options,
+) -> Suite:
+    """Open suite ``name`` on ``data_root``; validates eagerly and raises ``UserError``.
+
+    ``limit`` keeps the first N images of every cell; ``corruptions`` / ``severities`` select
+    cells (for -P suites ``severities`` selects difficulties). Suite-specific ``options`` are
+    listed in each factory's docstring (e.g. ``clean_root``, ``preprocessing``, ``seed``).
+    """
+    try:
+        factory, _ = _SUITES[name]
+    except KeyError:
+        known = ", ".join(sorted(_SUITES))
+        raise UserError(f"unknown suite {name!r}; expected one of: {known}") from None
+    kwargs = dict(limit=limit, corruptions=corruptions, severities=severities, **options)
+    try:
+        inspect.signature(factory).bind(data_root, **kwargs)
+    except TypeError:
+        accepted = [
+            p for p in inspect.signature(factory).parameters if p not in ("data_root",)
+        ]
+        bad = [k for k in options if k not in accepted]
+        raise UserError(
+            f"suite {name!r} does not take option(s) {', '.join(bad) or '?'}; "
+            f"expected some of: {', '.join(accepted)}"
+        ) from None
+    return factory(data_root, **kwargs)

@@ -1,0 +1,12 @@
+"""The training loop (optimiser, schedule, AMP, checkpoints, resume) and its data.
+
+``resolve_config(...)`` fills the paper's recipe into a :class:`TrainConfig`;
+``train(config)`` runs it with a ``robustbench_dm.methods`` method.
+"""
+
+from robustbench_dm.training.config import (DATASETS, TrainConfig, parse_method_options,
+                                             resolve_config)
+from robustbench_dm.training.loop import evaluate, train
+
+__all__ = ["DATASETS", "TrainConfig", "evaluate", "parse_method_options", "resolve_config",
+           "train"]

@@ -1,0 +1,167 @@
+"""The resolved training configuration and the paper's recipe defaults.
+
+CIFAR-scale data (CIFAR-10/100, Fashion-MNIST; AugMix ``cifar.py``, AUGMENTATIONS.md 1.6 and
+8): SGD momentum 0.9 with Nesterov, lr 0.1, cosine decay per step to 1e-6 without warm-up,
+weight decay 5e-4 (1e-4 for DenseNets), batch 128 clean images; 100 epochs (200 for DenseNet
+and ResNeXt, as in the AugMix README).
+ImageNet: batch 256, lr 0.1 per 256 images (scaled linearly with the batch size), 5 linear
+warm-up epochs then the same per-step cosine, weight decay 1e-4, Nesterov momentum 0.9,
+90 epochs. (The AugMix ``imagenet.py`` steps the lr down x0.1 at 1/3 and 2/3 of training; this
+toolkit uses one schedule family for every dataset.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from robustbench_dm.errors import UserError
+
+#: dataset -> (number of classes, method scale, model normalisation name)
+DATASETS: dict[str, tuple[int, str, str]] = {
+    "cifar10": (10, "cifar", "cifar"),
+    "cifar100": (100, "cifar", "cifar"),
+    "fashion-mnist": (10, "cifar", "cifar"),
+    "imagenet": (1000, "imagenet", "imagenet"),
+}
+
+FINAL_LR = 1e-6  # AugMix cifar.py: cosine from lr to 1e-6
+_LONG_ARCHS = ("densenet", "resnext")  # AugMix README: 200 epochs
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on, resolved (no ``None`` left to a default)."""
+
+    method: str
+    arch: str
+    dataset: str
+    data_root: str
+    out: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    momentum: float = 0.9
+    nesterov: bool = True
+    warmup_epochs: int = 0
+    final_lr: float = FINAL_LR
+    seed: int = 1
+    device: str = "cpu"
+    amp: bool = False
+    limit: int | None = None
+    num_classes: int = 10
+    normalization: str = "cifar"
+    scale: str = "cifar"
+    eval_batch_size: int = 1000
+    workers: int = 4
+    method_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (what ``config.json`` and the checkpoint hold)."""
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+#: Fields that must match between a run and the run it resumes (the schedule, the data
+#: order and the randomness depend on them); device, amp, paths and workers may change.
+RESUME_FIELDS = ("method", "arch", "dataset", "epochs", "batch_size", "lr", "weight_decay",
+                 "momentum", "nesterov", "warmup_epochs", "final_lr", "seed", "limit",
+                 "num_classes", "normalization", "method_options")
+
+
+def default_device() -> str:
+    """``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _positive(name: str, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: str, *,
+                   epochs: int | None = None, batch_size: int | None = None,
+                   lr: float | None = None, weight_decay: float | None = None,
+                   seed: int = 1, device: str | None = None, amp: bool = False,
+                   limit: int | None = None, workers: int = 4,
+                   method_options: dict[str, Any] | None = None) -> TrainConfig:
+    """Fill the recipe defaults for ``dataset``/``arch`` into the user's choices.
+
+    On ImageNet an explicit ``lr`` is used as given; the default is 0.1 x batch / 256.
+    """
+    if dataset not in DATASETS:
+        raise UserError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
+                        ("limit", limit)):
+        _positive(name, value)
+    if weight_decay is not None and weight_decay < 0:
+        raise UserError(f"--weight-decay must be >= 0, got {weight_decay}")
+    device = device or default_device()
+    try:
+        torch_device = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r}: expected cpu, cuda or cuda:N") from None
+    if torch_device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {device}: no CUDA GPU is visible to torch")
+    if amp and torch_device.type != "cuda":
+        raise UserError("--amp needs a CUDA device (bfloat16 autocast); drop --amp on the CPU")
+    num_classes, scale, normalization = DATASETS[dataset]
+    long_run = any(arch.startswith(prefix) for prefix in _LONG_ARCHS)
+    if dataset == "imagenet":
+        batch_size = batch_size or 256
+        defaults = dict(epochs=90, lr=0.1 * batch_size / 256, weight_decay=1e-4,
+                        warmup_epochs=5)
+    else:
+        batch_size = batch_size or 128
+        defaults = dict(epochs=200 if long_run else 100, lr=0.1,
+                        weight_decay=1e-4 if arch.startswith("densenet") else 5e-4,
+                        warmup_epochs=0)
+    return TrainConfig(
+        method=method, arch=arch, dataset=dataset, data_root=str(data_root), out=str(out),
+        epochs=int(epochs or defaults["epochs"]), batch_size=int(batch_size),
+        lr=float(lr or defaults["lr"]),
+        weight_decay=float(defaults["weight_decay"] if weight_decay is None else weight_decay),
+        warmup_epochs=min(int(defaults["warmup_epochs"]), int(epochs or defaults["epochs"]) - 1),
+        seed=int(seed), device=str(torch_device), amp=bool(amp), limit=limit,
+        num_classes=num_classes, normalization=normalization, scale=scale, workers=workers,
+        method_options=dict(method_options or {}),
+    )
+
+
+#: Command-line flags for the Dynamic Mixup / AugMix ablations -> the method option they set.
+ABLATION_FLAGS: dict[str, tuple[str, bool]] = {
+    "no_jsd": ("jsd", False),
+    "linear_only": ("linear_only", True),
+    "single_sample_jsd": ("single_sample_jsd", True),
+}
+
+
+def parse_method_options(pairs: list[str] | tuple[str, ...] = (),
+                         flags: dict[str, bool] | None = None) -> dict[str, Any]:
+    """``["key=value", ...]`` plus the set ablation ``flags`` (keys of
+    :data:`ABLATION_FLAGS`) -> method options. Values stay strings; the method converts
+    them to its options' types and rejects options it does not have."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise UserError(f"--option {pair!r}: expected key=value, e.g. --option alpha=0.5")
+        if key in options:
+            raise UserError(f"--option {key} given twice")
+        options[key] = value.strip()
+    for flag, on in (flags or {}).items():
+        if not on:
+            continue
+        key, value = ABLATION_FLAGS[flag]
+        if key in options:
+            raise UserError(f"--{flag.replace('_', '-')} and --option {key}=... both set {key}")
+        options[key] = value
+    return options

@@ -1,0 +1,143 @@
+"""Training and test data as uint8 batches on the training device.
+
+CIFAR-10/100 and Fashion-MNIST come from ``robustbench_dm.suites.load_clean`` (the same
+readers and the same 3-channel 32 px Fashion-MNIST transform the suites use), are held in
+memory as uint8 tensors on the device and batched by indexing there, so data loading costs
+nothing next to the model. ImageNet is streamed from ``<root>/train/<wnid>/`` (decode,
+RandomResizedCrop 224 + horizontal flip) and ``<root>/val/<wnid>/`` (Resize 256 + CenterCrop
+224) by DataLoader workers that return uint8 tensors. Augmentation itself is the method's
+and runs batched on the device.
+
+The epoch order is a permutation drawn from ``(seed, epoch)`` alone, so a resumed run sees
+exactly the order an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.clean import load_clean
+from robustbench_dm.suites.clean_imagenet import ImageNetFolder
+from robustbench_dm.suites.folders import decode
+from robustbench_dm.training.config import TrainConfig
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class Split(Protocol):
+    """A split that yields ``(uint8 N x 3 x H x W, int64 labels)`` batches on the device."""
+
+    def __len__(self) -> int: ...
+
+    def batches(self, batch_size: int, order: torch.Tensor | None = None,
+                seed: int = 0) -> Iterator[Batch]: ...
+
+
+def epoch_order(size: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled image order of ``epoch`` (0-based): a function of ``(seed, epoch)`` only."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(size, generator=generator)
+
+
+class TensorSplit:
+    """A dataset held in memory as uint8 tensors on the device."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, device: torch.device):
+        self.images = images.to(device)
+        self.labels = labels.to(device)
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def batches(self, batch_size: int, order: torch.Tensor | None = None,
+                seed: int = 0) -> Iterator[Batch]:
+        """Batches in ``order`` (indices; ``None`` = stored order). ``seed`` is unused: the
+        in-memory splits do no random work of their own."""
+        if order is None:
+            for start in range(0, len(self), batch_size):
+                yield (self.images[start:start + batch_size],
+                       self.labels[start:start + batch_size])
+            return
+        order = order.to(self.labels.device)
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            yield self.images.index_select(0, index), self.labels.index_select(0, index)
+
+
+class _FolderImages(Dataset):
+    """``(uint8 3 x 224 x 224, label)`` per file; train: RandomResizedCrop 224 + flip."""
+
+    def __init__(self, folder: ImageNetFolder, train: bool):
+        index = {wnid: i for i, wnid in enumerate(folder.classes)}
+        self.items = [(path, index[wnid]) for _, wnid, path in folder.files]
+        self.train = train
+        self.augment = v2.Compose([v2.RandomResizedCrop(224, antialias=True),
+                                   v2.RandomHorizontalFlip()])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        path, label = self.items[i]
+        if self.train:
+            return self.augment(decode(path, "none")), label
+        return decode(path, "augmix"), label
+
+
+class FolderSplit:
+    """An ImageNet class-folder split decoded to uint8 by DataLoader workers."""
+
+    def __init__(self, folder: ImageNetFolder, train: bool, device: torch.device,
+                 workers: int):
+        self.dataset = _FolderImages(folder, train)
+        self.device = device
+        self.workers = workers
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def batches(self, batch_size: int, order: torch.Tensor | None = None,
+                seed: int = 0) -> Iterator[Batch]:
+        """Batches in ``order``; the workers' crop randomness is seeded from ``seed``."""
+        loader = DataLoader(
+            self.dataset, batch_size=batch_size,
+            sampler=order.tolist() if order is not None else None,
+            num_workers=self.workers, pin_memory=self.device.type == "cuda",
+            generator=torch.Generator().manual_seed(seed),
+            persistent_workers=False)
+        for images, labels in loader:
+            yield (images.to(self.device, non_blocking=True),
+                   labels.to(self.device, non_blocking=True))
+
+
+def load_splits(config: TrainConfig) -> tuple[Split, Split]:
+    """``(train, test)`` splits of ``config.dataset``; ``config.limit`` keeps the first
+    ``limit`` training images. Wrong or missing files raise ``UserError``."""
+    device = torch.device(config.device)
+    root = Path(config.data_root)
+    if config.dataset == "imagenet":
+        for sub in ("train", "val"):
+            if not (root / sub).is_dir():
+                raise UserError(f"ImageNet data root {root} has no {sub}/ folder; expected "
+                                f"{root}/train/<wnid>/*.JPEG and {root}/val/<wnid>/*.JPEG")
+        train_folder = ImageNetFolder(root / "train", limit=config.limit)
+        test_folder = ImageNetFolder(root / "val")
+        if test_folder.classes != train_folder.classes:
+            raise UserError(f"class folders of {root / 'val'} differ from {root / 'train'}")
+        if len(train_folder.classes) > config.num_classes:
+            raise UserError(f"{root / 'train'} holds {len(train_folder.classes)} class folders; "
+                            f"expected at most {config.num_classes}")
+        return (FolderSplit(train_folder, True, device, config.workers),
+                FolderSplit(test_folder, False, device, config.workers))
+    train_images, train_labels = load_clean(config.dataset, root, "train")
+    test_images, test_labels = load_clean(config.dataset, root, "test")
+    if config.limit is not None:
+        train_images, train_labels = train_images[:config.limit], train_labels[:config.limit]
+    return (TensorSplit(train_images, train_labels, device),
+            TensorSplit(test_images, test_labels, device))
