@@ -28,6 +28,33 @@ def main() -> None:
 
 
 # -- command: list --
+@main.command("list")
+@click.argument("what", type=click.Choice(
+    ["suites", "corruptions", "perturbations", "baselines", "methods", "models"]))
+def list_(what: str) -> None:
+    """List what exists: suites, corruptions, perturbations, baselines, methods or models."""
+    for name, description in _listing(what):
+        click.echo(f"{name:<28} {description}")
+
+
+def _listing(what: str) -> list[tuple[str, str]]:
+    if what == "suites":
+        from robustbench_dm.suites import list_suites
+        return list_suites()
+    if what in ("corruptions", "perturbations"):
+        import corruptions
+        from corruptions.descriptions import CORRUPTION_DESCRIPTIONS, PERTURBATION_DESCRIPTIONS
+        if what == "corruptions":
+            return [(n, CORRUPTION_DESCRIPTIONS[n]) for n in corruptions.CORRUPTIONS + corruptions.EXTRA]
+        return [(n, PERTURBATION_DESCRIPTIONS[n]) for n in corruptions.PERTURBATIONS]
+    if what == "baselines":
+        from robustbench_dm.metrics import list_baselines
+        return list_baselines()
+    if what == "methods":
+        from robustbench_dm.methods import list_methods
+        return [(name, f"{description} [{source}]") for name, description, source in list_methods()]
+    from robustbench_dm.models import list_models
+    return list_models()
 @main.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--suite", "suite_name", required=True, help="Suite name (see `robust-eval list suites`).")

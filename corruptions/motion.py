@@ -31,7 +31,8 @@ def motion_kernel(radius: int, sigma: float, angles_deg: torch.Tensor, height: i
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-image taps of the motion blur: (weights N x T float64, dy N x T, dx N x T int64).
 
-    Taps past the first one that leaves an ``height`` x ``width`` image get weight 0.
+    Taps from the first one that leaves an ``height`` x ``width`` image on get weight 0 and
+    offset (0, 0).
     """
     taps = 2 * int(radius) + 1
     i = torch.arange(taps, dtype=torch.float64, device=angles_deg.device)
@@ -41,7 +42,7 @@ def motion_kernel(radius: int, sigma: float, angles_deg: torch.Tensor, height: i
     dy = -torch.ceil(i * torch.sin(a) - 0.5).long()
     dx = -torch.ceil(i * torch.cos(a) - 0.5).long()
     inside = ((dy.abs() < height) & (dx.abs() < width)).long().cumprod(1).bool()
-    return k * inside, dy, dx
+    return k * inside, dy * inside, dx * inside
 
 
 def motion_blur_batch(x: torch.Tensor, radius: int, sigma: float, angles_deg: torch.Tensor
@@ -53,12 +54,9 @@ def motion_blur_batch(x: torch.Tensor, radius: int, sigma: float, angles_deg: to
     """
     n, c, h, w = x.shape
     weights, dy, dx = motion_kernel(radius, sigma, angles_deg.to(x.device), h, w)
-    used = weights > 0
-    # Edge-replicating pad just wide enough for every used offset (p_in = p_out - d).
-    top = int(torch.where(used, dy, 0).max().clamp(min=0))
-    bottom = int((-torch.where(used, dy, 0)).max().clamp(min=0))
-    left = int(torch.where(used, dx, 0).max().clamp(min=0))
-    right = int((-torch.where(used, dx, 0)).max().clamp(min=0))
+    # Edge-replicating pad just wide enough for every offset (p_in = p_out - d).
+    top, bottom = int(dy.max().clamp(min=0)), int((-dy).max().clamp(min=0))
+    left, right = int(dx.max().clamp(min=0)), int((-dx).max().clamp(min=0))
     padded = F.pad(x, (left, right, top, bottom), mode="replicate")
     weights = weights.to(x.dtype)
     if weights.shape[1] * h * w > _FFT_THRESHOLD:
@@ -73,8 +71,6 @@ def _blur_gather(padded, weights, dy, dx, h, w, top, left):
     grid = (rows + torch.arange(w, device=padded.device)[None, :]).reshape(1, -1)
     out = torch.zeros(n, c, h * w, dtype=padded.dtype, device=padded.device)
     for t in range(weights.shape[1]):
-        if not bool((weights[:, t] > 0).any()):
-            break
         start = (top - dy[:, t]) * wp + (left - dx[:, t])
         index = (grid + start[:, None])[:, None, :].expand(n, c, h * w)
         out += weights[:, t, None, None] * flat.gather(2, index)

@@ -5,13 +5,14 @@ fractions, like every measured number; rows are marked published."""
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 
 from reports.table import Col, Row, Table
 from robustbench_dm.errors import UserError
 
+DATA = Path(__file__).parent / "data"
 REFERENCES = ("dynmix-paper", "augmix-paper", "none")
 DYNMIX_SOURCE = ('"A Dynamic Mixup Approach Towards Improved Robustness of Classifiers", '
                  "Table {table}")
@@ -20,8 +21,7 @@ DYNMIX_SOURCE = ('"A Dynamic Mixup Approach Towards Improved Robustness of Class
 @lru_cache(maxsize=None)
 def data(name: str) -> pd.DataFrame:
     """One of the packaged CSV files."""
-    with resources.files("reports").joinpath("data", name).open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh)
+    return pd.read_csv(DATA / name)
 
 
 def check_reference(reference: str) -> str:

@@ -12,6 +12,7 @@ from robustbench_dm.metrics.baselines import (
     ALEXNET_MEAN_ERRORS,
     BENCHMARK_CORRUPTIONS,
     EXTRA_CORRUPTIONS,
+    list_baselines,
 )
 from robustbench_dm.metrics.calibration import (
     rms_calibration_error,
@@ -37,6 +38,7 @@ __all__ = [
     "ALEXNET_MEAN_ERRORS",
     "BENCHMARK_CORRUPTIONS",
     "EXTRA_CORRUPTIONS",
+    "list_baselines",
     "corruption_error",
     "flip_probability",
     "flip_probability_per_video",

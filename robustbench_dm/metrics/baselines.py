@@ -64,3 +64,16 @@ ALEXNET_MEAN_ERRORS: MappingProxyType[str, float] = MappingProxyType(
 # Source: https://pytorch.org/vision/stable/models/generated/torchvision.models.alexnet.html
 # No Hendrycks source publishes a clean-error constant; reports must say this value was used.
 ALEXNET_CLEAN_ERROR: float = 0.43478
+
+
+def list_baselines() -> list[tuple[str, str]]:
+    """The normalisation baselines `score`/`report` accept, with one-line descriptions."""
+    return [
+        ("alexnet", "AlexNet ImageNet-C errors, 19 corruptions x 5 severities "
+                    "(hendrycks/robustness README, Oct 2019); default for imagenet-c"),
+        ("alexnet-clean", f"AlexNet clean top-1 error {ALEXNET_CLEAN_ERROR} "
+                          "(torchvision IMAGENET1K_V1, 56.522% top-1); for relative mCE"),
+        ("none", "no normalisation: mean error (CIFAR-C convention) and unnormalised mFP/mT5D"),
+        ("PATH/results.h5", "another model's results file (--baseline), any suite: "
+                            "CE/mCE, FR/mFR, T5D/mT5D relative to that model"),
+    ]
