@@ -182,7 +182,37 @@ def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr,
     click.echo(f"checkpoint: {result['checkpoint']}")
 
 
-# -- command: report --
+@main.command("report")
+@click.argument("results", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Folder for report.html, report.md + PNGs, cells.csv, tables.tex, report.json.")
+@click.option("--name", "names", multiple=True, metavar="LABEL=RESULTS",
+              help="Label for a results file (repeatable); the file is added if not listed.")
+@click.option("--baseline", type=click.Path(dir_okay=False), default=None,
+              help="Results file of the model that normalises CE / FR (same suite).")
+@click.option("--reference", type=click.Choice(["dynmix-paper", "augmix-paper", "none"]),
+              default="dynmix-paper", show_default=True, help="Published reference rows to show.")
+@click.option("--bootstrap", "n_boot", type=int, default=1000, show_default=True,
+              help="Bootstrap replicates for the 95% intervals.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+def report(results, out, names, baseline, reference, n_boot, seed):
+    """Compare results files: tables, plots and bootstrap intervals in one report folder."""
+    from reports.build import write_report
+
+    labels = {}
+    for item in names:
+        label, sep, path = item.partition("=")
+        if not sep or not label or not path:
+            raise UserError(f"--name {item!r}: expected LABEL=RESULTS")
+        labels[path] = label
+    doc = write_report(list(results), out, names=labels, baseline=baseline, reference=reference,
+                       n_boot=n_boot, seed=seed)
+    for line in doc.summary:
+        click.echo(line)
+    click.echo(f"wrote {out}/report.html, report.md, cells.csv, tables.tex, report.json "
+               f"and {len(doc.plots)} plots")
+
+
 # -- command: demo --
 
 

@@ -13,6 +13,7 @@ from corruptions.registry import corruption_kernel, sequence_kernel
 
 # Kernel modules register themselves on import.
 # -- kernels: noise, blur, zoom, glass, sequences --
+import corruptions.sequences  # noqa: F401
 import corruptions.noise  # noqa: F401
 import corruptions.defocus  # noqa: F401
 import corruptions.glass  # noqa: F401
@@ -20,6 +21,15 @@ import corruptions.motion  # noqa: F401
 import corruptions.zoom  # noqa: F401
 import corruptions.gaussian_blur  # noqa: F401
 # -- kernels: weather, digital, motion --
+import corruptions.snow  # noqa: F401
+import corruptions.frost  # noqa: F401
+import corruptions.fog  # noqa: F401
+import corruptions.color  # noqa: F401
+import corruptions.contrast  # noqa: F401
+import corruptions.elastic  # noqa: F401
+import corruptions.pixelate  # noqa: F401
+import corruptions.jpeg  # noqa: F401
+import corruptions.spatter  # noqa: F401
 
 CORRUPTIONS = (
     "gaussian_noise", "shot_noise", "impulse_noise",

@@ -5,7 +5,8 @@ The kernel has ``2 * radius + 1`` taps weighted by a one-sided Gaussian ``exp(-i
 ``(-ceil(i sin a - 0.5), -ceil(i cos a - 0.5))`` rows/columns, clamped to the image edge; the
 taps stop at the first one whose offset leaves the image (imagecorruptions' "motion exceeded
 image borders" break; remaining weight is dropped, not renormalised). The angle of each image is
-drawn from U(-45, 45) degrees.
+drawn from U(-45, 45) degrees; the result is quantised like ImageMagick's 16-bit pipeline
+(``imagemagick_uint8``).
 """
 
 from __future__ import annotations
@@ -103,6 +104,15 @@ def motion_blur(images: torch.Tensor, severity: int, preset: str,
     generator = resolve_generator(generator, images.device)
     angles = random_angles(images.shape[0], -45.0, 45.0, generator, images.device)
     out = motion_blur_batch(images.to(torch.float32), radius, sigma, angles)
-    # Truncation (np.uint8, as imagecorruptions): matches HR's ImageMagick output to max abs
-    # diff 1 with >= 99.9 % identical pixels at the reference's own angles; rounding does not.
-    return out.clamp(0, 255).to(torch.uint8)
+    return imagemagick_uint8(out)
+
+
+def imagemagick_uint8(x: torch.Tensor) -> torch.Tensor:
+    """8-bit output of ImageMagick Q16 for a float result ``x`` on the 0..255 scale.
+
+    ImageMagick stores ``round(257 x)`` as a 16-bit quantum and the 8-bit PNG keeps
+    ``quantum // 257``; with this, HR's motion_blur outputs are reproduced bit for bit at their
+    own angles (plain ``np.uint8`` truncation, as imagecorruptions does, misses ~1 % by one).
+    """
+    quantum = torch.floor(x.clamp(0, 255) * 257.0 + 0.5)
+    return torch.div(quantum, 257, rounding_mode="floor").to(torch.uint8)

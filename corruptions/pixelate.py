@@ -36,7 +36,7 @@ def box_coefficients(in_size: int, out_size: int) -> np.ndarray:
         xmin = max(int(center - support + 0.5), 0)
         xmax = min(int(center + support + 0.5), in_size)
         taps = np.arange(xmin, xmax)
-        u = (taps - center + 0.5) / filterscale
+        u = (taps - center + 0.5) * (1.0 / filterscale)
         k = ((u > -0.5) & (u <= 0.5)).astype(np.float64)
         total = k.sum()
         if total != 0.0:

@@ -5,8 +5,8 @@ A liquid layer N(loc, scale) is blurred (skimage ``gaussian``, mode 'nearest') a
 * Water reproduces the reference's OpenCV chain without OpenCV: the layer as uint8 without
   clipping (wrap-around, like numpy's cast), Canny edges (3x3 Sobel with replicated borders, L1
   magnitude, OpenCV's fixed-point direction sectors, hysteresis with 8-connectivity), the
-  5x5 chamfer distance transform to the nearest edge (OpenCV's DIST_L2 mask-5 weights in 16-bit
-  fixed point; exact up to the truncation at 20, by 20 rounds of min-plus relaxation),
+  5x5 chamfer distance transform to the nearest edge (OpenCV's DIST_L2 mask-5 weights; exact up
+  to the truncation at 20, by 21 rounds of min-plus relaxation),
   3x3 box blur, histogram equalisation, a 3x3 emboss kernel with saturating uint8 output and a
   last 3x3 box blur. The drops are pale turquoise, R, G, B = 175, 238, 238.
 * Mud blurs the binary mask (layer > threshold) with sigma = intensity, drops values < 0.8 and
@@ -40,8 +40,8 @@ MUD = (63 / 255.0, 42 / 255.0, 20 / 255.0)
 
 _CANNY_SHIFT = 15
 _TG22 = int(0.4142135623730950488016887242097 * (1 << _CANNY_SHIFT) + 0.5)
-# DIST_L2 mask 5 weights (1, 1.4, 2.1969) in OpenCV's 16-bit fixed point.
-_CHAMFER = (round(1.0 * 65536), round(1.4 * 65536), round(2.1969 * 65536))
+# DIST_L2 mask-5 weights (axial, diagonal, knight's move), float32 as in OpenCV 5.
+_CHAMFER = (1.0, 1.4, 2.1969)
 _CHAMFER_MOVES = (
     [((0, 1), 0), ((0, -1), 0), ((1, 0), 0), ((-1, 0), 0)]
     + [((dy, dx), 1) for dy in (-1, 1) for dx in (-1, 1)]
@@ -106,14 +106,15 @@ def chamfer_distance(edges: torch.Tensor, limit: float) -> torch.Tensor:
 
     Outside the image counts as far from any edge, as in OpenCV. Float32 N x 1 x H x W.
     """
-    big = 1 << 40
-    dist = torch.where(edges, 0, big).to(torch.int64)
+    big = 1e9
+    dist = torch.where(edges, 0.0, big).to(torch.float32)
+    steps = [torch.tensor(c, dtype=torch.float32, device=edges.device) for c in _CHAMFER]
     for _ in range(int(limit) + 1):
         best = dist
         for (dy, dx), kind in _CHAMFER_MOVES:
-            best = torch.minimum(best, _shift(dist, dy, dx, big) + _CHAMFER[kind])
+            best = torch.minimum(best, _shift(dist, dy, dx, big) + steps[kind])
         dist = best
-    return dist.to(torch.float64).div(65536).to(torch.float32)
+    return dist
 
 
 def equalize_hist(x: torch.Tensor) -> torch.Tensor:

@@ -163,11 +163,23 @@ def test_glass_blur_replays_reference_loop_exactly(size):
         for severity in ref.stored_severities(size, "rnd"):
             sigma, delta, iterations = glass.GLASS_BLUR[preset][severity - 1]
             stored = ref.random_outputs(size, "glass_blur", severity, image)
-            for seed in range(min(2, len(stored))):
+            for seed in range(1 if size == 64 else min(2, len(stored))):
                 draws = _reference_glass_draws(seed, size, delta, iterations)
                 ours = glass.apply_glass_blur(clean, sigma, delta, draws)
                 ref.assert_exact(ours, stored[seed:seed + 1],
                                  f"glass_blur {size}px sev {severity} {image} seed {seed}")
+
+
+def test_glass_blur_with_torch_seed_equals_numpy_seed():
+    """Both CPU generators are MT19937 and randint over a power-of-two range takes the low bits
+    of one 32-bit draw per value, so for d in {1, 2, 4} ``manual_seed(k)`` reproduces HR's
+    ``np.random.seed(k)`` output bit for bit through the public API."""
+    for seed in range(3):
+        for severity in (1, 4):
+            out = corruptions.corrupt(ref.clean(32), "glass_blur", severity,
+                                      generator=torch.Generator().manual_seed(seed))
+            stored = ref.random_outputs(32, "glass_blur", severity)[seed:seed + 1]
+            assert torch.equal(out, stored)
 
 
 def test_glass_shuffle_equals_sequential_loop_on_odd_shapes():
@@ -205,8 +217,11 @@ def test_motion_blur_matches_reference_at_its_angles(size):
                 angles.append(np.random.uniform(-45, 45))
             batch = clean.expand(len(stored), -1, -1, -1).float()
             out = motion.motion_blur_batch(batch, radius, sigma, torch.tensor(angles))
-            ours = out.clamp(0, 255).to(torch.uint8)
+            ours = motion.imagemagick_uint8(out)
             ref.assert_exact(ours, stored, f"motion_blur {size}px sev {severity} {image}")
+            exact = motion.imagemagick_uint8(
+                motion.motion_blur_batch(batch.double(), radius, sigma, torch.tensor(angles)))
+            assert torch.equal(exact, stored)  # in float64: bit for bit with ImageMagick
 
 
 # --------------------------------------------------------------------------- statistical class
@@ -219,11 +234,12 @@ def _eight_seeds(name: str, size: int, image: str, severity: int, seeds: int = 8
                                preset=ref.PRESET_OF_SIZE[size], generator=gen)
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [32, 64, pytest.param(224, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", RANDOM)
 def test_random_kernels_match_reference_statistics(name, size):
+    """(a) and (b) of CORRUPTIONS.md §5.2.3 (at 224 px: severities 1 and 5, to keep it short)."""
     for image in ref.IMAGES:
-        for severity in range(1, 6):
+        for severity in ((1, 5) if size == 224 else range(1, 6)):
             outs = _eight_seeds(name, size, image, severity)
             ref.assert_statistical(outs, ref.clean(size, image), size, name, severity, image)
 
@@ -235,23 +251,31 @@ def test_noise_moments_match_reference(name, size):
 
     std: within 2 % of the reference's. mean: within 2 % of the reference's std (the mean of
     out - clean is a small clipping/truncation bias, so a relative bar on it alone would demand
-    far more samples than the reference stores); both widened by the sampling error of the
-    reference's own estimate.
+    far more samples than the reference stores). Both bars are widened by 3 standard errors of
+    the two estimates (for the std: sqrt((m4 - s^4) / n) / 2s, which is large for the sparse,
+    heavy-tailed impulse differences at 32 px, where only ~80 values per channel are flipped).
     """
     for image in ref.stored_images(size, "rnd"):
         clean = ref.clean(size, image)
         for severity in ref.stored_severities(size, "rnd"):
             stored = ref.random_outputs(size, name, severity, image)
-            ref_mean, ref_std = ref.noise_moments(stored, clean)
-            ours_mean, ours_std = ref.noise_moments(_eight_seeds(name, size, image, severity, 32),
-                                                    clean)
-            samples = stored.shape[0] * stored.shape[2] * stored.shape[3]
-            sampling = 3 * ref_std / np.sqrt(samples)
+            ours = _eight_seeds(name, size, image, severity, 8 if size == 224 else 32)
+            ref_mean, ref_std, ref_se_mean, ref_se_std = _moments(stored, clean)
+            ours_mean, ours_std, se_mean, se_std = _moments(ours, clean)
             what = f"{name} {size}px sev {severity} {image}"
-            assert np.all(np.abs(ours_std - ref_std) <= 0.02 * ref_std + sampling), (
-                what, ours_std, ref_std)
-            assert np.all(np.abs(ours_mean - ref_mean) <= 0.02 * ref_std + sampling), (
-                what, ours_mean, ref_mean)
+            tol_std = 0.02 * ref_std + 3 * np.hypot(ref_se_std, se_std)
+            assert np.all(np.abs(ours_std - ref_std) <= tol_std), (what, ours_std, ref_std)
+            tol_mean = 0.02 * ref_std + 3 * np.hypot(ref_se_mean, se_mean)
+            assert np.all(np.abs(ours_mean - ref_mean) <= tol_mean), (what, ours_mean, ref_mean)
+
+
+def _moments(outs: torch.Tensor, clean: torch.Tensor):
+    """Per-channel mean, std of (out - clean) and the standard errors of both estimates."""
+    mean, std = ref.noise_moments(outs, clean)
+    d = (outs.double() - clean.double()).transpose(0, 1).reshape(3, -1).numpy()
+    n = d.shape[1]
+    m4 = ((d - mean[:, None]) ** 4).mean(1)
+    return mean, std, std / np.sqrt(n), np.sqrt(np.maximum(m4 - std ** 4, 0) / n) / (2 * std)
 
 
 # --------------------------------------------------------------------------- behaviour
@@ -291,7 +315,7 @@ def test_severity_monotonic_where_reference_is(name):
     """PSNR vs clean falls with severity at every preset where the reference's does."""
     for size in SIZES:
         clean = ref.clean(size)
-        ours = [ref.psnr(_eight_seeds(name, size, "astronaut", s, 2)[0], clean[0])
+        ours = [np.mean([ref.psnr(o, clean[0]) for o in _eight_seeds(name, size, "astronaut", s)])
                 for s in range(1, 6)]
         stats = ref.reference_stats(size)["stats"]["astronaut"][name]
         key = "psnr_vs_clean" if name in ("defocus_blur", "zoom_blur", "gaussian_blur") \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ import torch
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import load_model
 from robustbench_dm.training import resolve_config, train
-from training_fixtures import FlipCE, one_thread, write_fashion_mnist
+from training_fixtures import FlipCE, one_thread, write_fashion_mnist, write_imagenet
 
 _one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
@@ -113,3 +114,28 @@ def test_errors_are_user_errors_and_nothing_is_written(fmnist, tmp_path):
         train(_config(fmnist, out, epochs=1, batch_size=16), method=FlipCE(), resume=True)
     with pytest.raises(UserError, match="unknown architecture"):
         train(_config(fmnist, tmp_path / "other", arch="no_such_net"), method=FlipCE())
+
+
+@pytest.mark.parametrize("method", ["standard", "mixup", "cutmix", "autoaugment_star",
+                                    "random_autoaugment_star", "augmix", "dynmix"])
+def test_every_built_in_method_trains_through_the_loop(fmnist, tmp_path, method):
+    config = resolve_config(method, "small_cnn", "fashion-mnist", str(fmnist),
+                            str(tmp_path / method), epochs=1, batch_size=16, limit=32,
+                            device="cpu")
+    row = train(config)
+    assert row["epoch"] == 1 and 0.0 <= row["train_acc"] <= 1.0
+    assert math.isfinite(row["loss"])
+    ckpt = torch.load(tmp_path / method / "last.pt", weights_only=True)
+    assert ckpt["method"] == method
+    assert ckpt["method_options"] == ckpt["config"]["method_options"]  # resolved options
+
+
+def test_imagenet_folder_run_with_the_imagenet_scale(tmp_path):
+    root = write_imagenet(tmp_path / "in", classes=2, per_class=2)
+    config = resolve_config("standard", "small_cnn", "imagenet", str(root), str(tmp_path / "r"),
+                            epochs=1, batch_size=2, device="cpu", workers=0)
+    row = train(config)
+    ckpt = torch.load(tmp_path / "r" / "last.pt", weights_only=True)
+    assert ckpt["num_classes"] == 1000 and ckpt["config"]["scale"] == "imagenet"
+    assert ckpt["normalization"]["mean"] == pytest.approx([0.485, 0.456, 0.406])
+    assert ckpt["metadata"]["steps_per_epoch"] == 2 and row["epoch"] == 1

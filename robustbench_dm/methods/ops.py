@@ -96,13 +96,14 @@ def apply_ops(
             mats = identity_matrices(idx.numel(), device)
             for k in geometric:
                 mats = torch.where((ids == k).view(-1, 1, 1), ops[k].matrix(lv, sg, h, w), mats)
-            out[idx] = K.affine_image(images[idx], mats, fill)
+            out.index_copy_(0, idx, K.affine_image(images.index_select(0, idx), mats, fill))
     for k, op in enumerate(ops):
         if op.kernel is None:
             continue
         idx = (op_ids == k).nonzero().squeeze(1)
         if idx.numel():
-            out[idx] = op.kernel(images[idx], levels[idx], signs[idx])
+            result = op.kernel(images.index_select(0, idx), levels[idx], signs[idx])
+            out.index_copy_(0, idx, result)
     return out
 
 

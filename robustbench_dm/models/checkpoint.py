@@ -15,6 +15,7 @@ import io
 import os
 import pickletools
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -32,7 +33,8 @@ CHECKPOINT_KEYS = ("arch", "num_classes", "normalization", "state_dict", "method
 _REQUIRED = ("arch", "num_classes", "state_dict")
 _PLAIN = (type(None), bool, int, float, str, bytes, torch.Tensor, torch.dtype, torch.Size)
 # Globals a weights_only load accepts anyway; not worth naming in a refusal.
-_HARMLESS_GLOBALS = ("torch.", "collections.OrderedDict", "_codecs.encode", "builtins.set")
+_HARMLESS_GLOBALS = ("torch.", "collections.OrderedDict", "_codecs.encode", "builtins.set",
+                     "__builtin__.set")
 
 NormalizeArg = str | tuple[Sequence[float], Sequence[float]] | None
 
@@ -153,7 +155,9 @@ def _pickle_globals(path: Path) -> list[str] | None:
 
 def _torch_load(path: Path, unsafe_pickle: bool) -> Any:
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "pickle protocol 4": the refusal below says it all
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         globals_ = _pickle_globals(path)
         if globals_ is None:
@@ -240,7 +244,9 @@ def load_model(path: str | os.PathLike, *, arch: str | None = None,
 
     if _is_torchscript(path):
         try:
-            net = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():  # TorchScript's deprecation notice
+                warnings.simplefilter("ignore", FutureWarning)
+                net = torch.jit.load(str(path), map_location="cpu")
         except Exception as err:
             raise UserError(f"{path}: unreadable TorchScript file: {err}") from err
         info.update(format="torchscript", arch=arch or "torchscript")

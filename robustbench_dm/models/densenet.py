@@ -6,6 +6,7 @@ Two registered variants (see AUGMENTATIONS.md section 4 on the naming mismatch):
 model the AugMix and Dynamic Mixup papers name (769,162 parameters with 10 classes);
 ``densenet40_12`` is the AugMix repository's default (depth 40, k = 12, no bottleneck,
 no compression; 1,059,298 parameters). Both end in an 8x8 average pool: 32x32 input.
+State-dict keys match the reference.
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ class Normalized(nn.Module):
     ``.net`` so its ``state_dict`` is what a checkpoint stores.
     """
 
+    __jit_unused_properties__ = ["normalization"]
+
     def __init__(self, net: nn.Module, mean: Sequence[float] | None = None,
                  std: Sequence[float] | None = None):
         super().__init__()
@@ -46,6 +48,9 @@ class Normalized(nn.Module):
         std_t = torch.tensor(list(std) if std is not None else [1.0], dtype=torch.float32)
         if self.has_normalization and (std_t <= 0).any():
             raise ValueError(f"std must be positive, got {list(std)}")
+        # the exact values given, for checkpoints (the buffers are float32)
+        self._mean_values = [float(v) for v in mean] if mean is not None else []
+        self._std_values = [float(v) for v in std] if std is not None else []
         self.register_buffer("mean", mean_t.view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", std_t.view(1, -1, 1, 1), persistent=False)
 
@@ -54,7 +59,7 @@ class Normalized(nn.Module):
         """``{"mean": [...], "std": [...]}`` as stored in a checkpoint, or ``None``."""
         if not self.has_normalization:
             return None
-        return {"mean": self.mean.flatten().tolist(), "std": self.std.flatten().tolist()}
+        return {"mean": list(self._mean_values), "std": list(self._std_values)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not x.is_floating_point():

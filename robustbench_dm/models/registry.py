@@ -61,7 +61,7 @@ def build_network(name: str, num_classes: int) -> nn.Module:
     known = ", ".join(sorted(_REGISTRY)) or "none registered"
     raise UserError(
         f"unknown architecture {name!r}: expected one of the toolkit's models ({known}) "
-        "or a torchvision model name such as resnet50 or alexnet (see `robust-eval list models`)"
+        "or a torchvision model name such as resnet50 or alexnet"
     )
 
 

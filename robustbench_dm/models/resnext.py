@@ -4,7 +4,7 @@ from D-X-Y/ResNeXt-DenseNet; Xie et al., arXiv:1611.05431).
 ``resnext29_32x4d`` (cardinality 32, width 4) is the model the AugMix and Dynamic Mixup
 papers name and RobustBench's Hendrycks2020AugMix_ResNeXt (4,775,754 parameters with 10
 classes); ``resnext29_4x32d`` (cardinality 4, width 32) is the AugMix repository default
-(6,807,882). 8x8 average pool: 32x32 input.
+(6,807,882). 8x8 average pool: 32x32 input. State-dict keys match the reference.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Wide ResNet (Zagoruyko & Komodakis) as used by AugMix
 (``third_party/WideResNet_pytorch/wideresnet.py``, from xternalz/WideResNet-pytorch).
 
-State-dict keys match the reference (and RobustBench's ``Hendrycks2020AugMix_WRN``), so
-released weights load directly. Pre-activation basic blocks, widths 16, 16k, 32k, 64k, final BN + ReLU, 8x8 average pool
-(assumes 32x32 input). WRN-40-2 has 2,243,546 parameters with 10 classes.
+Pre-activation basic blocks, widths 16, 16k, 32k, 64k, final BN + ReLU, 8x8 average pool
+(assumes 32x32 input). WRN-40-2 has 2,243,546 parameters with 10 classes. State-dict keys
+match the reference (and RobustBench's ``Hendrycks2020AugMix_WRN``), so released weights load.
 """
 
 from __future__ import annotations

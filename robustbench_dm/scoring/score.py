@@ -121,8 +121,8 @@ class _CellScorer:
         self.keep_logits = num_classes <= MAX_LOGITS_CLASSES
 
     def forward(self, images: torch.Tensor, cell: str) -> torch.Tensor:
-        """Logits (float32, on the CPU) of a uint8 NCHW batch, checked for shape and NaN."""
-        x = images.to(self.device, non_blocking=True)
+        """Logits (float32) of a uint8 NCHW batch fed as float [0, 1], checked for shape and NaN."""
+        x = images.to(self.device, non_blocking=True).float().div_(255.0)
         logits = self.model(x)
         if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or \
                 logits.shape[0] != images.shape[0]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
-from torchvision.io import ImageReadMode, decode_image, read_file
+from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.v2 import functional as F
 
 from robustbench_dm.errors import UserError
@@ -55,15 +56,19 @@ def list_files(directory: Path, classes: Sequence[str], extensions: Sequence[str
 
 
 def decode(path: Path, preprocessing: str) -> torch.Tensor:
-    """One image file -> uint8 3 x H x W (RGB), preprocessed; unreadable -> ``UserError``."""
+    """One image file -> uint8 3 x H x W (RGB), preprocessed; unreadable -> ``UserError``.
+
+    Decoding and resizing use PIL, as the references do (torchvision transforms on PIL images).
+    """
     try:
-        image = decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
-    except (RuntimeError, ValueError, OSError) as err:
+        with Image.open(path) as file:
+            image = file.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError) as err:
         raise UserError(f"unreadable image {path} ({str(err).splitlines()[0]}); "
                         "expected a JPEG or PNG file") from None
     if preprocessing == "augmix":
-        image = F.center_crop(F.resize(image, [256], antialias=True), [224, 224])
-    return image
+        image = F.center_crop(F.resize(image, [256]), [224, 224])
+    return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())
 
 
 def decode_batch(paths: Sequence[Path], preprocessing: str, size: tuple[int, int] | None) -> torch.Tensor:

@@ -62,13 +62,17 @@ def _rebatch(chunks: Iterator[Batch], batch_size: int) -> Iterator[Batch]:
 
 
 class GeneratedSuite(Suite):
-    """A -C (``kind="c"``) or -P (``kind="p"``) suite corrupted on the fly from clean images."""
+    """A -C (``kind="c"``) or -P (``kind="p"``) suite corrupted on the fly from clean images.
+
+    ``images`` is a uint8 N x 3 x H x W tensor or anything that slices like one into tensors
+    (e.g. ``ImageNetFolder``, which decodes on demand).
+    """
 
     def __init__(
         self,
         name: str,
         kind: str,
-        images: torch.Tensor,
+        images,
         labels: torch.Tensor,
         num_classes: int,
         *,
@@ -93,7 +97,7 @@ class GeneratedSuite(Suite):
         self.names, self.levels = list(names), list(levels)
         self.limit, self.seed, self.preset, self.source = limit, seed, preset, source
         self._complete = complete
-        pixels = images.shape[-2] * images.shape[-1]
+        pixels = images[0:1].shape[-2] * images[0:1].shape[-1]
         self.chunk_size = max(1, (CHUNK_PIXELS_C if kind == "c" else CHUNK_PIXELS_P) // pixels)
 
     def cells(self) -> list[tuple[str, int]]:

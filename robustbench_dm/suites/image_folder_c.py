@@ -98,6 +98,8 @@ class ImageFolderCSuite(Suite):
 
     def cell_size(self, name: str, level: int) -> int:
         self._check_cell(name, level)
+        if name != "clean":
+            self._listing(name, level)  # validates that the cell holds the reference images
         return min(self.limit or len(self.keys), len(self.keys))
 
     def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:

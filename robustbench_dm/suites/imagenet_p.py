@@ -96,6 +96,7 @@ class ImageNetPSuite(Suite):
 
     def cell_size(self, name: str, level: int) -> int:
         self._check_cell(name, level)
+        self._listing(sequence_folder(self.root, name, level))  # validates the cell's videos
         return min(self.limit or len(self.keys), len(self.keys))
 
     def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:

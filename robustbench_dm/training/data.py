@@ -71,12 +71,14 @@ class TensorSplit:
 
 
 class _FolderImages(Dataset):
-    """``(uint8 3 x 224 x 224, label)`` per file; train: RandomResizedCrop 224 + flip."""
+    """``(uint8 3 x 224 x 224, label)`` per file; train: RandomResizedCrop 224 + flip, with
+    the randomness seeded from ``(seed, index)`` so crops do not depend on the workers."""
 
     def __init__(self, folder: ImageNetFolder, train: bool):
         index = {wnid: i for i, wnid in enumerate(folder.classes)}
         self.items = [(path, index[wnid]) for _, wnid, path in folder.files]
         self.train = train
+        self.seed = 0
         self.augment = v2.Compose([v2.RandomResizedCrop(224, antialias=True),
                                    v2.RandomHorizontalFlip()])
 
@@ -85,9 +87,12 @@ class _FolderImages(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         path, label = self.items[i]
-        if self.train:
-            return self.augment(decode(path, "none")), label
-        return decode(path, "augmix"), label
+        if not self.train:
+            return decode(path, "augmix"), label
+        image = decode(path, "none")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(hash((self.seed, i)) & 0x7FFF_FFFF_FFFF_FFFF)
+            return self.augment(image), label
 
 
 class FolderSplit:
@@ -104,13 +109,12 @@ class FolderSplit:
 
     def batches(self, batch_size: int, order: torch.Tensor | None = None,
                 seed: int = 0) -> Iterator[Batch]:
-        """Batches in ``order``; the workers' crop randomness is seeded from ``seed``."""
+        """Batches in ``order``; the crops are a function of ``(seed, image index)``."""
+        self.dataset.seed = seed
         loader = DataLoader(
             self.dataset, batch_size=batch_size,
             sampler=order.tolist() if order is not None else None,
-            num_workers=self.workers, pin_memory=self.device.type == "cuda",
-            generator=torch.Generator().manual_seed(seed),
-            persistent_workers=False)
+            num_workers=self.workers, pin_memory=self.device.type == "cuda")
         for images, labels in loader:
             yield (images.to(self.device, non_blocking=True),
                    labels.to(self.device, non_blocking=True))

@@ -99,6 +99,34 @@ def _restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def train_step(model: torch.nn.Module, method, optimizer: torch.optim.Optimizer,
+               scheduler, images: torch.Tensor, labels: torch.Tensor,
+               generator: torch.Generator, autocast=contextlib.nullcontext):
+    """One optimisation step: the method's loss (under ``autocast``), backward, SGD step,
+    schedule step. Returns the method's ``LossOutput``."""
+    with autocast():
+        result = method.loss(model, images, labels, generator)
+    optimizer.zero_grad(set_to_none=True)
+    result.loss.backward()
+    optimizer.step()
+    scheduler.step()
+    return result
+
+
+def build_training(config: TrainConfig, steps_per_epoch: int):
+    """``(model, optimizer, scheduler)`` of the recipe in ``config``: the normalising model
+    on ``config.device`` (initialised from ``config.seed``), SGD and the per-step schedule."""
+    torch.manual_seed(config.seed)
+    model = create_model(config.arch, config.num_classes,
+                         resolve_normalization(config.normalization)).to(config.device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                nesterov=config.nesterov, weight_decay=config.weight_decay)
+    scheduler = cosine_schedule(optimizer, config.epochs * steps_per_epoch,
+                                config.warmup_epochs * steps_per_epoch, config.lr,
+                                config.final_lr)
+    return model, optimizer, scheduler
+
+
 def train(config: TrainConfig, *, resume: bool = False, method=None,
           on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train as ``config`` says; returns the last ``log.csv`` row plus ``checkpoint`` (path).
@@ -127,15 +155,8 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
     device = torch.device(config.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    torch.manual_seed(config.seed)
-    model = create_model(config.arch, config.num_classes,
-                         resolve_normalization(config.normalization)).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                nesterov=config.nesterov, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
-    scheduler = cosine_schedule(optimizer, config.epochs * steps_per_epoch,
-                                config.warmup_epochs * steps_per_epoch, config.lr,
-                                config.final_lr)
+    model, optimizer, scheduler = build_training(config, steps_per_epoch)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     start_epoch = 0
     if checkpoint is not None:
@@ -158,20 +179,19 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
         correct = torch.zeros((), dtype=torch.int64, device=device)
         seen = 0
         order = epoch_order(len(train_split), config.seed, epoch)
-        batches = train_split.batches(config.batch_size, order, seed=config.seed + epoch)
+        batches = train_split.batches(config.batch_size, order,
+                                      seed=config.seed * 1_000_003 + epoch)
         bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",
                    disable=not sys.stderr.isatty(), leave=False, unit="batch")
         for images, labels in bar:
-            with autocast():
-                result = method.loss(model, images, labels, generator)
-            optimizer.zero_grad(set_to_none=True)
-            result.loss.backward()
-            optimizer.step()
-            scheduler.step()
+            result = train_step(model, method, optimizer, scheduler, images, labels,
+                                generator, autocast)
             targets = result.targets.argmax(1) if result.targets.ndim == 2 else result.targets
             loss_sum += result.loss.detach().float() * labels.numel()
             correct += (result.logits.detach().argmax(1) == targets).sum()
             seen += labels.numel()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         trained = time.perf_counter() - started
         test_acc = evaluate(model, test_split, config.eval_batch_size, autocast)
         row = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum.item() / seen,

@@ -42,26 +42,26 @@ def crop_padded_image(
 
 def affine_image(images: torch.Tensor, matrices: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
     """Warp each image with its own PIL-convention affine matrix (``N x 2 x 3``), bilinear, in one
-    ``grid_sample`` call for the whole batch."""
+    ``grid_sample`` call for the whole batch. ``fill`` is a value in [0, 255]."""
     n, _, h, w = images.shape
     device = images.device
-    ys = torch.arange(h, device=device, dtype=torch.float32) + 0.5
-    xs = torch.arange(w, device=device, dtype=torch.float32) + 0.5
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    points = torch.stack([gx, gy, torch.ones_like(gx)], dim=-1).view(1, h * w, 3)
-    src = points @ matrices.to(device=device, dtype=torch.float32).transpose(1, 2)  # N x HW x 2
-    sx, sy = src[..., 0], src[..., 1]
-    inside = (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
-    grid = torch.stack([sx * (2.0 / w) - 1.0, sy * (2.0 / h) - 1.0], dim=-1).view(n, h, w, 2)
+    a, b, c, d, e, f = matrices.to(device=device, dtype=torch.float32).reshape(n, 6, 1, 1).unbind(1)
+    xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5).view(1, 1, w)
+    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5).view(1, h, 1)
+    sx = a * xs + (b * ys + c)  # N x H x W input positions
+    sy = d * xs + (e * ys + f)
+    outside = (sx < 0) | (sx >= w) | (sy < 0) | (sy >= h)
+    grid = torch.stack([sx.mul_(2.0 / w).sub_(1.0), sy.mul_(2.0 / h).sub_(1.0)], dim=-1)
     out = F.grid_sample(
         images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False
     )
-    out = torch.where(inside.view(n, 1, h, w), out, torch.full_like(out[:1], float(fill)))
-    return out.add_(_TRUNCATE_EPS).floor_().clamp_(0, 255).to(torch.uint8)
+    out.masked_fill_(outside.unsqueeze(1), float(fill))
+    # values are >= 0, so the uint8 conversion truncates like PIL
+    return out.add_(_TRUNCATE_EPS).to(torch.uint8)
 
 
 def _matrices(a, b, c, d, e, f) -> torch.Tensor:
-    return torch.stack([torch.stack([a, b, c], -1), torch.stack([d, e, f], -1)], -2)
+    return torch.stack([a, b, c, d, e, f], dim=-1).view(-1, 2, 3)
 
 
 def rotate_matrices(degrees: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -1,0 +1,140 @@
+"""A method comparison: train several runs, score each on several suites, resumably.
+
+Used by ``robust-eval demo`` and ``bench/reproduce.py``. Every step is resumable: a finished
+training run (its checkpoint reached the planned epoch) is reused, an unfinished one continues
+with ``resume``; scoring resumes cell by cell from each ``results.h5``. The report is written
+by the caller (``reports`` sits above this package).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from robustbench_dm.errors import UserError
+from robustbench_dm.models import load_model
+from robustbench_dm.scoring import score
+from robustbench_dm.suites import get_suite
+from robustbench_dm.training import resolve_config, train
+from robustbench_dm.training.loop import CHECKPOINT_NAME
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: a method (with options) and a seed, under a unique label."""
+
+    label: str
+    method: str
+    seed: int = 1
+    method_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """One suite every run is scored on (``get_suite(name, data_root, **options)``)."""
+
+    name: str
+    data_root: str | None = None
+    limit: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Shared settings of a comparison: data, architecture, schedule, suites, output folder."""
+
+    out: str
+    dataset: str
+    data_root: str
+    arch: str
+    runs: tuple[RunSpec, ...]
+    suites: tuple[SuiteSpec, ...]
+    epochs: int
+    batch_size: int | None = None
+    lr: float | None = None
+    train_limit: int | None = None
+    device: str = "cpu"
+    score_batch_size: int = 500
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where a run's checkpoint and results files are, and its last training-log row."""
+
+    label: str
+    checkpoint: Path
+    results: dict[str, Path]
+    train_row: dict[str, Any]
+    seconds: float
+
+
+def _finished_epoch(checkpoint: Path) -> int | None:
+    if not checkpoint.exists():
+        return None
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    return int(state["epoch"])
+
+
+def _train_run(exp: Experiment, run: RunSpec, log: Callable[[str], None]) -> dict[str, Any]:
+    out = Path(exp.out) / "runs" / run.label
+    config = resolve_config(
+        run.method, exp.arch, exp.dataset, exp.data_root, str(out), epochs=exp.epochs,
+        batch_size=exp.batch_size, lr=exp.lr, seed=run.seed, device=exp.device,
+        limit=exp.train_limit, method_options=run.method_options)
+    done = _finished_epoch(out / CHECKPOINT_NAME)
+    if done is not None and done >= exp.epochs:
+        log(f"[{run.label}] training already finished ({done} epochs): reusing {out}")
+        return _last_log_row(out)
+    if done is not None:
+        log(f"[{run.label}] resuming training at epoch {done + 1}/{exp.epochs}")
+    else:
+        log(f"[{run.label}] training {exp.arch} with {run.method} for {exp.epochs} epochs")
+
+    def on_epoch(row: dict[str, Any]) -> None:
+        log(f"[{run.label}]   epoch {row['epoch']}/{exp.epochs}: loss {row['loss']:.3f}, "
+            f"train acc {row['train_acc']:.3f}, test acc {row['test_acc']:.3f}, "
+            f"{row['images_per_s']:.0f} images/s")
+
+    return train(config, resume=done is not None, on_epoch=on_epoch)
+
+
+def _last_log_row(out: Path) -> dict[str, Any]:
+    lines = (out / "log.csv").read_text().splitlines()
+    header, last = lines[0].split(","), lines[-1].split(",")
+    return {k: float(v) for k, v in zip(header, last)}
+
+
+def run_experiment(exp: Experiment, log: Callable[[str], None] = print) -> list[RunOutcome]:
+    """Train every run of ``exp`` and score it on every suite; returns one outcome per run."""
+    labels = [run.label for run in exp.runs]
+    if len(set(labels)) != len(labels):
+        raise UserError(f"run labels must be unique, got {labels}")
+    root = Path(exp.out)
+    root.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for run in exp.runs:
+        started = time.perf_counter()
+        row = _train_run(exp, run, log)
+        checkpoint = root / "runs" / run.label / CHECKPOINT_NAME
+        model, info = load_model(checkpoint)
+        results = {}
+        for spec in exp.suites:
+            suite = get_suite(spec.name, spec.data_root, limit=spec.limit, **spec.options)
+            out = root / "scores" / run.label / spec.name
+            log(f"[{run.label}] scoring on {spec.name}"
+                + (f" (first {spec.limit} images per cell)" if spec.limit else ""))
+            score(model, suite, out_dir=out, batch_size=exp.score_batch_size,
+                  device=exp.device, checkpoint_info=info, progress=None)
+            results[spec.name] = out / "results.h5"
+        outcomes.append(RunOutcome(run.label, checkpoint, results, row,
+                                   time.perf_counter() - started))
+    (root / "experiment.json").write_text(json.dumps({
+        "runs": [{"label": o.label, "checkpoint": str(o.checkpoint),
+                  "results": {k: str(v) for k, v in o.results.items()}} for o in outcomes],
+    }, indent=2) + "\n")
+    return outcomes
