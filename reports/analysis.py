@@ -65,7 +65,6 @@ class SuiteAnalysis:
     primary_label: str | None
     ranking: list[str]
     comparisons: list[Comparison] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
     def run(self, label: str) -> RunAnalysis:
         return next(r for r in self.runs if r.run.label == label)
@@ -95,7 +94,6 @@ def _analyse_suite(runs: list[ScoredRun], baseline_run: ScoredRun | None, n_boot
                    seed: int) -> SuiteAnalysis:
     suite, kind = runs[0].suite, runs[0].kind
     user_baseline = None
-    notes = []
     if baseline_run is not None and baseline_run.suite == suite:
         user_baseline = baseline_from_run(baseline_run)
     measures = {}
@@ -114,7 +112,7 @@ def _analyse_suite(runs: list[ScoredRun], baseline_run: ScoredRun | None, n_boot
         analysed.append(RunAnalysis(run, baselines[run.label], ms, intervals,
                                     _calibration(run) if kind == "c" else {}))
     primary = next((k for k in PRIMARY[kind] if all(k in a.intervals for a in analysed)), None)
-    result = SuiteAnalysis(suite, kind, analysed, primary, None, [], notes=notes)
+    result = SuiteAnalysis(suite, kind, analysed, primary, None, [])
     if primary is None:
         return result
     result.primary_label = analysed[0].measures[primary].label

@@ -16,7 +16,7 @@ import numpy as np
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
 from robustbench_dm import metrics
 from robustbench_dm.errors import UserError
-from robustbench_dm.scoring.results import Results
+from robustbench_dm.scoring import Results
 
 CellKey = tuple[str, int]
 

@@ -259,7 +259,7 @@ def test_noise_moments_match_reference(name, size):
         clean = ref.clean(size, image)
         for severity in ref.stored_severities(size, "rnd"):
             stored = ref.random_outputs(size, name, severity, image)
-            ours = _eight_seeds(name, size, image, severity, 8 if size == 224 else 32)
+            ours = _eight_seeds(name, size, image, severity, 8 if size == 224 else 16)
             ref_mean, ref_std, ref_se_mean, ref_se_std = _moments(stored, clean)
             ours_mean, ours_std, se_mean, se_std = _moments(ours, clean)
             what = f"{name} {size}px sev {severity} {image}"
@@ -312,14 +312,17 @@ def test_batch_of_two_equals_images_one_by_one(name):
                                   "gaussian_noise", "shot_noise", "impulse_noise",
                                   "speckle_noise"])
 def test_severity_monotonic_where_reference_is(name):
-    """PSNR vs clean falls with severity at every preset where the reference's does."""
-    for size in SIZES:
+    """PSNR vs clean falls with severity at every preset where the reference's does (random
+    kernels: mean over 8 seeds, at 32 and 64 px)."""
+    deterministic = name in ("defocus_blur", "zoom_blur", "gaussian_blur")
+    for size in (SIZES if deterministic else (32, 64)):
         clean = ref.clean(size)
-        ours = [np.mean([ref.psnr(o, clean[0]) for o in _eight_seeds(name, size, "astronaut", s)])
+        seeds = 1 if deterministic else 8
+        ours = [np.mean([ref.psnr(o, clean[0])
+                         for o in _eight_seeds(name, size, "astronaut", s, seeds)])
                 for s in range(1, 6)]
         stats = ref.reference_stats(size)["stats"]["astronaut"][name]
-        key = "psnr_vs_clean" if name in ("defocus_blur", "zoom_blur", "gaussian_blur") \
-            else "psnr_vs_clean_mean"
+        key = "psnr_vs_clean" if deterministic else "psnr_vs_clean_mean"
         theirs = [float(stats[str(s)][key]) for s in range(1, 6)]
         for s in range(4):
             if theirs[s + 1] < theirs[s] - 0.5:

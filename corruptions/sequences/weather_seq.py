@@ -3,7 +3,7 @@
 * snow: one snow layer per video (N(.05, .3), ``clipped_zoom`` by 2 for CIFAR-10-P / 3 for
   ImageNet-P, values < .5 set to 0, stored as 8 bit), motion-blurred for frame i at angle
   4 i - 150 (radius 10, sigma 2 / radius 14, sigma 4; the port in :mod:`corruptions.motion`,
-  truncated to 8 bit), over the whitened image .85 x + .15 max(x, 1.5 gray(x) + .5) (float64,
+  quantised like ImageMagick's 8-bit output, see ``blur_seq.imagemagick_8bit``), over the whitened image .85 x + .15 max(x, 1.5 gray(x) + .5) (float64,
   gray in float32 with OpenCV's RGB2GRAY weights), plus the layer and its 180-degree rotation.
 * brightness: the reference's HSV brightness (skimage conversions, :mod:`corruptions.color`)
   with V shifted by (i - 15) 1.5 / 100 (CIFAR-10-P) or (i - 15) 2 / 100 (ImageNet-P).
@@ -26,6 +26,7 @@ from corruptions.color import as_rgb, from_rgb, hsv_to_rgb, rgb_to_hsv, to_uint8
 from corruptions.gaussian import gaussian_filter
 from corruptions.motion import motion_blur_batch
 from corruptions.noise import resolve_generator
+from corruptions.sequences.blur_seq import imagemagick_8bit
 from corruptions.sequences.frames import register_kernel
 from corruptions.snow import _GRAY
 from corruptions.spatter import WATER, _water_mask
@@ -70,11 +71,11 @@ def snow_frames(images: torch.Tensor, preset: str, layer: torch.Tensor) -> torch
     t = len(angles)
     flakes = clipped_zoom(layer[:, None].to(images.device, torch.float64), float(zoom))
     flakes = torch.where(flakes < threshold, 0.0, flakes)
-    flakes = torch.trunc(flakes.clamp(0, 1) * 255).to(torch.float32)
+    flakes = torch.trunc(flakes.clamp(0, 1) * 255)
     flakes = flakes[:, None].expand(n, t, 1, h, w).reshape(n * t, 1, h, w)
     per_frame = torch.tensor(angles, dtype=torch.float64, device=images.device).repeat(n)
     blurred = motion_blur_batch(flakes, radius, sigma, per_frame)
-    blurred = torch.trunc(blurred).clamp(0, 255).to(torch.float64).div(255).reshape(n, t, 1, h, w)
+    blurred = imagemagick_8bit(blurred).div(255).reshape(n, t, 1, h, w)
     x = rgb.to(torch.float64) / 255.0
     weights = torch.tensor(_GRAY, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
     gray = (x.to(torch.float32) * weights).sum(1, keepdim=True) * 1.5 + 0.5

@@ -1,0 +1,142 @@
+"""Benchmark: `robust-eval report` for 10 models x 3 suites, and the vectorised bootstrap against a
+straightforward per-replicate loop (resample images, recompute cell errors, call metrics.mce).
+
+    python bench/report.py [--models 10] [--n 2000] [--boot 1000]
+
+Writes results files in the HDF5 layout to a temp folder (not timed), then times each stage of
+the report and prints a table and the bootstrap speed-up ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from corruptions import CORRUPTIONS  # noqa: E402
+from reports import bootstrap, plots  # noqa: E402
+from reports.analysis import analyse  # noqa: E402
+from reports.build import make_document  # noqa: E402
+from reports.cells_csv import write_cells_csv  # noqa: E402
+from reports.html import write_html  # noqa: E402
+from reports.latex import write_latex  # noqa: E402
+from reports.load import load_runs  # noqa: E402
+from reports.markdown import write_markdown  # noqa: E402
+from reports.measures import ALEXNET, measures_for  # noqa: E402
+from reports.report_json import write_json  # noqa: E402
+from results_fixtures import c_suite_cells, p_cell, write_results  # noqa: E402
+from robustbench_dm import metrics  # noqa: E402
+
+P_NAMES = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spatter", "brightness",
+           "translate", "rotate", "tilt", "scale")
+
+
+def make_files(root: Path, models: int, n: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    files = []
+    for m in range(models):
+        shift = 0.01 * m
+        errors = {("clean", 0): 0.05 + shift}
+        errors.update({(c, s): min(0.95, 0.1 + 0.06 * s + shift) for c in CORRUPTIONS
+                       for s in range(1, 6)})
+        ck = {"method": f"method{m}", "arch": "wrn40_2", "sha256": f"{m:064d}"}
+        files.append(write_results(root / f"c10_{m}.h5", c_suite_cells(errors, n, seed=m),
+                                   suite="cifar10-c", checkpoint=ck))
+        files.append(write_results(root / f"inc_{m}.h5",
+                                   c_suite_cells(errors, n // 2, num_classes=1000, seed=m),
+                                   suite="imagenet-c", num_classes=1000, checkpoint=ck))
+        cells = {}
+        for name in P_NAMES:
+            preds = (rng.uniform(size=(n // 4, 31)) < 0.05 + 0.01 * m).astype(np.int64)
+            cells[(name, 1)] = p_cell(preds)
+        files.append(write_results(root / f"p_{m}.h5", cells, kind="p", suite="cifar10-p",
+                                   checkpoint=ck))
+    return files
+
+
+def naive_bootstrap_mce(run, n_boot: int, seed: int = 0) -> np.ndarray:
+    """Reference: per replicate, resample image ids, recompute every cell error, call mce."""
+    rng = np.random.default_rng(seed)
+    ids = bootstrap.image_ids(run)
+    out = np.empty(n_boot)
+    for b in range(n_boot):
+        draw = rng.choice(ids, size=ids.shape[0], replace=True)
+        counts = np.bincount(np.searchsorted(ids, draw), minlength=ids.shape[0])
+        per = {}
+        for c in CORRUPTIONS:
+            per[c] = []
+            for s in range(1, 6):
+                cell = run.cells[(c, s)]
+                w = counts[np.searchsorted(ids, cell.index)]
+                per[c].append(float((w * cell.values["error"]).sum() / w.sum()))
+        out[b] = metrics.mce(per)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=10)
+    parser.add_argument("--n", type=int, default=2000, help="images per CIFAR cell")
+    parser.add_argument("--boot", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = make_files(root, args.models, args.n)
+        stages = []
+        t0 = time.perf_counter()
+        runs = load_runs(files)
+        stages.append(("load + per-image scores", time.perf_counter() - t0))
+        t = time.perf_counter()
+        analysis = analyse(runs, n_boot=args.boot)
+        stages.append((f"analyse ({args.boot} bootstrap replicates)", time.perf_counter() - t))
+        t = time.perf_counter()
+        plots.gallery("cifar")
+        plots.gallery("imagenet")
+        stages.append(("gallery (corruption kernels, cached after)", time.perf_counter() - t))
+        t = time.perf_counter()
+        doc = make_document(analysis, "dynmix-paper")
+        stages.append((f"tables + {len(doc.plots)} plots", time.perf_counter() - t))
+        t = time.perf_counter()
+        out = root / "out"
+        out.mkdir()
+        for plot in doc.plots:
+            (out / plot.filename).write_bytes(plot.png)
+        write_html(doc, out / "report.html")
+        write_markdown(doc, out / "report.md")
+        write_cells_csv(analysis, out / "cells.csv")
+        write_latex(doc.tables, out / "tables.tex")
+        write_json(analysis, doc, out / "report.json")
+        stages.append(("writers (html, md, csv, tex, json)", time.perf_counter() - t))
+        total = time.perf_counter() - t0
+
+        run = next(r for r in runs if r.suite == "imagenet-c")
+        ms = {run.label: [m for m in measures_for(run, ALEXNET) if m.key == "mce"]}
+        t = time.perf_counter()
+        bootstrap.replicates([run], ms, n_boot=args.boot)
+        ours = (time.perf_counter() - t) / args.boot
+        naive_n = max(20, args.boot // 20)
+        t = time.perf_counter()
+        naive_bootstrap_mce(run, naive_n)
+        naive = (time.perf_counter() - t) / naive_n
+
+    print(f"report for {args.models} models x 3 suites (cifar10-c {args.n} img/cell, imagenet-c "
+          f"{args.n // 2} img/cell, cifar10-p {args.n // 4} videos/cell x 10)")
+    print(f"{'stage':48s} {'seconds':>8s}")
+    for name, sec in stages:
+        print(f"{name:48s} {sec:8.2f}")
+    print(f"{'total':48s} {total:8.2f}")
+    print()
+    print(f"bootstrap of mCE, one model, {run.cells[('fog', 1)].n} images x 75 cells:")
+    print(f"  vectorised (ours): {1e3 * ours:8.3f} ms/replicate")
+    print(f"  per-replicate loop + metrics.mce (reference): {1e3 * naive:8.3f} ms/replicate")
+    print(f"  ratio reference/ours: {naive / ours:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
