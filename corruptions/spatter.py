@@ -172,7 +172,7 @@ def spatter_apply(images: torch.Tensor, severity: int, preset: str,
     _, _, sigma, threshold, intensity, mode = SPATTER[preset][severity - 1]
     rgb, gray_input = as_rgb(images)
     x = rgb.to(torch.float32) / 255.0
-    liquid = gaussian_filter(layer[:, None].to(images.device, torch.float64), sigma)
+    liquid = gaussian_filter(layer[:, None].to(images.device, torch.float32), sigma)
     liquid = torch.where(liquid < threshold, 0.0, liquid)
     if mode == 0:
         mask = _water_mask(liquid) * intensity

@@ -1,8 +1,9 @@
 """Batched image kernels with per-sample parameters (torchvision-v2-style functional layer).
 
-Every kernel takes a ``uint8`` batch ``N x C x H x W`` on any device plus per-sample parameter
-tensors, and returns a ``uint8`` batch of the same shape, following PIL's semantics (the AugMix
-reference applies its operations to PIL images).
+Every ``*_image`` kernel takes a ``uint8`` batch ``N x C x H x W`` on any device plus per-sample
+parameter tensors and returns a ``uint8`` batch of the same shape, following PIL's semantics (the
+AugMix reference applies its operations to PIL images); ``*_matrices`` build the per-sample PIL
+affine matrices that ``affine_image`` applies.
 """
 
 from robustbench_dm.methods.functional.geometry import (
