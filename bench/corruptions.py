@@ -4,10 +4,10 @@ ms per image for every registered corruption, at severity 3 and summed over seve
 Reference: the ``imagecorruptions`` PyPI package (1.1.2, ImageNet parameters at every size; the
 removed ``multichannel`` kwarg of skimage's gaussian and ``np.float_`` are shimmed), run image by
 image at each size. At 32 px its parameters are ImageNet's (labelled so); the published HR
-CIFAR figures (CORRUPTIONS.md §6) are printed beside it. Thread settings: torch uses all cores
-(batched), the reference is single-threaded as in the published measurements.
+CIFAR figures (CORRUPTIONS.md §6) are printed beside it. Both sides run on one core by default
+(``--threads`` for ours), as in the published measurements.
 
-    python bench/corruptions.py [--sizes 32,224] [--quick] [--device cpu]
+    python bench/corruptions.py [--sizes 32,224] [--quick] [--device cpu] [--threads 1]
 """
 
 from __future__ import annotations
@@ -172,7 +172,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="32,224", help="comma-separated sizes (32, 64, 224)")
     parser.add_argument("--quick", action="store_true", help="smaller batches, one repeat")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for ours (default 1: per core, like the reference)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     ic = load_reference()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
     for size in (int(s) for s in args.sizes.split(",")):

@@ -82,7 +82,7 @@ def filter2d_reflect101(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 @register_corruption("defocus_blur")
 def defocus_blur(images: torch.Tensor, severity: int, preset: str,
                  generator: torch.Generator | None) -> torch.Tensor:
-    """HR defocus_blur: filter2D with ``disk(radius, alias_blur)``; float64 as the reference."""
+    """HR defocus_blur: filter2D with ``disk(radius, alias_blur)`` in float64 (float32 misses the exact bar)."""
     radius, alias_blur = DEFOCUS_BLUR[preset][severity - 1]
     kernel = _trim(disk(radius, alias_blur))
     x = filter2d_reflect101(images.to(torch.float64) / 255.0, kernel)

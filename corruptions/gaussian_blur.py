@@ -17,7 +17,7 @@ GAUSSIAN_BLUR = {
 @register_corruption("gaussian_blur")
 def gaussian_blur(images: torch.Tensor, severity: int, preset: str,
                   generator: torch.Generator | None) -> torch.Tensor:
-    """HR gaussian_blur: truncate 4, mode 'nearest', float64 as the reference; truncating cast."""
+    """HR gaussian_blur: truncate 4, mode 'nearest', float32 (within the exact bar); truncating cast."""
     sigma = GAUSSIAN_BLUR[preset][severity - 1]
-    x = gaussian_filter(images.to(torch.float64) / 255.0, sigma)
+    x = gaussian_filter(images.to(torch.float32) / 255.0, sigma)
     return (x.clamp(0, 1) * 255).to(torch.uint8)

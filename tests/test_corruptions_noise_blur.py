@@ -154,7 +154,7 @@ def _reference_glass_draws(seed: int, size: int, delta: int, iterations: int) ->
     return torch.from_numpy(np.array(steps)).reshape(1, iterations, -1, 2)
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [32, 64, pytest.param(224, marks=pytest.mark.slow)])
 def test_glass_blur_replays_reference_loop_exactly(size):
     """The vectorised wavefront replay equals HR's sequential loop for the same draws."""
     preset = ref.PRESET_OF_SIZE[size]
@@ -163,7 +163,7 @@ def test_glass_blur_replays_reference_loop_exactly(size):
         for severity in ref.stored_severities(size, "rnd"):
             sigma, delta, iterations = glass.GLASS_BLUR[preset][severity - 1]
             stored = ref.random_outputs(size, "glass_blur", severity, image)
-            for seed in range(1 if size == 64 else min(2, len(stored))):
+            for seed in range(1):
                 draws = _reference_glass_draws(seed, size, delta, iterations)
                 ours = glass.apply_glass_blur(clean, sigma, delta, draws)
                 ref.assert_exact(ours, stored[seed:seed + 1],

@@ -1,8 +1,9 @@
 """Batched geometric warps with the reference's resamplers: PIL's affine and cv2's perspective.
 
 Both take uint8 N x C x H x W images and T per-frame matrices and return uint8
-N x T x C x H x W, all frames in one ``grid_sample`` call (float64, so the sampling positions and
-weights carry the reference's double-precision arithmetic).
+N x T x C x H x W, all frames at once, in float64 like the references' double arithmetic:
+the affine warp as four batched tap gathers with PIL's own interpolation formula (bit-exact),
+the perspective warp as one ``grid_sample`` (cv2 rounds, so the summation order is immaterial).
 
 * :func:`pil_affine` is ``PIL.Image.transform(size, AFFINE, matrix, resample)`` as called by
   torchvision's ``F.affine`` on PIL images: output pixel ``(x, y)`` reads the input at
@@ -20,6 +21,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+
 
 def pil_affine_matrices(height: int, width: int, *, angle=0.0, translate=(0.0, 0.0),
                         scale=1.0, shear=0.0, device=None) -> torch.Tensor:
@@ -71,7 +73,7 @@ def pil_affine(images: torch.Tensor, matrices: torch.Tensor, interpolation: str)
     """PIL's affine transform of every image by each of T inverse matrices (T x 6).
 
     ``interpolation`` is ``"nearest"`` or ``"bilinear"``; areas mapped from outside the image are
-    0. Returns uint8 N x T x C x H x W. The sampling is a batched gather over all frames with
+    0. Returns uint8 N x T x C x H x W. The sampling is a batched row gather over all frames with
     PIL's own arithmetic (``a + (b - a) * d`` per axis, then truncation): grid_sample forms the
     same bilinear value as a weighted sum whose different rounding, after truncation, changes
     0.1-0.3 % of the pixels of a scale sequence by one grey level.
@@ -83,19 +85,22 @@ def pil_affine(images: torch.Tensor, matrices: torch.Tensor, interpolation: str)
     xs, ys = _pixel_grid(h, w, images.device)
     u = m[:, 0] * (xs + 0.5) + m[:, 1] * (ys + 0.5) + m[:, 2]
     v = m[:, 3] * (xs + 0.5) + m[:, 4] * (ys + 0.5) + m[:, 5]
-    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
-    flat = images.reshape(n, ch, h * w).to(torch.float64)
+    inside = ((u >= 0) & (u < w) & (v >= 0) & (v < h))[None, :, :, :, None]
+    # Channels-last rows: one row gather per tap is much faster than gathering along the last dim.
+    pixels = images.permute(0, 2, 3, 1).reshape(n * h * w, ch)
+    first = torch.arange(n, device=images.device)[:, None] * (h * w)
 
     def tap(rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        index = (rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)).reshape(-1)
-        return flat.index_select(2, index).reshape(n, ch, *rows.shape)
+        index = (rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)).reshape(1, -1) + first
+        taps = pixels.index_select(0, index.reshape(-1)).to(torch.float64)
+        return taps.reshape(n, *rows.shape, ch)
 
     if interpolation == "nearest":
         out = tap(v.floor().long(), u.floor().long())
     else:
         u, v = u - 0.5, v - 0.5
         x0, y0 = u.floor(), v.floor()
-        dx, dy = u - x0, v - y0
+        dx, dy = (u - x0)[None, ..., None], (v - y0)[None, ..., None]
         x0, y0 = x0.long(), y0.long()
         top_left, top_right = tap(y0, x0), tap(y0, x0 + 1)
         bottom_left, bottom_right = tap(y0 + 1, x0), tap(y0 + 1, x0 + 1)
@@ -103,7 +108,7 @@ def pil_affine(images: torch.Tensor, matrices: torch.Tensor, interpolation: str)
         lower = bottom_left + (bottom_right - bottom_left) * dx
         out = upper + (lower - upper) * dy
     out = torch.where(inside, out, 0.0).to(torch.uint8)  # truncation, values already in 0..255
-    return out.transpose(1, 2)
+    return out.permute(0, 1, 4, 2, 3).contiguous()
 
 
 def cv_warp_perspective(images: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:

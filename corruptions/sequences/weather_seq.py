@@ -106,7 +106,7 @@ def brightness(images: torch.Tensor, difficulty: int, preset: str,
     return from_rgb(out, gray_input).reshape(n, t, -1, h, w)
 
 
-def _drift(liquid: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+def drift(liquid: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """numpy ``convolve(column, kernel, mode='same')`` of every column of N x 1 x H x W."""
     k = kernel.numel()
     shift = (k - 1) // 2
@@ -124,7 +124,7 @@ def spatter_frames(images: torch.Tensor, preset: str, layer: torch.Tensor) -> to
     kernel = torch.tensor(drift, dtype=torch.float64, device=images.device)
     states = [liquid]
     for _ in range(SPATTER_FRAMES - 1):
-        states.append(_drift(states[-1], kernel))
+        states.append(drift(states[-1], kernel))
     liquid = torch.stack(states, 1).reshape(n * SPATTER_FRAMES, 1, h, w)
     mask = (_water_mask(liquid) * SPATTER_INTENSITY).reshape(n, SPATTER_FRAMES, 1, h, w)
     colour = torch.tensor(WATER, dtype=torch.float32, device=images.device).view(1, 1, 3, 1, 1)

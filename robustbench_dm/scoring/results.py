@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from robustbench_dm.errors import UserError
+from robustbench_dm.scoring.summary import cell_calibration, summarize
 
 SCHEMA = 1
 CELL_ARRAYS = ("labels", "index", "topk", "topk_prob", "logits")
@@ -145,8 +146,6 @@ class Results:
     def errors(self) -> pd.DataFrame:
         """-C results per cell: corruption, severity, n, error, rms_calibration_error
         (``NaN`` where a cell has fewer images than one calibration bin)."""
-        from robustbench_dm.scoring.summary import cell_calibration
-
         if self.kind != "c":
             raise UserError(f"{self.path} holds -P results: there is no top-1 error per cell")
         rows = [{"corruption": rec.name, "severity": rec.level, "n": rec.n, "error": rec.error,
@@ -157,8 +156,6 @@ class Results:
 
     def summary(self, baseline: "Results | str | os.PathLike | None" = None) -> dict[str, Any]:
         """The summary.json dict, normalised by ``baseline`` (another results file) if given."""
-        from robustbench_dm.scoring.summary import summarize
-
         if baseline is not None and not isinstance(baseline, Results):
             baseline = Results.load(baseline)
         return summarize(self, baseline)
