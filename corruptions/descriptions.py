@@ -26,7 +26,7 @@ PERTURBATION_DESCRIPTIONS = {
     "gaussian_noise": "fresh Gaussian noise per frame, compared with the clean first frame",
     "shot_noise": "fresh Poisson noise per frame, compared with the clean first frame",
     "speckle_noise": "fresh speckle noise per frame, compared with the clean first frame",
-    "motion_blur": "motion blur of growing length",
+    "motion_blur": "motion blur sweeping its angle",
     "zoom_blur": "zoom blur of growing strength",
     "snow": "snow layer drifting across frames",
     "brightness": "brightness sweep",

@@ -73,7 +73,7 @@ def test_deterministic_sequences_match_reference(name):
 
 @pytest.mark.parametrize("difficulty", [1, 2, 3])
 def test_gaussian_noise_matches_reference_with_its_torch_draws(difficulty):
-    g = torch.Generator().manual_seed(0)  # the reference: torch.manual_seed(0), randn_like per frame
+    g = torch.Generator().manual_seed(0)  # reference: torch.manual_seed(0), randn_like per frame
     ours = corruptions.sequence(clean32(), "gaussian_noise", difficulty=difficulty, generator=g)
     assert torch.equal(ours[0], reference("gaussian_noise" + SUFFIX[difficulty]))
 
@@ -157,7 +157,7 @@ def test_noise_sequences_match_reference_statistics(name, difficulty):
     ref_clean = np.array(st["psnr_frame_vs_clean"][1:])
     ref_consec = np.array(st["psnr_consecutive_frames"][1:])
     tol = max(0.3, 3 * ref_clean.std() / math.sqrt(len(ref_clean)))
-    assert abs(vs_clean[1:].mean() - ref_clean.mean()) <= tol, (vs_clean[1:].mean(), ref_clean.mean())
+    assert abs(vs_clean[1:].mean() - ref_clean.mean()) <= tol, (vs_clean[1:], ref_clean)
     assert abs(consecutive[1:].mean() - ref_consec.mean()) <= tol
     # per-channel moments of (out - clean) within 2 % of the reference's (std) / of its scale (mean)
     ours_mean, ours_std = ref.noise_moments(run[1:], clean[None])

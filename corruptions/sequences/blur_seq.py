@@ -3,8 +3,9 @@
 The frames do not depend on the difficulty (it is a comparison stride at evaluation time).
 
 * motion_blur: the ImageMagick motion blur (port in :mod:`corruptions.motion`, float64,
-  quantised like ImageMagick's 16-bit result read as 8 bit) of every frame at its own angle. CIFAR-10-P: radius 6, sigma 1.8, angles (i - 20) 9 for
-  i = 0..20 (21 frames); ImageNet-P: radius 10, sigma 3, angles (i - 30) 4 for i = 0..30.
+  quantised like ImageMagick's 16-bit result read as 8 bit) of every frame at its own angle.
+  CIFAR-10-P: radius 6, sigma 1.8, angles (i - 20) 9 for i = 0..20 (21 frames); ImageNet-P:
+  radius 10, sigma 3, angles (i - 30) 4 for i = 0..30.
 * zoom_blur: frame 0 is the image; frame i is the float32 running mean of the image and its
   PIL-bilinear affine zooms by 1 + 0.004 j (j = 1..i), truncated like ``ToPILImage``.
 * gaussian_blur: ``uint8(255 gaussian(x, sigma_i))`` (skimage, mode 'nearest') with CIFAR-10-P

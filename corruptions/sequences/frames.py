@@ -29,7 +29,8 @@ def frame_count(name: str, preset: str) -> int:
     try:
         return FRAMES[name][preset]
     except KeyError:
-        raise ValueError(f"no frame count for perturbation {name!r} with preset {preset!r}") from None
+        raise ValueError(
+            f"no frame count for perturbation {name!r} with preset {preset!r}") from None
 
 
 def register_kernel(name: str) -> Callable[[CorruptionFn], CorruptionFn]:

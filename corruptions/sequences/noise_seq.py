@@ -45,19 +45,28 @@ def _repeat(images: torch.Tensor) -> torch.Tensor:
 
 
 def gaussian_noise_frames(images: torch.Tensor, std: float, normal: torch.Tensor) -> torch.Tensor:
-    """Clean frame + ``uint8(clamp(x + std * normal, 0, 1) * 255)`` in float32 (normal: N x 30 x C x H x W)."""
+    """Clean frame + ``uint8(clamp(x + std * normal, 0, 1) * 255)`` in float32.
+
+    ``normal`` holds standard normal draws, N x 30 x C x H x W.
+    """
     x = images.to(torch.float32).div(255)[:, None]
     noisy = torch.clamp(x + std * normal.to(torch.float32), 0, 1).mul(255).to(torch.uint8)
     return with_clean_first(images, noisy)
 
 
 def shot_noise_frames(images: torch.Tensor, rate: float, counts: torch.Tensor) -> torch.Tensor:
-    """Clean frame + ``uint8(255 clip(counts / rate, 0, 1))``; counts ~ Poisson(x rate), N x 30 x C x H x W."""
+    """Clean frame + ``uint8(255 clip(counts / rate, 0, 1))``.
+
+    ``counts`` ~ Poisson(x rate), N x 30 x C x H x W.
+    """
     return with_clean_first(images, apply_shot_noise(counts, rate))
 
 
 def speckle_noise_frames(images: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """Clean frame + ``uint8(255 clip(x + x noise, 0, 1))``; noise = std * N(0, 1), N x 30 x C x H x W."""
+    """Clean frame + ``uint8(255 clip(x + x noise, 0, 1))``.
+
+    ``noise`` = std * N(0, 1), N x 30 x C x H x W (float64).
+    """
     return with_clean_first(images, apply_speckle_noise(_repeat(images), noise))
 
 

@@ -3,8 +3,12 @@
 * snow: one snow layer per video (N(.05, .3), ``clipped_zoom`` by 2 for CIFAR-10-P / 3 for
   ImageNet-P, values < .5 set to 0, stored as 8 bit), motion-blurred for frame i at angle
   4 i - 150 (radius 10, sigma 2 / radius 14, sigma 4; the port in :mod:`corruptions.motion`,
-  quantised like ImageMagick's 8-bit output, see ``blur_seq.imagemagick_8bit``), over the whitened image .85 x + .15 max(x, 1.5 gray(x) + .5) (float64,
-  gray in float32 with OpenCV's RGB2GRAY weights), plus the layer and its 180-degree rotation.
+  quantised like ImageMagick's 8-bit output, see ``blur_seq.imagemagick_8bit``), over the
+  whitened image .85 x + .15 max(x, 1.5 gray(x) + .5) (float64, gray in float32 with OpenCV's
+  RGB2GRAY weights), plus the layer and its 180-degree rotation. Known deviation: at -150 and
+  -30 degrees with radius 10 (CIFAR-10-P frames 0 and 30) corruptions.motion rounds two tap
+  offsets differently from ImageMagick (exact half-pixel ties), shifting those streaks by one
+  pixel (PSNR ~33 dB against the reference frame; every other frame is exact).
 * brightness: the reference's HSV brightness (skimage conversions, :mod:`corruptions.color`)
   with V shifted by (i - 15) 1.5 / 100 (CIFAR-10-P) or (i - 15) 2 / 100 (ImageNet-P).
 * spatter: one liquid layer per video (N(.6, .265), skimage gaussian sigma 1.75, values < .7
@@ -116,12 +120,12 @@ def drift(liquid: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 
 def spatter_frames(images: torch.Tensor, preset: str, layer: torch.Tensor) -> torch.Tensor:
     """Spatter sequence for a given N(loc, scale) layer (N x H x W): uint8 N x 31 x C x H x W."""
-    _, _, sigma, threshold, drift = SPATTER[preset]
+    _, _, sigma, threshold, drift_kernel = SPATTER[preset]
     rgb, gray_input = as_rgb(images)
     n, c, h, w = rgb.shape
     liquid = gaussian_filter(layer[:, None].to(images.device, torch.float64), sigma)
     liquid = torch.where(liquid < threshold, 0.0, liquid)
-    kernel = torch.tensor(drift, dtype=torch.float64, device=images.device)
+    kernel = torch.tensor(drift_kernel, dtype=torch.float64, device=images.device)
     states = [liquid]
     for _ in range(SPATTER_FRAMES - 1):
         states.append(drift(states[-1], kernel))
