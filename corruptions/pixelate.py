@@ -3,7 +3,9 @@
 Reproduces Pillow's ``Image.resize(..., BOX)`` bit for bit: the same per-output-pixel box
 coefficients (``precompute_coeffs`` with support 0.5 scaled by the reduction factor), converted
 to 22-bit fixed point, a horizontal pass rounded to uint8, then a vertical pass rounded to
-uint8. Each pass is a matrix product with the coefficient matrix (exact in float64).
+uint8. Each pass sums the few taps of every output pixel in int32, as Pillow does.
+Bit-exact at every preset's own (square) size; for other rectangular resizes Pillow 13
+sometimes runs its vertical pass first (rule not determined) and a few pixels differ by 1.
 """
 
 from __future__ import annotations
@@ -25,37 +27,53 @@ _PRECISION_BITS = 32 - 8 - 2
 
 
 @lru_cache(maxsize=64)
-def box_coefficients(in_size: int, out_size: int) -> np.ndarray:
-    """Pillow's fixed-point BOX resampling weights as an ``out_size x in_size`` int64 matrix."""
+def box_coefficients(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pillow's BOX taps for each output pixel: (first source index, fixed-point weights).
+
+    Returns ``start`` (out_size,) and ``weights`` (out_size x K) int64, K the widest support;
+    weights past a pixel's support are 0 (and their taps clamped into the image).
+    """
     scale = in_size / out_size
     filterscale = max(scale, 1.0)
     support = 0.5 * filterscale
-    weights = np.zeros((out_size, in_size), dtype=np.int64)
+    starts, rows = [], []
     for xx in range(out_size):
         center = (xx + 0.5) * scale
         xmin = max(int(center - support + 0.5), 0)
         xmax = min(int(center + support + 0.5), in_size)
-        taps = np.arange(xmin, xmax)
-        u = (taps - center + 0.5) * (1.0 / filterscale)
+        u = (np.arange(xmin, xmax) - center + 0.5) * (1.0 / filterscale)
         k = ((u > -0.5) & (u <= 0.5)).astype(np.float64)
         total = k.sum()
         if total != 0.0:
             k = k / total
-        weights[xx, xmin:xmax] = np.floor(0.5 + k * (1 << _PRECISION_BITS)).astype(np.int64)
-    return weights
+        starts.append(xmin)
+        rows.append(np.floor(0.5 + k * (1 << _PRECISION_BITS)).astype(np.int64))
+    weights = np.zeros((out_size, max(len(r) for r in rows)), dtype=np.int64)
+    for xx, r in enumerate(rows):
+        weights[xx, : len(r)] = r
+    return np.asarray(starts, dtype=np.int64), weights
 
 
 def _resize_axis(x: torch.Tensor, out_size: int, axis: int) -> torch.Tensor:
-    """One Pillow pass along ``axis`` (-1 or -2) of a float64 tensor holding uint8 values."""
-    w = torch.from_numpy(box_coefficients(x.shape[axis], out_size)).to(x.device, torch.float64)
-    y = torch.matmul(x, w.T) if axis == -1 else torch.matmul(w, x)
-    y = torch.floor((y + (1 << (_PRECISION_BITS - 1))) / (1 << _PRECISION_BITS))
-    return y.clamp(0, 255)
+    """One Pillow pass along ``axis`` (-1 or -2) of an int32 tensor holding uint8 values.
+
+    Integer arithmetic as Pillow's: 255 times the weights (summing to about 2^22) fits int32.
+    """
+    n = x.shape[axis]
+    starts, weights = box_coefficients(n, out_size)
+    shape = [1] * x.ndim
+    shape[axis] = out_size
+    acc = torch.full((), 1 << (_PRECISION_BITS - 1), dtype=torch.int32, device=x.device)
+    for k in range(weights.shape[1]):
+        index = torch.from_numpy(np.minimum(starts + k, n - 1)).to(x.device)
+        w = torch.from_numpy(weights[:, k]).to(x.device, torch.int32).view(shape)
+        acc = acc + x.index_select(x.ndim + axis, index) * w
+    return (acc >> _PRECISION_BITS).clamp(0, 255)
 
 
 def box_resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Resize uint8 N x C x H x W images like Pillow ``resize((width, height), Image.BOX)``."""
-    x = images.to(torch.float64)
+    x = images.to(torch.int32)
     if width != x.shape[-1]:
         x = _resize_axis(x, width, -1)
     if height != x.shape[-2]:
