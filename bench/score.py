@@ -1,6 +1,7 @@
 """Benchmark: end-to-end `score` throughput vs bare forward passes of the same model.
 
     python bench/score.py [--images 2000] [--corruptions 3] [--batch-size 256] [--workers 1]
+                          [--threads 1]
 
 Writes a CIFAR-10-C-format fixture (``--corruptions`` corruptions x 5 severities x ``--images``
 random images, uint8 .npy + labels.npy) to a temp folder, then in the same process times
@@ -8,7 +9,9 @@ random images, uint8 .npy + labels.npy) to a temp folder, then in the same proce
 reads, softmax/top-5, atomic HDF5 cell writes, summary.json) and (b) the bare forward passes of the
 same model on the same tensors (already in memory, converted to float [0, 1]). Prints images/s
 and the pipeline efficiency (a / b; target >= 0.85). Each side runs ``--repeats`` times,
-interleaved; the best time of each counts.
+interleaved; the best time of each counts. Both sides use ``--threads`` torch threads (default 1:
+on a small shared machine, OpenMP's 2-thread barriers under contention make forward passes
+several times slower and far noisier than 1 thread, which would swamp the comparison).
 """
 
 from __future__ import annotations
@@ -61,8 +64,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
     torch.manual_seed(args.seed)
     model = create_model("small_cnn", 10, NORMALIZATIONS["cifar"]).eval()

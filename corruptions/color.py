@@ -26,7 +26,7 @@ SATURATE = {
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Clip a float tensor on the 0..255 scale and truncate like ``np.uint8(np.clip(x, 0, 255))``."""
+    """Clip a float tensor on the 0..255 scale and truncate: ``np.uint8(np.clip(x, 0, 255))``."""
     return x.clamp(0, 255).to(torch.uint8)
 
 

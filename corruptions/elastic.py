@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from corruptions.color import to_uint8
 from corruptions.gaussian import gaussian_kernel1d
+from corruptions.noise import resolve_generator
 from corruptions.registry import register_corruption
 
 # (alpha, sigma, affine jitter), multiplied by SIZE_FACTOR[preset]
@@ -36,6 +37,7 @@ ELASTIC = {
               (0.1, 0.03, 0.03)),
 }
 SIZE_FACTOR = {"imagenet": 244, "tinyimagenet": 64, "cifar": 32}
+
 
 def elastic_parameters(severity: int, preset: str) -> tuple[float, float, float]:
     """(alpha, sigma, jitter) in pixels for ``severity`` at ``preset``."""
@@ -70,7 +72,9 @@ def _warp_source(inv: torch.Tensor, height: int, width: int) -> tuple[torch.Tens
     xs = torch.arange(width, dtype=torch.float64, device=inv.device)[None, None, :]
     ys = torch.arange(height, dtype=torch.float64, device=inv.device)[None, :, None]
     m = inv[:, :, :, None, None]
-    return m[:, 0, 0] * xs + m[:, 0, 1] * ys + m[:, 0, 2], m[:, 1, 0] * xs + m[:, 1, 1] * ys + m[:, 1, 2]
+    sx = m[:, 0, 0] * xs + m[:, 0, 1] * ys + m[:, 0, 2]
+    sy = m[:, 1, 0] * xs + m[:, 1, 1] * ys + m[:, 1, 2]
+    return sx, sy
 
 
 def _sample(images: torch.Tensor, sx: torch.Tensor, sy: torch.Tensor,
@@ -143,8 +147,6 @@ def elastic_apply(images: torch.Tensor, severity: int, preset: str, moves: torch
 def elastic_transform(images: torch.Tensor, severity: int, preset: str,
                       generator: torch.Generator | None = None) -> torch.Tensor:
     """Random affine warp plus smoothed elastic displacement (random)."""
-    if generator is None:
-        generator = torch.Generator(device=images.device)
-        generator.seed()
+    generator = resolve_generator(generator, images.device)
     draws = draw_elastic(images.shape[0], severity, preset, *images.shape[-2:], generator)
     return elastic_apply(images, severity, preset, *draws)

@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from corruptions.color import to_uint8
+from corruptions.noise import resolve_generator
 from corruptions.registry import register_corruption
 
 # (strength, wibbledecay)
@@ -74,9 +75,7 @@ def fog(images: torch.Tensor, severity: int, preset: str,
         generator: torch.Generator | None = None) -> torch.Tensor:
     """Add ``strength * plasma[:H, :W]`` and rescale by ``max / (max + strength)`` (random)."""
     decay = FOG[preset][severity - 1][1]
-    if generator is None:
-        generator = torch.Generator(device=images.device)
-        generator.seed()
+    generator = resolve_generator(generator, images.device)
     n, _, h, w = images.shape
 
     def uniform(shape: tuple[int, ...]) -> torch.Tensor:

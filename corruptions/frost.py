@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from corruptions.color import as_rgb, from_rgb, to_uint8
+from corruptions.noise import resolve_generator
 from corruptions.registry import register_corruption
 
 FROST_DIR = Path(__file__).with_name("frost")
@@ -134,8 +135,6 @@ def frost_blend(images: torch.Tensor, severity: int, preset: str, index: torch.T
 def frost(images: torch.Tensor, severity: int, preset: str,
           generator: torch.Generator | None = None) -> torch.Tensor:
     """Blend a random frost-texture crop over each image (random)."""
-    if generator is None:
-        generator = torch.Generator(device=images.device)
-        generator.seed()
+    generator = resolve_generator(generator, images.device)
     draws = draw_frost(images.shape[0], preset, *images.shape[-2:], generator)
     return frost_blend(images, severity, preset, *draws)

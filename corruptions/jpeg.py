@@ -4,10 +4,14 @@ The reference uses Pillow's encoder (libjpeg-turbo, 4:2:0 chroma subsampling, no
 torchvision's ``encode_jpeg`` drives the same libjpeg-turbo with the same settings and produces
 byte-identical files (checked against Pillow in the tests) at about a third of Pillow's cost per
 image, and takes the whole batch as a list. Encoding always runs on the CPU so the bytes match
-the reference on every device (nvJPEG on a GPU is a different encoder).
+the reference on every device (nvJPEG on a GPU is a different encoder). torchvision 0.29
+deprecates these functions in favour of TorchCodec; the project pins 0.29 and the tests check
+the bytes against Pillow, so the deprecation warning is silenced here.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torchvision.io import decode_jpeg, encode_jpeg
@@ -24,7 +28,9 @@ JPEG_QUALITY = {
 def jpeg_roundtrip(images: torch.Tensor, quality: int) -> torch.Tensor:
     """Encode each uint8 C x H x W image as a baseline JPEG of ``quality`` and decode it."""
     cpu = list(images.cpu().contiguous())
-    decoded = decode_jpeg(encode_jpeg(cpu, quality=quality))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        decoded = decode_jpeg(encode_jpeg(cpu, quality=quality))
     return torch.stack(decoded).to(images.device)
 
 

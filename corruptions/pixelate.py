@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from PIL import Image
 
 from corruptions.registry import register_corruption
 
@@ -24,6 +25,8 @@ PIXELATE = {
 }
 
 _PRECISION_BITS = 32 - 8 - 2
+# On the CPU, images of at least this many pixels are pixelated by Pillow itself (faster there).
+_PILLOW_MIN_PIXELS = 64 * 64
 
 
 @lru_cache(maxsize=64)
@@ -81,11 +84,32 @@ def box_resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return x.to(torch.uint8)
 
 
+def _pillow_pixelate(images: torch.Tensor, small: tuple[int, int]) -> torch.Tensor:
+    """The reference's own two Pillow BOX resizes, image by image (CPU tensors)."""
+    h, w = images.shape[-2:]
+    pixels = images.permute(0, 2, 3, 1).contiguous().numpy()
+    if pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    out = np.empty_like(pixels)
+    for i, img in enumerate(pixels):
+        pil = Image.fromarray(img).resize((small[1], small[0]), Image.BOX)
+        out[i] = np.asarray(pil.resize((w, h), Image.BOX))
+    return torch.from_numpy(out.reshape(images.shape[0], h, w, -1)).permute(0, 3, 1, 2).contiguous()
+
+
 @register_corruption("pixelate")
 def pixelate(images: torch.Tensor, severity: int, preset: str,
              generator: torch.Generator | None = None) -> torch.Tensor:
-    """BOX-downscale to ``int(W c) x int(H c)`` and BOX-upscale back (deterministic, exact)."""
+    """BOX-downscale to ``int(W c) x int(H c)`` and BOX-upscale back (deterministic, exact).
+
+    On the CPU, for images of 64 x 64 pixels or more, this calls Pillow per image: there its
+    uint8 kernels beat the batched tensor passes (about 3x at 224 px, one thread; the tensor
+    passes win at 32 px) and are exact for every shape. Otherwise :func:`box_resize` runs the
+    same arithmetic as batched tensor passes.
+    """
     c = PIXELATE[preset][severity - 1]
     h, w = images.shape[-2:]
-    small = box_resize(images, max(int(h * c), 1), max(int(w * c), 1))
-    return box_resize(small, h, w)
+    small = (max(int(h * c), 1), max(int(w * c), 1))
+    if images.device.type == "cpu" and h * w >= _PILLOW_MIN_PIXELS:
+        return _pillow_pixelate(images, small)
+    return box_resize(box_resize(images, *small), h, w)

@@ -54,14 +54,6 @@ _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 _EMBOSS = torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
 
 
-def _shift(x: torch.Tensor, dy: int, dx: int, fill: float) -> torch.Tensor:
-    """``out[..., i, j] = x[..., i + dy, j + dx]``, ``fill`` outside the image."""
-    h, w = x.shape[-2:]
-    p = max(abs(dy), abs(dx))
-    padded = F.pad(x, (p, p, p, p), value=fill)
-    return padded[..., p + dy:p + dy + h, p + dx:p + dx + w]
-
-
 def _correlate3x3(x: torch.Tensor, kernel: torch.Tensor, border: str) -> torch.Tensor:
     """3x3 correlation (OpenCV ``filter2D``) of an N x 1 x H x W float tensor."""
     padded = F.pad(x, (1, 1, 1, 1), mode=border)
@@ -75,24 +67,26 @@ def _box3(x: torch.Tensor) -> torch.Tensor:
 
 def canny(layer: torch.Tensor, low: int = 50, high: int = 150) -> torch.Tensor:
     """``cv2.Canny(layer, low, high)`` (aperture 3, L1 gradient) of uint8 N x 1 x H x W -> bool."""
-    x = layer.to(torch.float32)
-    gx = _correlate3x3(x, _SOBEL_X, "replicate").to(torch.int64)
-    gy = _correlate3x3(x, _SOBEL_X.T, "replicate").to(torch.int64)
-    mag = gx.abs() + gy.abs()
-    ax, ay = gx.abs(), gy.abs() << _CANNY_SHIFT
+    h, w = layer.shape[-2:]
+    sobel = torch.stack([_SOBEL_X, _SOBEL_X.T])[:, None].to(layer.device)
+    grad = F.conv2d(F.pad(layer.to(torch.float32), (1, 1, 1, 1), mode="replicate"), sobel)
+    gx, gy = grad.to(torch.int32).split(1, dim=1)
+    ax, ay = gx.abs(), gy.abs()
+    mag = ax + ay
     tg22 = ax * _TG22
+    ay = ay << _CANNY_SHIFT
     tg67 = tg22 + (ax << (_CANNY_SHIFT + 1))
-    diag = torch.where((gx ^ gy) < 0, -1, 1)
+    padded = F.pad(mag, (1, 1, 1, 1))  # zero magnitude outside the image, as OpenCV
 
     def at(dy: int, dx: int) -> torch.Tensor:
-        return _shift(mag, dy, dx, 0)
+        return padded[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
 
     horizontal = (mag > at(0, -1)) & (mag >= at(0, 1))
     vertical = (mag > at(-1, 0)) & (mag >= at(1, 0))
-    # s = -1: neighbours (row-1, col+1) and (row+1, col-1); s = +1: (row-1, col-1), (row+1, col+1)
-    diag_pos = (mag > at(-1, -1)) & (mag > at(1, 1))
-    diag_neg = (mag > at(-1, 1)) & (mag > at(1, -1))
-    diagonal = torch.where(diag > 0, diag_pos, diag_neg)
+    # gradient signs equal: neighbours (row-1, col-1), (row+1, col+1); else (row-1, col+1), ...
+    same_sign = (gx < 0) == (gy < 0)
+    diagonal = torch.where(same_sign, (mag > at(-1, -1)) & (mag > at(1, 1)),
+                           (mag > at(-1, 1)) & (mag > at(1, -1)))
     local_max = torch.where(ay < tg22, horizontal, torch.where(ay > tg67, vertical, diagonal))
     candidate = local_max & (mag > low)
     return _hysteresis(candidate, candidate & (mag > high))

@@ -20,9 +20,11 @@ from click.testing import CliRunner
 from cli import main
 from formats import write_cifar_c, write_cifar_pickle
 from robustbench_dm.models import create_model, save_checkpoint
+from robustbench_dm.scoring import Results
 from scoring_fixtures import PixelCodeNet
 
 N = 20
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # TorchScript fixtures
 CORRUPTIONS = ("fog", "snow", "jpeg_compression")
 
 
@@ -106,7 +108,9 @@ def test_score_writes_exact_errors_table_and_resumes(data, tmp_path):
 
 def test_baseline_normalises_ce(data, tmp_path):
     base_out = tmp_path / "base"
-    assert run(*base_args(data, base_out)).exit_code == 0
+    # suite options also pass through --option KEY=VALUE
+    assert run(*base_args(data, base_out, "--option", f"clean-root={data['clean']}")).exit_code == 0
+    assert Results.load(base_out / "results.h5").cells()[0] == ("clean", 0)
     result = run(*base_args(data, tmp_path / "m", "--baseline", base_out / "results.h5"))
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "m" / "summary.json").read_text())
@@ -185,6 +189,12 @@ def test_bad_inputs_give_one_clear_line(data, tmp_path):
         ([nan, "--suite", "cifar10-c", "--data-root", data["c10"], *common], "fog/1"),
         ([model, "--suite", "cifar10-c", "--data-root", data["c10"], *common, "--batch-size", "0"],
          "batch size"),
+        ([model, "--suite", "cifar10-c", "--data-root", data["c10"], *common, "--device", "gpu"],
+         "device 'gpu'"),
+        ([model, "--suite", "cifar10-c", "--data-root", data["c10"], *common, "--option", "gen"],
+         "KEY=VALUE"),
+        ([model, "--suite", "cifar10-c", "--data-root", data["c10"], *common, "--option",
+          "difficulty=2"], "difficulty"),
     ]
     for args, pattern in cases:
         assert_one_line_error(run(*args), pattern, out)
@@ -211,13 +221,10 @@ def test_out_dir_of_another_checkpoint_is_refused(data, tmp_path):
 @pytest.mark.slow
 def test_killed_run_leaves_a_readable_file_and_resumes(tmp_path):
     """SIGKILL a real `robust-eval score` process mid-run, then resume it."""
-    from robustbench_dm.scoring import Results
-    from scoring_fixtures import PixelCodeNet as Net
-
     names = ("fog", "snow", "frost", "contrast", "pixelate", "brightness")
     errors = {(c, s): ((s + i) % 7) / N for i, c in enumerate(names) for s in range(1, 6)}
     root = write_cifar_c(tmp_path / "data", N, names, pixels=coded_pixels(errors))
-    model = scripted(tmp_path, Net(10))
+    model = scripted(tmp_path, PixelCodeNet(10))
     out = tmp_path / "out"
     cmd = [sys.executable, "-c", "from cli import main; main()", "score", str(model),
            "--suite", "cifar10-c", "--data-root", str(root), "--out", str(out),

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torchvision.io import encode_jpeg
 
 import corruption_reference as R
 from corruptions import corrupt
@@ -28,7 +30,7 @@ from corruptions.elastic import elastic_apply, elastic_parameters
 from corruptions.fog import FOG, MAPSIZE, fog_blend, plasma_fractal
 from corruptions.frost import FROST_DIR, FROST_FILES, frost_blend, frost_textures
 from corruptions.jpeg import jpeg_roundtrip
-from corruptions.pixelate import box_resize
+from corruptions.pixelate import PIXELATE, box_resize
 from corruptions.snow import SNOW, snow_apply
 from corruptions.spatter import SPATTER, spatter_apply
 
@@ -67,6 +69,10 @@ def test_jpeg_bytes_match_pillow():
         for img, out in zip(images, ours):
             buf = io.BytesIO()
             Image.fromarray(img.permute(1, 2, 0).numpy()).save(buf, "JPEG", quality=quality)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                encoded = encode_jpeg(img, quality=quality)
+            assert encoded.numpy().tobytes() == buf.getvalue(), quality
             ref = np.asarray(Image.open(buf))
             assert np.array_equal(out.permute(1, 2, 0).numpy(), ref), quality
 
@@ -85,6 +91,16 @@ def test_box_resize_matches_pillow(h, w, th, tw):
     for img, out in zip(images, ours):
         pil = Image.fromarray(img.permute(1, 2, 0).numpy()).resize((tw, th), Image.BOX)
         assert np.array_equal(out.permute(1, 2, 0).numpy(), np.asarray(pil))
+
+
+@pytest.mark.parametrize("size,image,severity", _cases("det", sizes=(64, 224)))
+def test_pixelate_tensor_path_matches_reference(size, image, severity):
+    """The batched path (used off the CPU, and on the CPU below 64 x 64) at the sizes where the
+    CPU hands pixelate to Pillow itself."""
+    c = PIXELATE[R.PRESET_OF_SIZE[size]][severity - 1]
+    x = R.clean(size, image)
+    ours = box_resize(box_resize(x, int(size * c), int(size * c)), size, size)
+    R.assert_exact(ours, R.deterministic(size, "pixelate", severity, image), f"pixelate {size}px")
 
 
 def test_box_resize_rectangular_within_one():

@@ -12,6 +12,8 @@ from torch import nn
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import NORMALIZATIONS, create_model, load_model, save_checkpoint
 
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # TorchScript fixtures
+
 
 @pytest.fixture()
 def model():

@@ -216,7 +216,7 @@ def remove_stale_temp_files(path: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
-def encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+def _encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """The file attributes as stored: dicts as JSON strings."""
     return {k: json.dumps(v, sort_keys=True) if k in _JSON_ATTRS else v for k, v in attrs.items()}
 
@@ -227,7 +227,7 @@ def append_cell(path: Path, attrs: Mapping[str, Any], name: str, level: int,
 
     def edit(f: h5py.File) -> None:
         if not f.attrs:
-            for key, value in encode_attrs(attrs).items():
+            for key, value in _encode_attrs(attrs).items():
                 f.attrs[key] = value
         cells = f["cells"] if "cells" in f else f.create_group("cells", track_order=True)
         group = cells[name] if name in cells else cells.create_group(name, track_order=True)

@@ -176,7 +176,10 @@ def _score_cell(scorer: _CellScorer, suite, name: str, level: int, batch_size: i
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device {device!r}; expected cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device {device!r} requested but CUDA is not available here; use cpu")
     return dev
