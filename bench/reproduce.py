@@ -55,11 +55,15 @@ PROFILES = {
 def _suites(dataset: str, data_root: Path, c_root: str | None, p_root: str | None,
             score_limit: int | None, p_limit: int | None) -> tuple[SuiteSpec, ...]:
     if dataset == "fashion-mnist":
-        return (SuiteSpec("fmnist-c", str(data_root), score_limit, {"seed": 0}),
-                SuiteSpec("fmnist-p", str(data_root), p_limit, {"seed": 0}))
-    suites = [SuiteSpec(f"{dataset}-c", c_root, score_limit,
-                        {"clean_root": str(data_root)} if c_root else
-                        {"generate": True, "clean_root": str(data_root), "seed": 0})]
+        return (SuiteSpec("fmnist-c", str(data_root), score_limit, {"seed": 0},
+                          generate_from="fashion-mnist"),
+                SuiteSpec("fmnist-p", str(data_root), p_limit, {"seed": 0},
+                          generate_from="fashion-mnist"))
+    if c_root:
+        suites = [SuiteSpec(f"{dataset}-c", c_root, score_limit, {"clean_root": str(data_root)})]
+    else:
+        suites = [SuiteSpec(f"{dataset}-c", str(data_root), score_limit, {"seed": 0},
+                            generate_from=dataset)]
     if p_root:
         suites.append(SuiteSpec(f"{dataset}-p", p_root, p_limit, {"clean_root": str(data_root)}))
     return tuple(suites)

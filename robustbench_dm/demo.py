@@ -60,9 +60,10 @@ def demo_experiment(out: str, data_root: Path, *, epochs: int = 2, quick: bool =
         runs.append(RunSpec("augmix", "augmix", seed))
     c_limit = min(score_limit, limit) if limit else score_limit
     v_limit = min(p_limit, limit) if limit else p_limit
-    suites = (SuiteSpec("fmnist-c", str(data_root), c_limit,
-                        {"seed": 0}),
-              SuiteSpec("fmnist-p", str(data_root), v_limit, {"seed": 0}))
+    suites = (SuiteSpec("fmnist-c", str(data_root), c_limit, {"seed": 0},
+                        generate_from="fashion-mnist"),
+              SuiteSpec("fmnist-p", str(data_root), v_limit, {"seed": 0},
+                        generate_from="fashion-mnist"))
     return Experiment(out=out, dataset="fashion-mnist", data_root=str(data_root),
                       arch="small_cnn", runs=tuple(runs), suites=suites, epochs=epochs,
                       train_limit=limit, device=device)

@@ -20,6 +20,7 @@ from robustbench_dm.errors import UserError
 from robustbench_dm.models import load_model
 from robustbench_dm.scoring import score
 from robustbench_dm.suites import get_suite
+from robustbench_dm.suites.make_suite import make_suite
 from robustbench_dm.training import resolve_config, train
 from robustbench_dm.training.loop import CHECKPOINT_NAME
 
@@ -36,12 +37,19 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class SuiteSpec:
-    """One suite every run is scored on (``get_suite(name, data_root, **options)``)."""
+    """One suite every run is scored on (``get_suite(name, data_root, **options)``).
+
+    ``generate_from`` names a clean dataset (e.g. ``fashion-mnist``): the suite is then written
+    once with ``make_suite`` (seeded by ``options["seed"]``, resumable) under
+    ``OUT/data/<name>`` and every run is scored on those same files, instead of corrupting the
+    clean set again for each run.
+    """
 
     name: str
     data_root: str | None = None
     limit: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    generate_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,25 @@ def _last_log_row(out: Path) -> dict[str, Any]:
     return {k: float(v) for k, v in zip(header, last)}
 
 
+def _materialize(exp: Experiment, spec: SuiteSpec, log: Callable[[str], None]) -> SuiteSpec:
+    """Write a generated suite once (or finish writing it) and point the spec at the files."""
+    if spec.generate_from is None:
+        return spec
+    folder = Path(exp.out) / "data" / spec.name
+    options = dict(spec.options)
+    seed = int(options.pop("seed", 0))
+    log(f"generating {spec.name} from {spec.generate_from} (seed {seed}"
+        + (f", first {spec.limit} images" if spec.limit else "") + f") in {folder}")
+    started = time.perf_counter()
+    done = make_suite(spec.name, spec.generate_from, spec.data_root, folder, seed=seed,
+                      limit=spec.limit, progress=None)
+    if done["written"]:
+        log(f"  wrote {len(done['written'])} files in {time.perf_counter() - started:.0f} s")
+    if spec.name.endswith("-c"):
+        options["clean_root"] = spec.data_root
+    return SuiteSpec(spec.name, str(folder), spec.limit, options)
+
+
 def run_experiment(exp: Experiment, log: Callable[[str], None] = print) -> list[RunOutcome]:
     """Train every run of ``exp`` and score it on every suite; returns one outcome per run."""
     labels = [run.label for run in exp.runs]
@@ -116,6 +143,7 @@ def run_experiment(exp: Experiment, log: Callable[[str], None] = print) -> list[
         raise UserError(f"run labels must be unique, got {labels}")
     root = Path(exp.out)
     root.mkdir(parents=True, exist_ok=True)
+    suites = [_materialize(exp, spec, log) for spec in exp.suites]
     outcomes = []
     for run in exp.runs:
         started = time.perf_counter()
@@ -123,7 +151,7 @@ def run_experiment(exp: Experiment, log: Callable[[str], None] = print) -> list[
         checkpoint = root / "runs" / run.label / CHECKPOINT_NAME
         model, info = load_model(checkpoint)
         results = {}
-        for spec in exp.suites:
+        for spec in suites:
             suite = get_suite(spec.name, spec.data_root, limit=spec.limit, **spec.options)
             out = root / "scores" / run.label / spec.name
             log(f"[{run.label}] scoring on {spec.name}"
