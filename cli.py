@@ -78,13 +78,28 @@ def _listing(what: str) -> list[tuple[str, str]]:
 @click.option("--seed", type=int, default=None, help="Seed of generated suites.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Extra suite option, e.g. difficulty=2 or generate=true (repeatable).")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Score only shard I of N (1-based) of the cells into a partial results file; "
+                   "combine the N parts with `robust-eval merge`.")
+@click.option("--bf16/--no-bf16", default=None,
+              help="bfloat16 autocast (default: on with CUDA, off on the CPU).")
+@click.option("--channels-last/--no-channels-last", default=None,
+              help="channels_last memory format (default: on with CUDA, off on the CPU).")
+@click.option("--gpu-decode/--no-gpu-decode", default=None,
+              help="Decode JPEG folder suites with nvJPEG on the GPU (default: on with CUDA "
+                   "where the suite allows it).")
 def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, workers, limit,
           corruptions, severities, arch, normalize, unsafe_pickle, baseline, clean_root, seed,
-          options) -> None:
-    """Score CHECKPOINT on a corruption suite; writes OUT/results.h5 and OUT/summary.json."""
+          options, shard, bf16, channels_last, gpu_decode) -> None:
+    """Score CHECKPOINT on a corruption suite; writes OUT/results.h5 and OUT/summary.json.
+
+    Under `torchrun --nproc-per-node N` each cell is split across the N processes and rank 0
+    writes the one results file (see docs/scale-out.md).
+    """
     import json
     from pathlib import Path
 
+    from robustbench_dm.distributed import is_main
     from robustbench_dm.models import load_model
     from robustbench_dm.scoring import format_summary, score as run_score
     from robustbench_dm.suites import get_suite
@@ -106,10 +121,39 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
                       severities=severities, **extra)
     model, info = load_model(checkpoint, arch=arch, normalize=normalize, unsafe_pickle=unsafe_pickle)
     results = run_score(model, suite, out_dir=out_dir, batch_size=batch_size, device=device,
-                        checkpoint_info=info, baseline=baseline, seed=seed or 0, workers=workers)
+                        checkpoint_info=info, baseline=baseline, seed=seed or 0, workers=workers,
+                        shard=shard, bf16=bf16, channels_last=channels_last,
+                        gpu_decode=gpu_decode)
+    if not is_main():
+        return
+    if "shard" in results.attrs:
+        part = results.attrs["shard"]
+        click.echo(f"wrote shard {part['index']}/{part['count']} ({len(results.cells())} cells) "
+                   f"to {results.path}; combine all {part['count']} parts with robust-eval merge")
+        return
     summary_path = Path(out_dir) / "summary.json"
     click.echo(format_summary(json.loads(summary_path.read_text())))
     click.echo(f"wrote {results.path} and {summary_path}")
+
+
+@main.command("merge")
+@click.argument("parts", nargs=-1, required=True, type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: results.h5 and summary.json of the whole suite.")
+@click.option("--baseline", type=click.Path(dir_okay=False), default=None,
+              help="Results file of a reference model to normalise CE/mCE or FR/T5D by.")
+def merge_command(parts, out_dir, baseline) -> None:
+    """Merge the partial results of `score --shard I/N` runs (files or their OUT folders)."""
+    import json
+    from pathlib import Path
+
+    from robustbench_dm.scoring import format_summary, merge
+
+    results = merge(list(parts), out_dir, baseline=baseline)
+    summary_path = Path(out_dir) / "summary.json"
+    click.echo(format_summary(json.loads(summary_path.read_text())))
+    click.echo(f"merged {len(parts)} parts ({len(results.cells())} cells) into {results.path} "
+               f"and {summary_path}")
 
 
 @main.command("make-suite")
@@ -149,7 +193,10 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
 @click.option("--weight-decay", type=float, help="5e-4 (DenseNet and ImageNet 1e-4).")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--device", help="cpu, cuda or cuda:N (default: cuda when available).")
-@click.option("--amp", is_flag=True, help="bfloat16 autocast (CUDA only).")
+@click.option("--amp/--no-amp", default=None,
+              help="bfloat16 autocast (CUDA only; default: on with CUDA).")
+@click.option("--channels-last/--no-channels-last", default=None,
+              help="channels_last memory format (default: on with CUDA, off on the CPU).")
 @click.option("--limit", type=int, help="Train on the first N training images only.")
 @click.option("--workers", type=int, default=4, show_default=True,
               help="DataLoader workers decoding ImageNet images.")
@@ -161,9 +208,14 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Method option (repeatable), e.g. --option alpha=0.5.")
 def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr, weight_decay,
-                  seed, device, amp, limit, workers, resume, no_jsd, linear_only,
+                  seed, device, amp, channels_last, limit, workers, resume, no_jsd, linear_only,
                   single_sample_jsd, options) -> None:
-    """Train ARCH with METHOD on DATASET (paper recipe unless overridden)."""
+    """Train ARCH with METHOD on DATASET (paper recipe unless overridden).
+
+    Under `torchrun --nproc-per-node N` this trains with DistributedDataParallel (gloo on the
+    CPU, NCCL on GPUs); --batch-size is the global batch (see docs/scale-out.md).
+    """
+    from robustbench_dm.distributed import is_main
     from robustbench_dm.training import parse_method_options, resolve_config, train
 
     method_options = parse_method_options(options, {
@@ -171,7 +223,7 @@ def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr,
     config = resolve_config(method, arch, dataset, data_root, out, epochs=epochs,
                             batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                             seed=seed, device=device, amp=amp, limit=limit, workers=workers,
-                            method_options=method_options)
+                            method_options=method_options, channels_last=channels_last)
 
     def report(row: dict) -> None:
         click.echo(f"epoch {row['epoch']}/{config.epochs}  lr {row['lr']:.4g}  "
@@ -179,7 +231,8 @@ def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr,
                    f"test acc {row['test_acc']:.4f}  {row['images_per_s']:.0f} img/s")
 
     result = train(config, resume=resume, on_epoch=report)
-    click.echo(f"checkpoint: {result['checkpoint']}")
+    if is_main():
+        click.echo(f"checkpoint: {result['checkpoint']}")
 
 
 @main.command("report")
@@ -225,9 +278,9 @@ def report(results, out, names, baseline, reference, n_boot, seed):
 @click.option("--quick", is_flag=True, help="Train Standard and Dynamic Mixup only (skip AugMix).")
 @click.option("--limit", type=int, default=None,
               help="Use only the first N training images and at most N images per scored cell.")
-@click.option("--score-limit", type=int, default=2000, show_default=True,
+@click.option("--score-limit", type=int, default=1000, show_default=True,
               help="Test images per Fashion-MNIST-C cell (10000 = the whole test set).")
-@click.option("--p-limit", type=int, default=500, show_default=True,
+@click.option("--p-limit", type=int, default=250, show_default=True,
               help="Test videos per Fashion-MNIST-P perturbation.")
 def demo(data_root, out, epochs, device, quick, limit, score_limit, p_limit) -> None:
     """Train a small CNN on Fashion-MNIST with Standard, Dynamic Mixup and AugMix, score each

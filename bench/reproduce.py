@@ -45,7 +45,7 @@ METHODS = (
 #: Schedules. ``cpu``: small CNN on Fashion-MNIST, about an hour on 2 cores.
 #: ``gpu``: the paper's recipe (lr 0.1 cosine, batch 128, wd 5e-4) with WRN-40-2.
 PROFILES = {
-    "cpu": dict(arch="small_cnn", epochs=2, train_limit=20000, score_limit=1000, p_limit=200,
+    "cpu": dict(arch="small_cnn", epochs=2, train_limit=10000, score_limit=1000, p_limit=200,
                 batch_size=128, device="cpu"),
     "gpu": dict(arch="wrn40_2", epochs=10, train_limit=None, score_limit=None, p_limit=1000,
                 batch_size=128, device="cuda"),

@@ -51,8 +51,8 @@ def find_fashion_mnist(data_root: str | os.PathLike | None) -> Path:
 
 
 def demo_experiment(out: str, data_root: Path, *, epochs: int = 2, quick: bool = False,
-                    limit: int | None = None, score_limit: int = 2000,
-                    p_limit: int = 500, device: str = "cpu", seed: int = 1) -> Experiment:
+                    limit: int | None = None, score_limit: int = 1000,
+                    p_limit: int = 250, device: str = "cpu", seed: int = 1) -> Experiment:
     """The demo's plan. ``limit`` caps the training images (and the scored images per cell);
     ``score_limit``/``p_limit`` cap the images/videos per -C/-P cell."""
     runs = [RunSpec("standard", "standard", seed), RunSpec("dynmix", "dynmix", seed)]
