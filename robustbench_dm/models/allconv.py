@@ -9,11 +9,10 @@ stride 8 therefore pools only the top-left 8x8 of the 10x10 map. Assumes 32x32 i
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from robustbench_dm.models.init_weights import init_cifar_weights
 from robustbench_dm.models.registry import register_model
 
 
@@ -49,15 +48,7 @@ class AllConvNet(nn.Module):
         layers += [nn.AvgPool2d(kernel_size=8)]
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(w2, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        init_cifar_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).flatten(1))

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robustbench_dm.models.init_weights import init_cifar_weights
 from robustbench_dm.models.registry import register_model
 
 
@@ -84,15 +85,7 @@ class DenseNet(nn.Module):
         channels += blocks * growth_rate
         self.bn1 = nn.BatchNorm2d(channels)
         self.fc = nn.Linear(channels, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        init_cifar_weights(self)
 
     @staticmethod
     def _dense(channels: int, growth_rate: int, blocks: int, bottleneck: bool) -> nn.Sequential:

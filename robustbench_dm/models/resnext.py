@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robustbench_dm.models.init_weights import init_cifar_weights
 from robustbench_dm.models.registry import register_model
 
 
@@ -62,16 +63,7 @@ class CifarResNeXt(nn.Module):
         self.stage_2 = self._stage(128, blocks, 2)
         self.stage_3 = self._stage(256, blocks, 2)
         self.classifier = nn.Linear(256 * ResNeXtBottleneck.expansion, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.kaiming_normal_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_cifar_weights(self, kaiming_linear=True)
 
     def _stage(self, planes: int, blocks: int, stride: int) -> nn.Sequential:
         out_planes = planes * ResNeXtBottleneck.expansion

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robustbench_dm.models.init_weights import init_cifar_weights
 from robustbench_dm.models.registry import register_model
 
 
@@ -67,14 +68,7 @@ class WideResNet(nn.Module):
         self.block3 = self._group(n, widths[2], widths[3], 2, drop_rate)
         self.bn1 = nn.BatchNorm2d(widths[3])
         self.fc = nn.Linear(widths[3], num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        init_cifar_weights(self)
 
     @staticmethod
     def _group(n: int, in_planes: int, out_planes: int, stride: int,
