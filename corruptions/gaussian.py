@@ -3,12 +3,22 @@
 Matches ``skimage.filters.gaussian(x, sigma, channel_axis=-1)`` (which calls
 ``scipy.ndimage.gaussian_filter``): a separable kernel of radius ``int(truncate * sigma + 0.5)``
 with weights ``exp(-x^2 / (2 sigma^2))`` normalised to sum 1, and scipy's boundary modes.
+
+Each 1-D pass is a matrix product: the correlation along an axis of length n, boundary mode
+included, is one n x n banded matrix (built once per size, sigma, mode, dtype and device), and
+the pass multiplies every row (or column) of the batch by it. Long axes are cut into blocks
+that only read the band of input rows they need.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
-import torch.nn.functional as F
+
+# Axes up to this length are one dense matrix; longer ones are split into blocks of this size.
+_BLOCK = 64
+
 
 def gaussian_kernel1d(sigma: float, truncate: float = 4.0, *, dtype=torch.float64,
                       device=None) -> torch.Tensor:
@@ -41,14 +51,51 @@ def pad_indices(n: int, radius: int, mode: str, device=None) -> torch.Tensor:
     raise ValueError(f"unknown boundary mode {mode!r}")
 
 
-def _pad_axis(x: torch.Tensor, radius: int, axis: int, mode: str) -> torch.Tensor:
-    """Pad dim ``axis`` (-1 or -2) of ``x`` by ``radius`` on both sides per scipy ``mode``."""
+def correlation_matrix(n: int, weights: torch.Tensor, mode: str) -> torch.Tensor:
+    """The n x n float64 matrix of a 1-D correlation with odd-length ``weights`` and scipy ``mode``.
+
+    ``(A @ v)[i] = sum_t weights[t] * padded(v)[i + t]``; taps landing on the same source index
+    (boundary folding) are summed; ``constant`` drops taps outside the axis.
+    """
+    radius = (weights.numel() - 1) // 2
+    rows = torch.arange(n).repeat_interleave(weights.numel())
+    taps = torch.arange(weights.numel()).repeat(n)
     if mode == "constant":
-        return F.pad(x, (radius, radius, 0, 0) if axis == -1 else (0, 0, radius, radius))
-    if mode == "nearest" and radius < x.shape[axis]:
-        return F.pad(x, (radius, radius, 0, 0) if axis == -1 else (0, 0, radius, radius),
-                     mode="replicate")
-    return x.index_select(x.ndim + axis, pad_indices(x.shape[axis], radius, mode, x.device))
+        cols = rows + taps - radius
+        keep = (cols >= 0) & (cols < n)
+        rows, taps, cols = rows[keep], taps[keep], cols[keep]
+    else:
+        cols = pad_indices(n, radius, mode)[rows + taps]
+    matrix = torch.zeros(n, n, dtype=torch.float64)
+    return matrix.index_put_((rows, cols), weights.to(torch.float64)[taps], accumulate=True)
+
+
+@lru_cache(maxsize=256)
+def _blocks(n: int, sigma: float, truncate: float, mode: str, dtype: torch.dtype,
+            device: torch.device) -> tuple[tuple[int, int, int, int, torch.Tensor], ...]:
+    """(out_lo, out_hi, in_lo, in_hi, block matrix) covering the n outputs of one pass."""
+    matrix = correlation_matrix(n, gaussian_kernel1d(sigma, truncate), mode)
+    size = n if n <= _BLOCK else _BLOCK
+    out = []
+    for lo in range(0, n, size):
+        hi = min(lo + size, n)
+        used = matrix[lo:hi].ne(0).any(0).nonzero().flatten()
+        in_lo, in_hi = (int(used.min()), int(used.max()) + 1) if used.numel() else (0, 1)
+        out.append((lo, hi, in_lo, in_hi,
+                    matrix[lo:hi, in_lo:in_hi].to(dtype=dtype, device=device).contiguous()))
+    return tuple(out)
+
+
+def _pass_rows(y: torch.Tensor, blocks) -> torch.Tensor:
+    """Correlate dim -2 of an M x H x W tensor."""
+    return torch.cat([torch.matmul(a, y[:, i0:i1]) for _, _, i0, i1, a in blocks], 1)
+
+
+def _pass_cols(y: torch.Tensor, blocks) -> torch.Tensor:
+    """Correlate dim -1 of an M x H x W tensor."""
+    flat = y.reshape(-1, y.shape[-1])
+    out = torch.cat([flat[:, i0:i1] @ a.T for _, _, i0, i1, a in blocks], 1)
+    return out.reshape(y.shape)
 
 
 def gaussian_filter(x: torch.Tensor, sigma: float, mode: str = "nearest",
@@ -66,9 +113,6 @@ def gaussian_filter(x: torch.Tensor, sigma: float, mode: str = "nearest",
     if sigma <= 0:
         return x.clone()
     n, c, h, w = x.shape
-    weights = gaussian_kernel1d(sigma, truncate, dtype=x.dtype, device=x.device)
-    radius = (weights.numel() - 1) // 2
-    y = x.reshape(n * c, 1, h, w)
-    y = F.conv2d(_pad_axis(y, radius, -2, mode), weights.view(1, 1, -1, 1))
-    y = F.conv2d(_pad_axis(y, radius, -1, mode), weights.view(1, 1, 1, -1))
-    return y.reshape(n, c, h, w)
+    key = (float(sigma), float(truncate), mode, x.dtype, x.device)
+    y = _pass_rows(x.reshape(n * c, h, w), _blocks(h, *key))
+    return _pass_cols(y, _blocks(w, *key)).reshape(n, c, h, w)

@@ -2,7 +2,8 @@
 
 The kernel has ``2 * radius + 1`` taps weighted by a one-sided Gaussian ``exp(-i^2 / 2 sigma^2)``
 (normalised over the taps); tap ``i`` reads the pixel at offset
-``(-ceil(i sin a - 0.5), -ceil(i cos a - 0.5))`` rows/columns, clamped to the image edge; the
+``(-ceil(i w sin a / hypot - 0.5), -ceil(i w cos a / hypot - 0.5))`` rows/columns (ImageMagick's
+double-precision formula, see ``motion_kernel``), clamped to the image edge; the
 taps stop at the first one whose offset leaves the image (imagecorruptions' "motion exceeded
 image borders" break; remaining weight is dropped, not renormalised). The angle of each image is
 drawn from U(-45, 45) degrees; the result is quantised like ImageMagick's 16-bit pipeline
@@ -10,6 +11,8 @@ drawn from U(-45, 45) degrees; the result is quantised like ImageMagick's 16-bit
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -32,16 +35,25 @@ def motion_kernel(radius: int, sigma: float, angles_deg: torch.Tensor, height: i
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-image taps of the motion blur: (weights N x T float64, dy N x T, dx N x T int64).
 
-    Taps from the first one that leaves an ``height`` x ``width`` image on get weight 0 and
-    offset (0, 0).
+    Offsets follow ImageMagick's MotionBlurImage in double precision: with w = 2 radius + 1,
+    a = pi angle / 180, (px, py) = (w sin a, w cos a) from libm and hyp = hypot(px, py), tap i
+    reads ``(dy, dx) = (-ceil(i px / hyp - 0.5), -ceil(i py / hyp - 0.5))`` (this decides the
+    exact half-pixel ties, e.g. at -30 and -150 degrees). Taps from the first one that leaves an
+    ``height`` x ``width`` image on get weight 0 and offset (0, 0).
     """
     taps = 2 * int(radius) + 1
-    i = torch.arange(taps, dtype=torch.float64, device=angles_deg.device)
+    device = angles_deg.device
+    i = torch.arange(taps, dtype=torch.float64, device=device)
     k = torch.exp(-(i ** 2) / (2.0 * float(sigma) ** 2))
     k = k / k.sum()
-    a = torch.deg2rad(angles_deg.to(torch.float64))[:, None]
-    dy = -torch.ceil(i * torch.sin(a) - 0.5).long()
-    dx = -torch.ceil(i * torch.cos(a) - 0.5).long()
+    points = []
+    for angle in angles_deg.to(torch.float64).tolist():
+        a = math.pi * angle / 180.0
+        px, py = taps * math.sin(a), taps * math.cos(a)
+        points.append((px, py, math.hypot(px, py)))
+    px, py, hyp = torch.tensor(points, dtype=torch.float64, device=device).reshape(-1, 3).unbind(1)
+    dy = -torch.ceil(i * px[:, None] / hyp[:, None] - 0.5).long()
+    dx = -torch.ceil(i * py[:, None] / hyp[:, None] - 0.5).long()
     inside = ((dy.abs() < height) & (dx.abs() < width)).long().cumprod(1).bool()
     return k * inside, dy * inside, dx * inside
 

@@ -10,10 +10,15 @@ batched two-tap gathers per factor.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 
 from corruptions.registry import register_corruption
+
+# Images up to this side sum their zooms by matrix products; larger ones by gathers, in chunks.
+_MATMUL_SIZE = 96
+_CHUNK_IMAGES = 2
 
 # Zoom factors per severity: the exact float64 outputs of numpy.arange in HR's tables.
 _CIFAR_ZOOMS = (
@@ -77,14 +82,53 @@ def clipped_zoom(x: torch.Tensor, factor: float) -> torch.Tensor:
     return rows.index_select(3, c0) * (1 - fx) + rows.index_select(3, c1) * fx
 
 
+def _axis_matrix(size: int, factor: float) -> torch.Tensor:
+    """The float64 ``size`` x ``size`` matrix of one axis of ``clipped_zoom`` (two taps per row)."""
+    i0, i1, frac = _axis_taps(size, factor, None)
+    rows = torch.arange(size)
+    matrix = torch.zeros(size, size, dtype=torch.float64)
+    matrix.index_put_((rows, i0), 1 - frac, accumulate=True)
+    return matrix.index_put_((rows, i1), frac, accumulate=True)
+
+
+@lru_cache(maxsize=64)
+def _stacked_matrices(height: int, width: int, factors: tuple[float, ...], dtype: torch.dtype,
+                      device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """All factors' axis matrices side by side: rows H x (H * m) (index h * m + z), cols
+    W x (m * W) (the transposed column matrices, factor-major)."""
+    rows = torch.stack([_axis_matrix(height, z) for z in factors], 2).reshape(height, -1)
+    cols = torch.cat([_axis_matrix(width, z).T for z in factors], 1)
+    return rows.to(dtype=dtype, device=device), cols.to(dtype=dtype, device=device)
+
+
+def _zoom_sum_matmul(x: torch.Tensor, factors: tuple[float, ...]) -> torch.Tensor:
+    """``sum_z clipped_zoom(x, z)`` as two matrix products (all factors at once)."""
+    n, c, h, w = x.shape
+    rows, cols = _stacked_matrices(h, w, factors, x.dtype, x.device)
+    y = (x.reshape(n * c * h, w) @ cols).reshape(n * c, h * len(factors), w)
+    return torch.matmul(rows, y).reshape(n, c, h, w)
+
+
 @register_corruption("zoom_blur")
 def zoom_blur(images: torch.Tensor, severity: int, preset: str,
               generator: torch.Generator | None) -> torch.Tensor:
-    """HR zoom_blur: (x + sum_z clipped_zoom(x, z)) / (len(z) + 1), float32 as the reference."""
+    """HR zoom_blur: (x + sum_z clipped_zoom(x, z)) / (len(z) + 1), float32 as the reference.
+
+    Small images sum the zooms with two matrix products; large ones zoom factor by factor with
+    two-tap gathers (the dense matrices would cost ~H flops per value), a few images at a time.
+    """
     factors = ZOOM_BLUR[preset][severity - 1]
     x = images.to(torch.float32) / 255.0
+    if max(x.shape[-2:]) <= _MATMUL_SIZE:
+        out = _zoom_sum_matmul(x, factors)
+    else:
+        out = torch.cat([_zoom_sum_gather(part, factors) for part in x.split(_CHUNK_IMAGES)])
+    x = (x + out) / (len(factors) + 1)
+    return (x.clamp(0, 1) * 255).to(torch.uint8)
+
+
+def _zoom_sum_gather(x: torch.Tensor, factors: tuple[float, ...]) -> torch.Tensor:
     out = torch.zeros_like(x)
     for factor in factors:
         out += clipped_zoom(x, factor)
-    x = (x + out) / (len(factors) + 1)
-    return (x.clamp(0, 1) * 255).to(torch.uint8)
+    return out
