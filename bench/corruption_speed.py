@@ -8,7 +8,7 @@ CIFAR figures (CORRUPTIONS.md §6) are printed beside it. The reference always r
 core (as in the published measurements); ours runs once per entry of ``--threads``, and the
 table shows the reference ratio for each.
 
-    python bench/corruptions.py [--sizes 32,224] [--quick] [--device cpu] [--threads 1,2]
+    python bench/corruption_speed.py [--sizes 32,224] [--quick] [--device cpu] [--threads 1,2]
                                 [--only gaussian_noise,zoom_blur]
 """
 
