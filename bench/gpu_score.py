@@ -22,28 +22,22 @@ b / a >= 0.8 (full ImageNet-C, 3.75 M images, in about 12 minutes).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-# bench/corruptions.py would shadow the ``corruptions`` package.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(
-    os.path.abspath(__file__))]
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.io import encode_jpeg
 
-import h5py  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torchvision.io import encode_jpeg  # noqa: E402
-
-import corruptions  # noqa: E402
-from robustbench_dm.models import NORMALIZATIONS, create_model  # noqa: E402
-from robustbench_dm.scoring import score  # noqa: E402
-from robustbench_dm.scoring.fast_path import resolve_fast_path  # noqa: E402
-from robustbench_dm.suites import get_suite  # noqa: E402
-from robustbench_dm.suites.folders import decode_batch  # noqa: E402
+import corruptions
+from robustbench_dm.models import NORMALIZATIONS, create_model
+from robustbench_dm.scoring import score
+from robustbench_dm.scoring.fast_path import resolve_fast_path
+from robustbench_dm.suites import get_suite
+from robustbench_dm.suites.folders import decode_batch
 
 CORRUPTIONS = ("gaussian_noise", "contrast", "pixelate", "jpeg_compression")
 SEVERITY = 3
@@ -165,7 +159,7 @@ def main() -> None:
             rows.append(("(c) score pipeline, PIL decode", pil))
         print(f"\n{'':<34}{'images/s':>12}")
         for label, rate in rows:
-            print(f"{label:<34}{rate:>12.0f}")
+            print(f"{label:<34}{rate:>12.1f}")
         print(f"\nratio pipeline / bare: {full / bare:.2f}  (target >= 0.8; >= 5000 images/s "
               "on one H100)")
         if device.type == "cuda":

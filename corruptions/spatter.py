@@ -5,8 +5,8 @@ A liquid layer N(loc, scale) is blurred (skimage ``gaussian``, mode 'nearest') a
 * Water reproduces the reference's OpenCV chain without OpenCV: the layer as uint8 without
   clipping (wrap-around, like numpy's cast), Canny edges (3x3 Sobel with replicated borders, L1
   magnitude, OpenCV's fixed-point direction sectors, hysteresis over 8-connected components), the
-  5x5 chamfer distance transform to the nearest edge (OpenCV's DIST_L2 mask-5 weights; exact up
-  to the truncation at 20, by 21 rounds of min-plus relaxation),
+  5x5 chamfer distance transform to the nearest edge (OpenCV's DIST_L2 mask-5 weights and its
+  two raster passes in float32),
   3x3 box blur, histogram equalisation, a 3x3 emboss kernel with saturating uint8 output and a
   last 3x3 box blur. The drops are pale turquoise, R, G, B = 175, 238, 238.
 * Mud blurs the binary mask (layer > threshold) with sigma = intensity, drops values < 0.8 and
@@ -44,33 +44,38 @@ _CANNY_SHIFT = 15
 _TG22 = int(0.4142135623730950488016887242097 * (1 << _CANNY_SHIFT) + 0.5)
 # DIST_L2 mask-5 weights (axial, diagonal, knight's move), float32 as in OpenCV 5.
 _CHAMFER = (1.0, 1.4, 2.1969)
-_CHAMFER_MOVES = (
-    [((0, 1), 0), ((0, -1), 0), ((1, 0), 0), ((-1, 0), 0)]
-    + [((dy, dx), 1) for dy in (-1, 1) for dx in (-1, 1)]
-    + [((dy, dx), 2) for dy, dx in ((1, 2), (2, 1), (-1, 2), (-2, 1), (1, -2), (2, -1),
-                                     (-1, -2), (-2, -1))]
-)
 _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 _EMBOSS = torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
 
 
 def _correlate3x3(x: torch.Tensor, kernel: torch.Tensor, border: str) -> torch.Tensor:
-    """3x3 correlation (OpenCV ``filter2D``) of an N x 1 x H x W float tensor."""
+    """3x3 correlation (OpenCV ``filter2D``) of an N x 1 x H x W float tensor, as a sum of
+    shifted slices (exact for integer-valued inputs and kernels)."""
+    h, w = x.shape[-2:]
     padded = F.pad(x, (1, 1, 1, 1), mode=border)
-    return F.conv2d(padded, kernel.to(x.device, x.dtype).view(1, 1, 3, 3))
+    out = torch.zeros_like(x)
+    for (i, j), weight in zip(((i, j) for i in range(3) for j in range(3)),
+                              kernel.flatten().tolist()):
+        if weight:
+            out.add_(padded[..., i:i + h, j:j + w], alpha=weight)
+    return out
 
 
 def _box3(x: torch.Tensor) -> torch.Tensor:
-    """``cv2.blur(x, (3, 3))``: 3x3 mean with BORDER_REFLECT_101 (unrounded)."""
-    return F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), 3, stride=1)
+    """``cv2.blur(x, (3, 3))``: 3x3 mean with BORDER_REFLECT_101 (unrounded); column sums of
+    row sums, then / 9."""
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    rows = padded[..., 0:h, :] + padded[..., 1:h + 1, :] + padded[..., 2:h + 2, :]
+    return (rows[..., 0:w] + rows[..., 1:w + 1] + rows[..., 2:w + 2]) / 9
 
 
 def canny(layer: torch.Tensor, low: int = 50, high: int = 150) -> torch.Tensor:
     """``cv2.Canny(layer, low, high)`` (aperture 3, L1 gradient) of uint8 N x 1 x H x W -> bool."""
     h, w = layer.shape[-2:]
-    sobel = torch.stack([_SOBEL_X, _SOBEL_X.T])[:, None].to(layer.device)
-    grad = F.conv2d(F.pad(layer.to(torch.float32), (1, 1, 1, 1), mode="replicate"), sobel)
-    gx, gy = grad.to(torch.int32).split(1, dim=1)
+    padded = F.pad(layer.to(torch.float32), (1, 1, 1, 1), mode="replicate")
+    gx = _correlate3x3(padded, _SOBEL_X, "constant")[..., 1:-1, 1:-1].to(torch.int32)
+    gy = _correlate3x3(padded, _SOBEL_X.T, "constant")[..., 1:-1, 1:-1].to(torch.int32)
     ax, ay = gx.abs(), gy.abs()
     mag = ax + ay
     tg22 = ax * _TG22
@@ -109,24 +114,35 @@ def _hysteresis(candidate: torch.Tensor, strong: torch.Tensor) -> torch.Tensor:
 
 
 def chamfer_distance(edges: torch.Tensor, limit: float) -> torch.Tensor:
-    """``cv2.distanceTransform(255 - edges, DIST_L2, 5)``, exact wherever it is <= ``limit``.
+    """``cv2.distanceTransform(255 - edges, DIST_L2, 5)`` truncated at ``limit``: float32 N x 1 x
+    H x W.
 
-    Outside the image counts as far from any edge, as in OpenCV. Float32 N x 1 x H x W.
+    OpenCV's own two raster passes with the mask-5 weights in float32 (outside the image counts
+    as far from any edge): each pass walks the rows, taking every pixel's candidates from the
+    two rows before it in one vectorised step; the run along the row, ``d[x] = min(c[x],
+    d[x - 1] + 1)``, is ``x + cummin(c - x)`` in float64 (exact) rounded to float32 once.
     """
     big = 1e9
-    h, w = edges.shape[-2:]
-    dist = torch.where(edges, 0.0, big).to(torch.float32)
-    steps = [torch.tensor(c, dtype=torch.float32, device=edges.device) for c in _CHAMFER]
-    for _ in range(int(limit) + 1):
-        padded = F.pad(dist, (2, 2, 2, 2), value=big)
-        best = dist.clone()
-        for (dy, dx), kind in _CHAMFER_MOVES:
-            torch.minimum(best, padded[..., 2 + dy:2 + dy + h, 2 + dx:2 + dx + w] + steps[kind],
-                          out=best)
-        if torch.equal(best, dist):
-            break
-        dist = best
-    return dist
+    n, _, h, w = edges.shape
+    hv, diag, knight = _CHAMFER
+    buf = torch.full((n, h + 4, w + 4), big, dtype=torch.float32, device=edges.device)
+    buf[:, 2:h + 2, 2:w + 2] = torch.where(edges[:, 0], 0.0, big)
+    ramp = torch.arange(w, dtype=torch.float64, device=edges.device)
+    for rows, step in ((range(2, h + 2), 1), (range(h + 1, 1, -1), -1)):
+        for r in rows:
+            near, far = buf[:, r - step], buf[:, r - 2 * step]
+            # min(a + k, b + k) == min(a, b) + k in float32 (rounding is monotone).
+            c = torch.minimum(torch.minimum(far[:, 1:w + 1], far[:, 3:w + 3]),
+                              torch.minimum(near[:, 0:w], near[:, 4:w + 4])).add_(knight)
+            c = torch.minimum(c, torch.minimum(near[:, 1:w + 1], near[:, 3:w + 3]).add_(diag))
+            c = torch.minimum(c, near[:, 2:w + 2] + hv)
+            c = torch.minimum(c, buf[:, r, 2:w + 2]).to(torch.float64)
+            if step == 1:
+                run = torch.cummin(c.sub_(ramp), 1).values.add_(ramp)
+            else:
+                run = torch.cummin(c.add_(ramp).flip(1), 1).values.flip(1).sub_(ramp)
+            buf[:, r, 2:w + 2] = run
+    return buf[:, None, 2:h + 2, 2:w + 2].clamp(max=limit)
 
 
 def equalize_hist(x: torch.Tensor) -> torch.Tensor:
@@ -151,7 +167,7 @@ def equalize_hist(x: torch.Tensor) -> torch.Tensor:
 def _water_mask(liquid: torch.Tensor) -> torch.Tensor:
     """Water drop mask (float32 N x 1 x H x W, max 1 per image) from the thresholded layer."""
     layer = torch.remainder(torch.trunc(liquid * 255), 256).to(torch.uint8)
-    dist = chamfer_distance(canny(layer), 20).clamp(max=20)
+    dist = chamfer_distance(canny(layer), 20)
     dist = equalize_hist(_box3(dist).to(torch.uint8))
     dist = _correlate3x3(dist.to(torch.float32), _EMBOSS, "reflect").round().clamp(0, 255)
     dist = torch.round(_box3(dist))

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import h5py
 import numpy as np
@@ -25,7 +25,7 @@ from robustbench_dm.scoring.summary import cell_calibration, summarize
 
 SCHEMA = 1
 CELL_ARRAYS = ("labels", "index", "topk", "topk_prob", "logits")
-_JSON_ATTRS = ("metadata", "checkpoint", "versions")
+_JSON_ATTRS = ("metadata", "checkpoint", "versions", "settings", "shard")
 _TMP_PREFIX = "."  # temp files: ".<name>.<random>.tmp" next to the results file
 
 
@@ -237,5 +237,25 @@ def append_cell(path: Path, attrs: Mapping[str, Any], name: str, level: int,
         cell = group.create_group(key)
         for array_name, value in arrays.items():
             cell.create_dataset(array_name, data=value)
+
+    _replace_atomically(path, edit)
+
+
+def write_results(path: Path, attrs: Mapping[str, Any],
+                  cells: Iterable[tuple[str, int, Mapping[str, np.ndarray]]]) -> None:
+    """Atomically write a whole results file: ``attrs`` and ``(name, level, arrays)`` cells in
+    the given order (arrays stored exactly as :func:`append_cell` stores them)."""
+    if path.exists():
+        raise FileExistsError(path)
+
+    def edit(f: h5py.File) -> None:
+        for key, value in _encode_attrs(attrs).items():
+            f.attrs[key] = value
+        root = f.create_group("cells", track_order=True)
+        for name, level, arrays in cells:
+            group = root[name] if name in root else root.create_group(name, track_order=True)
+            cell = group.create_group(str(level))
+            for array_name, value in arrays.items():
+                cell.create_dataset(array_name, data=value)
 
     _replace_atomically(path, edit)

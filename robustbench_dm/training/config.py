@@ -53,6 +53,7 @@ class TrainConfig:
     seed: int = 1
     device: str = "cpu"
     amp: bool = False
+    channels_last: bool = False
     limit: int | None = None
     num_classes: int = 10
     normalization: str = "cifar"
@@ -70,7 +71,8 @@ class TrainConfig:
 
 
 #: Fields that must match between a run and the run it resumes (the schedule, the data
-#: order and the randomness depend on them); device, amp, paths and workers may change.
+#: order and the randomness depend on them); device, amp, channels_last, paths and workers
+#: may change.
 RESUME_FIELDS = ("method", "arch", "dataset", "epochs", "batch_size", "lr", "weight_decay",
                  "momentum", "nesterov", "warmup_epochs", "final_lr", "seed", "limit",
                  "num_classes", "normalization", "method_options")
@@ -89,12 +91,15 @@ def _positive(name: str, value: float | None) -> None:
 def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: str, *,
                    epochs: int | None = None, batch_size: int | None = None,
                    lr: float | None = None, weight_decay: float | None = None,
-                   seed: int = 1, device: str | None = None, amp: bool = False,
+                   seed: int = 1, device: str | None = None, amp: bool | None = None,
                    limit: int | None = None, workers: int = 4,
-                   method_options: dict[str, Any] | None = None) -> TrainConfig:
+                   method_options: dict[str, Any] | None = None,
+                   channels_last: bool | None = None) -> TrainConfig:
     """Fill the recipe defaults for ``dataset``/``arch`` into the user's choices.
 
     On ImageNet an explicit ``lr`` is used as given; the default is 0.1 x batch / 256.
+    ``amp`` (bfloat16 autocast) and ``channels_last`` default to on for CUDA devices and off
+    on the CPU (the GPU fast path; CPU runs are unchanged).
     """
     if dataset not in DATASETS:
         raise UserError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
@@ -112,6 +117,9 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
         raise UserError(f"--device {device}: no CUDA GPU is visible to torch")
     if amp and torch_device.type != "cuda":
         raise UserError("--amp needs a CUDA device (bfloat16 autocast); drop --amp on the CPU")
+    on_gpu = torch_device.type == "cuda"
+    amp = on_gpu if amp is None else amp
+    channels_last = on_gpu if channels_last is None else channels_last
     num_classes, scale, normalization = DATASETS[dataset]
     long_run = any(arch.startswith(prefix) for prefix in _LONG_ARCHS)
     if dataset == "imagenet":
@@ -129,7 +137,8 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
         lr=float(lr or defaults["lr"]),
         weight_decay=float(defaults["weight_decay"] if weight_decay is None else weight_decay),
         warmup_epochs=min(int(defaults["warmup_epochs"]), int(epochs or defaults["epochs"]) - 1),
-        seed=int(seed), device=str(torch_device), amp=bool(amp), limit=limit,
+        seed=int(seed), device=str(torch_device), amp=bool(amp),
+        channels_last=bool(channels_last), limit=limit,
         num_classes=num_classes, normalization=normalization, scale=scale, workers=workers,
         method_options=dict(method_options or {}),
     )

@@ -9,7 +9,9 @@ RandomResizedCrop 224 + horizontal flip) and ``<root>/val/<wnid>/`` (Resize 256 
 and runs batched on the device.
 
 The epoch order is a permutation drawn from ``(seed, epoch)`` alone, so a resumed run sees
-exactly the order an uninterrupted one would.
+exactly the order an uninterrupted one would. Under ``torchrun`` (:func:`rank_order`) every
+global batch of that order is cut into one contiguous piece per rank, so the ranks together
+see exactly the single-process batches (a DistributedSampler-equivalent, without padding).
 """
 
 from __future__ import annotations
@@ -43,6 +45,31 @@ def epoch_order(size: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled image order of ``epoch`` (0-based): a function of ``(seed, epoch)`` only."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(size, generator=generator)
+
+
+def epoch_images(size: int, batch_size: int, world_size: int = 1) -> int:
+    """Images used per epoch: all of them, except that a last global batch smaller than the
+    number of ranks is dropped (every rank must take part in every step)."""
+    tail = size % batch_size
+    return size - tail if 0 < tail < world_size else size
+
+
+def steps_per_epoch(size: int, batch_size: int, world_size: int = 1) -> int:
+    """Optimiser steps per epoch (``ceil(size / batch_size)`` in one process)."""
+    return -(-epoch_images(size, batch_size, world_size) // batch_size)
+
+
+def rank_order(order: torch.Tensor, batch_size: int, rank: int, world_size: int) -> torch.Tensor:
+    """The part of an epoch ``order`` that ``rank`` trains on, as consecutive local batches of
+    ``batch_size // world_size``: global batch k is ``order[k*B:(k+1)*B]`` and rank r takes its
+    r-th contiguous piece (the last, smaller batch split as evenly as possible, see
+    :func:`epoch_images`). ``batch_size`` must be a multiple of ``world_size``."""
+    used = epoch_images(len(order), batch_size, world_size)
+    pieces = []
+    for start in range(0, used, batch_size):
+        m = min(batch_size, used - start)
+        pieces.append(order[start + m * rank // world_size:start + m * (rank + 1) // world_size])
+    return torch.cat(pieces) if pieces else order[:0]
 
 
 class TensorSplit:

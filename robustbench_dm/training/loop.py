@@ -9,6 +9,19 @@ writes ``OUT/last.pt`` atomically in the toolkit's checkpoint format. ``resume=T
 continues from ``OUT/last.pt``, restoring weights, optimiser, scheduler, the method's
 generator, torch's global RNG and the epoch, so on the CPU a resumed run ends with exactly
 the weights of an uninterrupted one.
+
+Under ``torchrun`` (see ``robustbench_dm.distributed``) the same ``train`` runs
+DistributedDataParallel: gloo on the CPU, NCCL on CUDA (one GPU per rank). ``--batch-size`` is
+the global batch: each rank trains on its contiguous piece of every single-process batch
+(:func:`robustbench_dm.training.data.rank_order`), the loss of a smaller last batch is weighted
+so the averaged gradient is the single-process one, and loss/accuracy are summed over ranks.
+Only rank 0 writes ``config.json``, ``log.csv``, ``last.pt`` and shows progress; ``resume``
+works the same (per-rank RNG states live in the checkpoint). BatchNorm: on CUDA the model's
+BatchNorm layers become SyncBatchNorm (statistics over the global batch, as in one process);
+on the CPU, where SyncBatchNorm does not run, each rank normalises with its own piece's
+statistics and the running statistics of rank 0 are broadcast to all ranks before evaluation.
+Random augmentations draw from one generator per rank (``seed + 1000003 * rank``), so they
+are as random as in one process but not the same draws.
 """
 
 from __future__ import annotations
@@ -16,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import math
 import platform
 import sys
 import time
@@ -27,15 +39,18 @@ import torch
 from tqdm import tqdm
 
 from robustbench_dm import __version__
+from robustbench_dm.distributed import DistContext, all_reduce_sum, barrier, gather, process_group
 from robustbench_dm.errors import UserError
 from robustbench_dm.methods import create_method
 from robustbench_dm.models import create_model, resolve_normalization, save_checkpoint
 from robustbench_dm.training.config import RESUME_FIELDS, TrainConfig
-from robustbench_dm.training.data import Split, epoch_order, load_splits
+from robustbench_dm.training.data import (Split, epoch_images, epoch_order, load_splits,
+                                          rank_order, steps_per_epoch)
 from robustbench_dm.training.run_files import read_log, write_atomic, write_log
 from robustbench_dm.training.schedule import cosine_schedule
 
 CHECKPOINT_NAME = "last.pt"
+_RANK_SEED_STRIDE = 1_000_003
 
 
 def _autocast(amp: bool) -> Callable[[], contextlib.AbstractContextManager]:
@@ -69,19 +84,32 @@ def _check_resumable(checkpoint: dict[str, Any], config: TrainConfig, path: Path
 
 
 def evaluate(model: torch.nn.Module, split: Split, batch_size: int,
-             autocast=contextlib.nullcontext) -> float:
-    """Top-1 accuracy of ``model`` on ``split`` (eval mode, no gradients)."""
+             autocast=contextlib.nullcontext, ctx: DistContext | None = None,
+             channels_last: bool = False) -> float:
+    """Top-1 accuracy of ``model`` on ``split`` (eval mode, no gradients). Under a distributed
+    ``ctx`` each rank evaluates its contiguous share of the split and the counts are summed."""
+    ctx = ctx or DistContext()
     was_training = model.training
     model.eval()
     correct = torch.zeros((), dtype=torch.int64)
     total = 0
+    order = None
+    if ctx.distributed:
+        lo, hi = len(split) * ctx.rank // ctx.world_size, len(split) * (ctx.rank + 1) // ctx.world_size
+        order = torch.arange(lo, hi)
     with torch.no_grad():
-        for images, labels in split.batches(batch_size):
+        for images, labels in split.batches(batch_size, order):
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
             with autocast():
                 logits = model(images)
             correct = correct.to(labels.device) + (logits.argmax(1) == labels).sum()
             total += labels.numel()
     model.train(was_training)
+    if ctx.distributed:
+        device = next(model.parameters()).device
+        counts = all_reduce_sum(torch.tensor([int(correct), total], device=device), ctx)
+        correct, total = counts[0], int(counts[1])
     return float(correct.item()) / max(total, 1)
 
 
@@ -99,15 +127,35 @@ def _restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _seed_rank(generator: torch.Generator, seed: int, rank: int) -> None:
+    """Give rank ``rank > 0`` its own method generator and global RNG stream."""
+    generator.manual_seed(seed + _RANK_SEED_STRIDE * rank)
+    torch.manual_seed(seed + _RANK_SEED_STRIDE * rank)
+
+
+def _resume_rng(metadata: dict[str, Any], generator: torch.Generator, config: TrainConfig,
+                ctx: DistContext, epoch: int) -> None:
+    """Restore this rank's RNG state from a checkpoint; with another number of ranks than the
+    checkpoint's, ranks past 0 start fresh streams seeded by ``(seed, rank, epoch)``."""
+    states = metadata.get("rng_ranks")
+    if ctx.distributed and states is not None and len(states) == ctx.world_size:
+        _restore_rng(states[ctx.rank], generator)
+    elif ctx.main:
+        _restore_rng(metadata["rng"], generator)
+    else:
+        _seed_rank(generator, config.seed + epoch, ctx.rank)
+
+
 def train_step(model: torch.nn.Module, method, optimizer: torch.optim.Optimizer,
                scheduler, images: torch.Tensor, labels: torch.Tensor,
-               generator: torch.Generator, autocast=contextlib.nullcontext):
-    """One optimisation step: the method's loss (under ``autocast``), backward, SGD step,
-    schedule step. Returns the method's ``LossOutput``."""
+               generator: torch.Generator, autocast=contextlib.nullcontext,
+               loss_weight: float = 1.0):
+    """One optimisation step: the method's loss (under ``autocast``), backward of ``loss_weight``
+    times it, SGD step, schedule step. Returns the method's (unweighted) ``LossOutput``."""
     with autocast():
         result = method.loss(model, images, labels, generator)
     optimizer.zero_grad(set_to_none=True)
-    result.loss.backward()
+    (result.loss if loss_weight == 1.0 else result.loss * loss_weight).backward()
     optimizer.step()
     scheduler.step()
     return result
@@ -127,10 +175,30 @@ def build_training(config: TrainConfig, steps_per_epoch: int):
     return model, optimizer, scheduler
 
 
+def _distribute(model: torch.nn.Module, device: torch.device,
+                ctx: DistContext) -> torch.nn.Module:
+    """The module the method calls: ``model`` itself in one process, else a DDP wrapper (with
+    SyncBatchNorm on CUDA; the wrapped module's parameters are ``model``'s own)."""
+    if not ctx.distributed:
+        return model
+    if device.type == "cuda":
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index])
+    return torch.nn.parallel.DistributedDataParallel(model)
+
+
+def _broadcast_buffers(model: torch.nn.Module, ctx: DistContext) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every rank."""
+    if ctx.distributed:
+        for buffer in model.buffers():
+            torch.distributed.broadcast(buffer, src=0)
+
+
 def train(config: TrainConfig, *, resume: bool = False, method=None,
           on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Train as ``config`` says; returns the last ``log.csv`` row plus ``checkpoint`` (path).
-    ``on_epoch(row)`` is called after each epoch's checkpoint is written.
+    ``on_epoch(row)`` is called after each epoch's checkpoint is written (on rank 0 only
+    under torchrun, where every rank returns the same row).
 
     ``method`` (a ``robustbench_dm.methods.Method``) defaults to
     ``create_method(config.method, scale=config.scale, **config.method_options)``; its
@@ -148,44 +216,71 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
     elif ckpt_path.exists():
         raise UserError(f"{out} already holds a run ({ckpt_path}); pass --resume to continue "
                         "it or choose another --out")
-    train_split, test_split = load_splits(config)
+    with process_group(config.device) as (ctx, device):
+        return _train(config, method, checkpoint, on_epoch, ctx, device)
+
+
+def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
+           on_epoch: Callable[[dict[str, Any]], None] | None, ctx: DistContext,
+           device: torch.device) -> dict[str, Any]:
+    out = Path(config.out)
+    ckpt_path = out / CHECKPOINT_NAME
+    train_split, test_split = load_splits(dataclasses.replace(config, device=str(device)))
     if len(train_split) == 0:
         raise UserError(f"no training images in {config.data_root}")
+    if config.batch_size % ctx.world_size:
+        raise UserError(f"--batch-size {config.batch_size} is the global batch and must be a "
+                        f"multiple of the {ctx.world_size} processes")
 
-    device = torch.device(config.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
-    model, optimizer, scheduler = build_training(config, steps_per_epoch)
+    steps = steps_per_epoch(len(train_split), config.batch_size, ctx.world_size)
+    used = epoch_images(len(train_split), config.batch_size, ctx.world_size)
+    model, optimizer, scheduler = build_training(dataclasses.replace(config, device=str(device)),
+                                                 steps)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     generator = torch.Generator(device=device).manual_seed(config.seed)
+    if ctx.rank:
+        _seed_rank(generator, config.seed, ctx.rank)
     start_epoch = 0
     if checkpoint is not None:
         model.net.load_state_dict(checkpoint["state_dict"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
-        _restore_rng(checkpoint["metadata"]["rng"], generator)
         start_epoch = int(checkpoint["epoch"])
+        _resume_rng(checkpoint["metadata"], generator, config, ctx, start_epoch)
+    trained_model = _distribute(model, device, ctx)
 
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "config.json", config.to_json() + "\n")
-    log_rows = read_log(out / "log.csv", start_epoch)
+    log_rows: list[dict[str, Any]] = []
+    if ctx.main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "config.json", config.to_json() + "\n")
+        log_rows = read_log(out / "log.csv", start_epoch)
     autocast = _autocast(config.amp)
     row: dict[str, Any] = log_rows[-1] if log_rows else {}
+    local_batch = config.batch_size // ctx.world_size
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         model.train()
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
-        seen = 0
+        seen = torch.zeros((), dtype=torch.int64, device=device)
         order = epoch_order(len(train_split), config.seed, epoch)
-        batches = train_split.batches(config.batch_size, order,
-                                      seed=config.seed * 1_000_003 + epoch)
-        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}",
-                   disable=not sys.stderr.isatty(), leave=False, unit="batch")
-        for images, labels in bar:
-            result = train_step(model, method, optimizer, scheduler, images, labels,
-                                generator, autocast)
+        if ctx.distributed:
+            order = rank_order(order, config.batch_size, ctx.rank, ctx.world_size)
+        batches = train_split.batches(local_batch, order, seed=config.seed * 1_000_003 + epoch)
+        bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{config.epochs}",
+                   disable=not (ctx.main and sys.stderr.isatty()), leave=False, unit="batch")
+        for step, (images, labels) in enumerate(bar):
+            if config.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            # a smaller last batch: weight so the DDP mean of rank means is the global mean
+            global_n = min(config.batch_size, used - step * config.batch_size)
+            weight = labels.numel() * ctx.world_size / global_n if ctx.distributed else 1.0
+            result = train_step(trained_model, method, optimizer, scheduler, images, labels,
+                                generator, autocast, loss_weight=weight)
             targets = result.targets.argmax(1) if result.targets.ndim == 2 else result.targets
             loss_sum += result.loss.detach().float() * labels.numel()
             correct += (result.logits.detach().argmax(1) == targets).sum()
@@ -193,21 +288,38 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         trained = time.perf_counter() - started
-        test_acc = evaluate(model, test_split, config.eval_batch_size, autocast)
-        row = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum.item() / seen,
-               "train_acc": correct.item() / seen, "test_acc": test_acc,
-               "seconds": time.perf_counter() - started, "images_per_s": seen / trained}
-        log_rows.append(row)
-        write_log(out / "log.csv", log_rows)
-        save_checkpoint(
-            ckpt_path, arch=config.arch, num_classes=config.num_classes,
-            normalization=model.normalization, state_dict=model.net.state_dict(),
-            method=config.method, method_options=config.method_options,
-            dataset=config.dataset, epoch=epoch + 1, optimizer=optimizer.state_dict(),
-            scheduler=scheduler.state_dict(), config=config.to_dict(),
-            metadata={"rng": _rng_state(generator), "toolkit_version": __version__,
-                      "torch_version": str(torch.__version__), "python": platform.python_version(),
-                      "train_images": len(train_split), "steps_per_epoch": steps_per_epoch})
-        if on_epoch is not None:
-            on_epoch(row)
+        for total in (loss_sum, correct, seen):
+            all_reduce_sum(total, ctx)
+        _broadcast_buffers(model, ctx)
+        test_acc = evaluate(model, test_split, config.eval_batch_size, autocast, ctx,
+                            config.channels_last)
+        seen_all = int(seen.item())
+        row = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum.item() / seen_all,
+               "train_acc": correct.item() / seen_all, "test_acc": test_acc,
+               "seconds": time.perf_counter() - started, "images_per_s": seen_all / trained}
+        rng = _rng_state(generator)
+        rng_ranks = gather(rng, ctx) if ctx.distributed else None
+        if ctx.main:
+            log_rows.append(row)
+            write_log(out / "log.csv", log_rows)
+            metadata = {"rng": rng, "toolkit_version": __version__,
+                        "torch_version": str(torch.__version__),
+                        "python": platform.python_version(), "train_images": len(train_split),
+                        "steps_per_epoch": steps, "world_size": ctx.world_size}
+            if rng_ranks is not None:
+                metadata["rng_ranks"] = rng_ranks
+            save_checkpoint(
+                ckpt_path, arch=config.arch, num_classes=config.num_classes,
+                normalization=model.normalization, state_dict=_plain_state(model.net),
+                method=config.method, method_options=config.method_options,
+                dataset=config.dataset, epoch=epoch + 1, optimizer=optimizer.state_dict(),
+                scheduler=scheduler.state_dict(), config=config.to_dict(), metadata=metadata)
+            if on_epoch is not None:
+                on_epoch(row)
+        barrier(ctx)
     return {**row, "checkpoint": str(ckpt_path)}
+
+
+def _plain_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``net``'s state dict in the default (contiguous) memory format."""
+    return {key: value.contiguous() for key, value in net.state_dict().items()}
