@@ -162,8 +162,9 @@ def merge_command(parts, out_dir, baseline) -> None:
               help="clean dataset: cifar10, cifar100, fashion-mnist or imagenet (a val folder)")
 @click.option("--data-root", required=True, type=click.Path(), help="folder holding the clean dataset")
 @click.option("--out", required=True, type=click.Path(), help="folder to write the suite into")
-@click.option("--format", "fmt", type=click.Choice(["npy", "folder"]), default=None,
-              help="npy (CIFAR-C/-P style, default for 32 px) or folder (ImageNet-C style JPEG q85)")
+@click.option("--format", "fmt", type=click.Choice(["npy", "folder", "h5"]), default=None,
+              help="npy (CIFAR-C/-P style, default for 32 px), folder (ImageNet-C style JPEG q85) "
+                   "or h5 (the npy arrays in one OUT/suite.h5; read back with --data-root OUT/suite.h5)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--corruptions", default=None, help="comma-separated corruption/perturbation names")
 @click.option("--severities", default=None, help="comma-separated severities (difficulties for -P)")

@@ -1,4 +1,5 @@
-"""CIFAR-10-C / CIFAR-100-C in the released format: ``<root>/<corruption>.npy`` + ``labels.npy``.
+"""CIFAR-10-C / CIFAR-100-C in the released format: ``<root>/<corruption>.npy`` + ``labels.npy``
+(or the same arrays as datasets of one ``suite.h5``, see ``h5.py``).
 
 Each corruption file is uint8 (5n, 32, 32, 3); severity s is rows [(s-1)n, sn), each block the n
 test images in the CIFAR test order; ``labels.npy`` holds 5n labels (the n test labels 5 times).
@@ -20,6 +21,7 @@ from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels,
 from robustbench_dm.suites.clean import load_clean
 from robustbench_dm.suites.clean_cifar import load_cifar
 from robustbench_dm.suites.generated import GeneratedSuite
+from robustbench_dm.suites.h5 import h5_dataset, h5_file, h5_labels, open_h5
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.registry import register_suite
 
@@ -27,13 +29,13 @@ SEVERITIES = (1, 2, 3, 4, 5)
 PREPROCESSING = "as stored (32x32, no resize)"
 
 
-def default_corruptions(root: Path) -> list[str]:
-    """The 15 benchmark corruptions plus those of the 4 extras whose files exist."""
-    return list(CORRUPTIONS) + [c for c in EXTRA if (root / f"{c}.npy").is_file()]
+def default_corruptions(root: Path, h5=None) -> list[str]:
+    """The 15 benchmark corruptions plus those of the 4 extras whose files (h5 datasets) exist."""
+    return list(CORRUPTIONS) + [c for c in EXTRA if (c in h5 if h5 is not None else (root / f"{c}.npy").is_file())]
 
 
 class CifarCSuite(Suite):
-    """A CIFAR-C-format folder of ``<corruption>.npy`` arrays, memory-mapped."""
+    """A CIFAR-C-format folder of ``<corruption>.npy`` arrays (memory-mapped) or a ``suite.h5``."""
 
     kind = "c"
 
@@ -43,11 +45,13 @@ class CifarCSuite(Suite):
             raise UserError(f"suite {name!r} needs a data root (the folder of <corruption>.npy files)")
         self.name, self.dataset, self.num_classes = name, dataset, num_classes
         self.root = Path(data_root)
-        if not self.root.is_dir():
+        h5_path = h5_file(self.root)
+        if h5_path is None and not self.root.is_dir():
             raise UserError(f"data root {self.root} does not exist; expected a folder of "
-                            f"{name.upper()} <corruption>.npy files and labels.npy")
+                            f"{name.upper()} <corruption>.npy files and labels.npy, or a suite.h5")
         self.limit = check_limit(limit)
-        default = default_corruptions(self.root)
+        self.h5 = open_h5(h5_path) if h5_path is not None else None
+        default = default_corruptions(self.root, self.h5)
         self.corruptions = select_names(corruptions, default, CORRUPTIONS + EXTRA, "corruption")
         self.severities = select_levels(severities, SEVERITIES, "severity")
         self._complete = self.corruptions == default and self.severities == list(SEVERITIES)
@@ -57,19 +61,28 @@ class CifarCSuite(Suite):
             sizes = {c: a.shape[0] for c, a in self.arrays.items()}
             raise UserError(f"corruption files under {self.root} differ in length: {sizes}")
         self.n = rows.pop() // 5
-        self.labels = read_labels(self.root / "labels.npy", 5 * self.n, num_classes)
+        if self.h5 is not None:
+            self.labels_where = f"{self.h5.filename}:/labels"
+            self.labels = h5_labels(self.h5, 5 * self.n, num_classes)
+        else:
+            self.labels_where = str(self.root / "labels.npy")
+            self.labels = read_labels(self.root / "labels.npy", 5 * self.n, num_classes)
         blocks = self.labels.reshape(5, self.n)
         if not (blocks == blocks[0]).all():
-            raise UserError(f"{self.root / 'labels.npy'}: the 5 severity blocks hold different "
+            raise UserError(f"{self.labels_where}: the 5 severity blocks hold different "
                             "labels; expected the test labels repeated 5 times")
         self.clean_root = Path(clean_root) if clean_root is not None else None
         self.clean = self._load_clean() if self.clean_root is not None else None
 
-    def _open(self, corruption: str) -> np.ndarray:
-        path = self.root / f"{corruption}.npy"
+    def _open(self, corruption: str):
         expected = "uint8 (5n, 32, 32, 3): 5 severity blocks of n 32x32 RGB images"
-        array = open_npy(path, expected)
-        check_array(array, path, np.uint8, (None, 32, 32, 3), expected)
+        if self.h5 is not None:
+            path = f"{self.h5.filename}:/{corruption}"
+            array = h5_dataset(self.h5, corruption, np.uint8, (None, 32, 32, 3), expected)
+        else:
+            path = self.root / f"{corruption}.npy"
+            array = open_npy(path, expected)
+            check_array(array, path, np.uint8, (None, 32, 32, 3), expected)
         if array.shape[0] == 0 or array.shape[0] % 5:
             raise UserError(f"{path} has {array.shape[0]} rows; expected {expected}")
         return array
@@ -79,7 +92,7 @@ class CifarCSuite(Suite):
         # A suite written from the first n test images (make-suite --limit) pairs with them.
         if len(labels) < self.n or not np.array_equal(labels[:self.n].numpy(), self.labels[:self.n]):
             raise UserError(f"clean {self.dataset} test set under {self.clean_root} does not match "
-                            f"{self.root / 'labels.npy'}: expected its first {self.n} labels in the same order")
+                            f"{self.labels_where}: expected its first {self.n} labels in the same order")
         images = images[:self.n]
         if tuple(images.shape[1:]) != (3, 32, 32):
             raise UserError(f"clean {self.dataset} images under {self.clean_root} are {tuple(images.shape[1:])}; "

@@ -5,7 +5,8 @@ most sequences, 21 for motion_blur, 16 for translate). Noise difficulties 2 and 
 files ``<perturbation>_2.npy`` / ``_3.npy``; for other perturbations the difficulty is only the
 comparison stride, so every difficulty reads the same file. The release has no labels: they come
 from the CIFAR pickle test set (``clean_root``), or from ``<root>/labels.npy`` when present
-(``make-suite`` writes one), else they are -1.
+(``make-suite`` writes one), else they are -1. The same arrays may be datasets of one
+``suite.h5`` (``make-suite --format h5``, see ``h5.py``), with labels from its ``labels``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from corruptions import PERTURBATIONS
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
 from robustbench_dm.suites.clean import load_clean
+from robustbench_dm.suites.h5 import h5_dataset, h5_file, h5_labels, open_h5
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.registry import register_suite
 
@@ -28,14 +30,18 @@ CIFAR_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spa
                 "brightness", "translate", "rotate", "tilt", "scale")
 
 
+def sequence_name(perturbation: str, difficulty: int) -> str:
+    """Array name of a perturbation at a difficulty: ``_<d>`` suffix only for noise, d > 1."""
+    return f"{perturbation}_{difficulty}" if difficulty > 1 and "noise" in perturbation else perturbation
+
+
 def sequence_file(root: Path, perturbation: str, difficulty: int, ext: str = "npy") -> Path:
-    """File of a perturbation at a difficulty: ``_<d>`` suffix only for noise, d > 1."""
-    suffix = f"_{difficulty}" if difficulty > 1 and "noise" in perturbation else ""
-    return root / f"{perturbation}{suffix}.{ext}"
+    """File of a perturbation at a difficulty (named by ``sequence_name``)."""
+    return root / f"{sequence_name(perturbation, difficulty)}.{ext}"
 
 
 class CifarPSuite(Suite):
-    """A CIFAR-P-format folder of ``<perturbation>.npy`` video arrays, memory-mapped."""
+    """A CIFAR-P-format folder of ``<perturbation>.npy`` video arrays (memory-mapped) or a ``suite.h5``."""
 
     kind = "p"
 
@@ -45,10 +51,12 @@ class CifarPSuite(Suite):
             raise UserError(f"suite {name!r} needs a data root (the folder of <perturbation>.npy files)")
         self.name, self.dataset, self.num_classes = name, dataset, num_classes
         self.root = Path(data_root)
-        if not self.root.is_dir():
+        h5_path = h5_file(self.root)
+        if h5_path is None and not self.root.is_dir():
             raise UserError(f"data root {self.root} does not exist; expected a folder of "
-                            f"{name.upper()} <perturbation>.npy files")
+                            f"{name.upper()} <perturbation>.npy files, or a suite.h5")
         self.limit = check_limit(limit)
+        self.h5 = open_h5(h5_path) if h5_path is not None else None
         self.perturbations = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
         self.difficulties = select_difficulties(severities, difficulty)
         self._complete = self.perturbations == list(CIFAR_P_TEST) and self.difficulties == [1]
@@ -61,11 +69,16 @@ class CifarPSuite(Suite):
         self.clean_root = Path(clean_root) if clean_root is not None else None
         self.labels, self.label_source = self._labels()
 
-    def _open(self, perturbation: str, difficulty: int) -> np.ndarray:
-        path = sequence_file(self.root, perturbation, difficulty)
+    def _open(self, perturbation: str, difficulty: int):
         expected = "uint8 (N, T, 32, 32, 3): N videos of T 32x32 RGB frames"
-        array = open_npy(path, expected)
-        check_array(array, path, np.uint8, (None, None, 32, 32, 3), expected)
+        if self.h5 is not None:
+            name = sequence_name(perturbation, difficulty)
+            path = f"{self.h5.filename}:/{name}"
+            array = h5_dataset(self.h5, name, np.uint8, (None, None, 32, 32, 3), expected)
+        else:
+            path = sequence_file(self.root, perturbation, difficulty)
+            array = open_npy(path, expected)
+            check_array(array, path, np.uint8, (None, None, 32, 32, 3), expected)
         if array.shape[0] == 0 or array.shape[1] < 2:
             raise UserError(f"{path} holds {tuple(array.shape)}; expected {expected} with N >= 1, T >= 2")
         return array
@@ -77,7 +90,9 @@ class CifarPSuite(Suite):
                 raise UserError(f"clean {self.dataset} test set under {self.clean_root} has {len(labels)} "
                                 f"labels; expected {self.n}, one per video in {self.root}")
             return labels, str(self.clean_root)
-        if (self.root / "labels.npy").is_file():
+        if self.h5 is not None and "labels" in self.h5:
+            return h5_labels(self.h5, self.n, self.num_classes), f"{self.h5.filename}:/labels"
+        if self.h5 is None and (self.root / "labels.npy").is_file():
             return read_labels(self.root / "labels.npy", self.n, self.num_classes), str(self.root / "labels.npy")
         return np.full(self.n, -1, dtype=np.int64), "none (labels are -1)"
 

@@ -3,7 +3,7 @@
 Images are the 28 px test images padded with zeros to 32 px (2 px per side) and repeated to 3
 channels, then corrupted with the ``cifar`` preset (the 32 px severity tables). When
 ``data_root`` holds a suite written by ``make-suite`` (a ``labels.npy`` next to CIFAR-C/-P-style
-arrays) the files are read instead, with ``clean_root`` (the idx folder) as the optional clean set.
+arrays, or a ``suite.h5`` / an ``.h5`` file) the files are read instead, with ``clean_root`` (the idx folder) as the optional clean set.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from robustbench_dm.suites.cifar_c import CifarCSuite
 from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, CifarPSuite
 from robustbench_dm.suites.clean_fmnist import load_fashion_mnist
 from robustbench_dm.suites.generated import GeneratedSuite
+from robustbench_dm.suites.h5 import h5_file
 from robustbench_dm.suites.registry import register_suite
 
 PREPROCESSING = "28x28 gray zero-padded to 32x32 (2 px per side), repeated to 3 channels"
 
 
 def _written(data_root) -> bool:
-    return data_root is not None and (Path(data_root) / "labels.npy").is_file()
+    return data_root is not None and ((Path(data_root) / "labels.npy").is_file() or h5_file(data_root) is not None)
 
 
 def _load(name: str, data_root):

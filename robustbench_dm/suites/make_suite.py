@@ -6,15 +6,19 @@
   ``quality=85, optimize=True`` (make_imagenet_c.py's final save), as ImageNet-C.
 - ``npy`` -P: ``<out>/<perturbation>[_<d>].npy`` uint8 (n, T, 32, 32, 3) (``_<d>`` for noise at
   difficulty d > 1), plus ``labels.npy`` (n,), as CIFAR-10-P.
+- ``h5`` -C and -P: the same arrays as datasets of one ``<out>/suite.h5`` (layout in ``h5.py``),
+  one image (video) per chunk, gzip level 1.
 
 A ``folder`` suite loads back with ``get_suite("imagenet-c", out)`` (any image size, as stored);
-npy suites with the suite's own name (``cifar10-c``, ``fmnist-c``, ``fmnist-p``, ...).
+npy and h5 suites with the suite's own name (``cifar10-c``, ``fmnist-c``, ``fmnist-p``, ...).
 
 The pixels come from the generated suite of ``generated.py`` with the same seed, so a written
 suite holds exactly the bytes the on-the-fly suite yields. Every file (npy) or severity folder is
 written to a hidden temporary name and renamed when complete: a killed run leaves only finished
 units, and running again skips them. ``<out>/suite.json`` records the settings; resuming with
-different settings is refused.
+different settings is refused. An h5 dataset is generated into a hidden temporary file, copied
+into ``suite.h5`` as ``<name>.tmp``, flushed, then renamed to ``<name>``: an interrupted run leaves
+no dataset under a final name; leftover ``.tmp`` datasets are deleted when the run is resumed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+import h5py
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
@@ -33,10 +38,11 @@ from tqdm import tqdm
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
-from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file
+from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file, sequence_name
 from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
+from robustbench_dm.suites.h5 import H5_FILE, TMP_SUFFIX
 
 # suite -> (kind, preset, default format)
 TARGETS = {
@@ -45,7 +51,8 @@ TARGETS = {
     "cifar10-p": ("p", "cifar", "npy"), "cifar100-p": ("p", "cifar", "npy"), "fmnist-p": ("p", "cifar", "npy"),
 }
 SOURCES = ("cifar10", "cifar100", "fashion-mnist", "imagenet")
-FORMATS = {"c": ("npy", "folder"), "p": ("npy",)}
+FORMATS = {"c": ("npy", "folder", "h5"), "p": ("npy", "h5")}
+H5_ATTRS = ("suite", "seed", "generator_version", "preset", "source", "limit", "chunk_size")
 PRESET_SIZE = {"cifar": 32, "imagenet": 224}
 MANIFEST = "suite.json"
 
@@ -112,6 +119,49 @@ def _write_npy(gen: GeneratedSuite, path: Path, levels: list[int], name: str, ba
     os.replace(tmp, path)
 
 
+def _open_h5_out(out: Path, settings: dict, labels: np.ndarray) -> h5py.File:
+    """``suite.h5`` for appending: created with its attributes and labels, stale ``.tmp`` gone."""
+    path = out / H5_FILE
+    if not path.is_file():
+        tmp = out / f".{H5_FILE}.partial"
+        with h5py.File(tmp, "w") as f:
+            f.attrs.update({k: 0 if settings[k] is None else settings[k] for k in H5_ATTRS})
+            f.create_dataset("labels", data=labels)
+        os.replace(tmp, path)
+    try:
+        file = h5py.File(path, "a")
+    except OSError as err:
+        raise UserError(f"{path} is not a readable HDF5 file ({err}); remove it and run make-suite again") from None
+    for name in [n for n in file if n.endswith(TMP_SUFFIX)]:
+        del file[name]
+    return file
+
+
+def _write_h5(gen: GeneratedSuite, file: h5py.File, levels: list[int], name: str, cell: str,
+              batch_size: int, tick: Callable[[int], None]) -> None:
+    """Dataset ``name`` (``levels`` of ``cell`` stacked row-wise) written aside, copied into
+    ``file`` as ``<name>.tmp``, flushed, then renamed to ``name``."""
+    tmp = Path(file.filename).with_name(f".{name}.h5.partial")
+    n, row = gen.cell_size(cell, levels[0]), 0
+    with h5py.File(tmp, "w") as part:
+        dataset = None
+        for level in levels:
+            for images, _, _ in gen.iter_cell(cell, level, batch_size):
+                data = np.moveaxis(images.cpu().numpy(), -3, -1)  # ... C H W -> ... H W C
+                if dataset is None:
+                    dataset = part.create_dataset(name, (n * len(levels),) + data.shape[1:], np.uint8,
+                                                  chunks=(1,) + data.shape[1:], compression="gzip",
+                                                  compression_opts=1)
+                dataset[row:row + len(data)] = data
+                row += len(data)
+                tick(len(data))
+        file.copy(dataset, name + TMP_SUFFIX)
+    file.flush()
+    file.move(name + TMP_SUFFIX, name)
+    file.flush()
+    tmp.unlink()
+
+
 def _write_folder(gen: GeneratedSuite, final: Path, name: str, level: int, classes: list[str],
                   stems: list[str], batch_size: int, tick: Callable[[int], None]) -> None:
     """One severity folder of JPEG q85 files in class folders, written aside then renamed."""
@@ -156,8 +206,8 @@ def make_suite(
     if kind == "c":
         names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
         levels = select_levels(severities, (1, 2, 3, 4, 5), "severity")
-        if fmt == "npy" and levels != [1, 2, 3, 4, 5]:
-            raise UserError(f"the npy format stacks all 5 severities in one file; got severities {levels}")
+        if fmt in ("npy", "h5") and levels != [1, 2, 3, 4, 5]:
+            raise UserError(f"the {fmt} format stacks all 5 severities in one file; got severities {levels}")
     else:
         names = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
         levels = select_difficulties(severities, None)
@@ -174,11 +224,13 @@ def make_suite(
                 "preset": preset, "generator_version": generator_version(), "chunk_size": gen.chunk_size}
     _check_manifest(out, settings)
     n = gen.cell_size(names[0], levels[0])
-    labels_np = labels[:n].numpy()
+    dtype = np.uint8 if len(classes) <= 256 else np.int64
+    labels_np = np.tile(labels[:n].numpy(), 5 if kind == "c" else 1).astype(dtype)
     if fmt == "npy" and not (out / "labels.npy").is_file():
-        dtype = np.uint8 if len(classes) <= 256 else np.int64
-        _save_npy_atomic(out / "labels.npy", np.tile(labels_np, 5 if kind == "c" else 1).astype(dtype))
+        _save_npy_atomic(out / "labels.npy", labels_np)
 
+    if fmt == "h5":
+        return _make_h5(gen, out, settings, labels_np, kind, names, levels, n, batch_size, progress)
     if kind == "c" and fmt == "npy":
         units = [(out / f"{c}.npy", c, levels) for c in names]
     elif kind == "c":
@@ -198,3 +250,22 @@ def make_suite(
             else:
                 _write_npy(gen, path, unit_levels, name, batch_size, bar.update)
     return {"written": [str(u[0]) for u in todo], "skipped": skipped}
+
+
+def _make_h5(gen: GeneratedSuite, out: Path, settings: dict, labels: np.ndarray, kind: str,
+             names: list[str], levels: list[int], n: int, batch_size: int, progress: bool | None) -> dict:
+    """The h5 branch of ``make_suite``: one dataset per unit of ``out/suite.h5``, skipping finished ones."""
+    if kind == "c":
+        units = [(c, c, levels) for c in names]
+    else:  # one dataset per (perturbation, difficulty); non-noise difficulties share the d=1 one
+        units = list({sequence_name(p, d): (sequence_name(p, d), p, [d]) for p in names for d in levels}.values())
+    show = sys.stderr.isatty() if progress is None else progress
+    with _open_h5_out(out, settings, labels) as file:
+        where = f"{file.filename}:/"
+        todo = [u for u in units if u[0] not in file]
+        skipped = [where + u[0] for u in units if u[0] in file]
+        with tqdm(total=len(todo) * n * (5 if kind == "c" else 1), disable=not show,
+                  unit="img" if kind == "c" else "video", desc=f"make-suite {settings['suite']}") as bar:
+            for name, cell, unit_levels in todo:
+                _write_h5(gen, file, unit_levels, name, cell, batch_size, bar.update)
+    return {"written": [where + u[0] for u in todo], "skipped": skipped}
