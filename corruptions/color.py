@@ -69,14 +69,14 @@ def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     p = v * (1 - s)
     q = v * (1 - f * s)
     t = v * (1 - (1 - f) * s)
-    sector = torch.remainder(hi.to(torch.int64), 6).unsqueeze(1)
-    # rows: sector 0..5; columns: R, G, B
-    table = torch.stack((
-        torch.stack((v, t, p), 1), torch.stack((q, v, p), 1), torch.stack((p, v, t), 1),
-        torch.stack((p, q, v), 1), torch.stack((t, p, v), 1), torch.stack((v, p, q), 1),
-    ), 1)  # N x 6 x 3 x H x W
-    index = sector.unsqueeze(2).expand(-1, 1, 3, -1, -1)
-    return table.gather(1, index).squeeze(1)
+    sector = torch.remainder(hi.to(torch.int64), 6)
+    # which of (v, t, p, q) each of R, G, B takes in sectors 0..5 (skimage's table)
+    index = _HSV_SECTORS.to(sector.device)[sector].movedim(-1, 1)  # N x 3 x H x W
+    return torch.stack((v, t, p, q), 1).gather(1, index)
+
+
+# Rows: sector 0..5; columns: R, G, B; entries index (v, t, p, q).
+_HSV_SECTORS = torch.tensor([[0, 1, 2], [3, 0, 2], [2, 0, 1], [2, 3, 0], [1, 2, 0], [0, 2, 3]])
 
 
 def _hsv_adjust(images: torch.Tensor, channel: int, scale: float, shift: float) -> torch.Tensor:

@@ -90,7 +90,7 @@ def fog_blend(images: torch.Tensor, severity: int, preset: str,
     """Blend given N x M x M plasma maps (M >= H, W) into the images like the reference."""
     strength, _ = FOG[preset][severity - 1]
     h, w = images.shape[-2:]
-    x = images.to(plasma.dtype) / 255.0
+    x = images.to(plasma.dtype).div_(255.0)
     peak = x.amax(dim=(1, 2, 3), keepdim=True)
-    x = x + strength * plasma[:, None, :h, :w]
-    return to_uint8((x * peak / (peak + strength)).clamp(0, 1) * 255)
+    x.add_(strength * plasma[:, None, :h, :w])
+    return to_uint8(x.mul_(peak).div_(peak + strength).clamp_(0, 1).mul_(255))

@@ -17,6 +17,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from corruptions.defocus import fast_fft_length
 from corruptions.noise import resolve_generator
 from corruptions.registry import register_corruption
 
@@ -92,12 +93,15 @@ def _blur_gather(padded, weights, dy, dx, h, w, top, left):
 
 def _blur_fft(padded, weights, dy, dx, h, w, top, left):
     n, c, hp, wp = padded.shape
-    kernel = torch.zeros(n, hp, wp, dtype=padded.dtype, device=padded.device)
+    # A fast (2-3-5-smooth) FFT size; every kept output reads inside ``padded``, so the larger
+    # circle wraps nothing into them.
+    lh, lw = fast_fft_length(hp), fast_fft_length(wp)
+    kernel = torch.zeros(n, lh, lw, dtype=padded.dtype, device=padded.device)
     rows = torch.arange(n, device=padded.device)[:, None].expand_as(dy)
     # Circular convolution: out[p] = sum_i k_i * padded[p - (dy_i, dx_i)].
-    kernel.index_put_((rows, dy % hp, dx % wp), weights, accumulate=True)
-    spectrum = torch.fft.rfft2(padded) * torch.fft.rfft2(kernel)[:, None]
-    out = torch.fft.irfft2(spectrum, s=(hp, wp))
+    kernel.index_put_((rows, dy % lh, dx % lw), weights, accumulate=True)
+    spectrum = torch.fft.rfft2(padded, s=(lh, lw)) * torch.fft.rfft2(kernel)[:, None]
+    out = torch.fft.irfft2(spectrum, s=(lh, lw))
     return out[..., top:top + h, left:left + w]
 
 

@@ -58,12 +58,17 @@ def box_coefficients(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _resize_axis(x: torch.Tensor, out_size: int, axis: int) -> torch.Tensor:
-    """One Pillow pass along ``axis`` (-1 or -2) of an int32 tensor holding uint8 values.
+    """One Pillow pass along ``axis`` (-1 or -2) of a tensor holding uint8 values.
 
     Integer arithmetic as Pillow's: 255 times the weights (summing to about 2^22) fits int32.
+    Enlarging, every output pixel has one tap of weight 2^22 (reduction factor below 1), so the
+    pass is a copy of the source pixels ``start`` and keeps the dtype; reducing returns int32.
     """
     n = x.shape[axis]
     starts, weights = box_coefficients(n, out_size)
+    if out_size > n:
+        return x.index_select(x.ndim + axis, torch.from_numpy(starts).to(x.device))
+    x = x.to(torch.int32)
     shape = [1] * x.ndim
     shape[axis] = out_size
     acc = torch.full((), 1 << (_PRECISION_BITS - 1), dtype=torch.int32, device=x.device)
@@ -76,7 +81,7 @@ def _resize_axis(x: torch.Tensor, out_size: int, axis: int) -> torch.Tensor:
 
 def box_resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Resize uint8 N x C x H x W images like Pillow ``resize((width, height), Image.BOX)``."""
-    x = images.to(torch.int32)
+    x = images
     if width != x.shape[-1]:
         x = _resize_axis(x, width, -1)
     if height != x.shape[-2]:
@@ -85,16 +90,17 @@ def box_resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def _pillow_pixelate(images: torch.Tensor, small: tuple[int, int]) -> torch.Tensor:
-    """The reference's own two Pillow BOX resizes, image by image (CPU tensors)."""
+    """The reference's BOX downscale by Pillow, plane by plane (8-bit planes, no channel
+    interleaving), then its BOX upscale as the copy it is: with a reduction factor below 1 each
+    output pixel has one tap of weight 1, the source pixel ``start`` of :func:`box_coefficients`
+    (CPU tensors)."""
     h, w = images.shape[-2:]
-    pixels = images.permute(0, 2, 3, 1).contiguous().numpy()
-    if pixels.shape[-1] == 1:
-        pixels = pixels[..., 0]
-    out = np.empty_like(pixels)
-    for i, img in enumerate(pixels):
-        pil = Image.fromarray(img).resize((small[1], small[0]), Image.BOX)
-        out[i] = np.asarray(pil.resize((w, h), Image.BOX))
-    return torch.from_numpy(out.reshape(images.shape[0], h, w, -1)).permute(0, 3, 1, 2).contiguous()
+    planes = images.contiguous().reshape(-1, h, w).numpy()
+    down = np.stack([np.asarray(Image.fromarray(p).resize((small[1], small[0]), Image.BOX))
+                     for p in planes])
+    rows, cols = box_coefficients(small[0], h)[0], box_coefficients(small[1], w)[0]
+    out = np.take(np.take(down, rows, axis=1), cols, axis=2)
+    return torch.from_numpy(out).reshape(images.shape)
 
 
 @register_corruption("pixelate")
@@ -102,10 +108,10 @@ def pixelate(images: torch.Tensor, severity: int, preset: str,
              generator: torch.Generator | None = None) -> torch.Tensor:
     """BOX-downscale to ``int(W c) x int(H c)`` and BOX-upscale back (deterministic, exact).
 
-    On the CPU, for images of 64 x 64 pixels or more, this calls Pillow per image: there its
-    uint8 kernels beat the batched tensor passes (about 3x at 224 px, one thread; the tensor
-    passes win at 32 px) and are exact for every shape. Otherwise :func:`box_resize` runs the
-    same arithmetic as batched tensor passes.
+    On the CPU, for images of 64 x 64 pixels or more, Pillow downscales each plane and the
+    upscale is one gather: there Pillow's uint8 kernels beat the batched tensor passes (about 3x
+    at 224 px, one thread; the tensor passes win at 32 px) and are exact for every shape.
+    Otherwise :func:`box_resize` runs the same arithmetic as batched tensor passes.
     """
     c = PIXELATE[preset][severity - 1]
     h, w = images.shape[-2:]

@@ -181,19 +181,19 @@ def spatter_apply(images: torch.Tensor, severity: int, preset: str,
     """Spatter for a given N(loc, scale) layer (float64 N x H x W) drawn like the reference."""
     _, _, sigma, threshold, intensity, mode = SPATTER[preset][severity - 1]
     rgb, gray_input = as_rgb(images)
-    x = rgb.to(torch.float32) / 255.0
+    x = rgb.to(torch.float32).div_(255.0)
     liquid = gaussian_filter(layer[:, None].to(images.device, torch.float32), sigma)
     liquid = torch.where(liquid < threshold, 0.0, liquid)
     if mode == 0:
         mask = _water_mask(liquid) * intensity
         colour = torch.tensor(WATER, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
-        out = (x + mask * colour).clamp(0, 1)
+        out = x.add_(mask * colour).clamp_(0, 1)
     else:
         mud = gaussian_filter((liquid > threshold).to(torch.float32), intensity)
         mud = torch.where(mud < 0.8, 0.0, mud)
         colour = torch.tensor(MUD, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
-        out = (x * (1 - mud) + colour * mud).clamp(0, 1)
-    return from_rgb(to_uint8(out * 255), gray_input)
+        out = x.mul_(1 - mud).add_(colour * mud).clamp_(0, 1)
+    return from_rgb(to_uint8(out.mul_(255)), gray_input)
 
 
 @register_corruption("spatter")
