@@ -14,7 +14,6 @@ import hashlib
 import io
 import os
 import pickletools
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from robustbench_dm.atomic import write_atomic
 from robustbench_dm.errors import UserError
 from robustbench_dm.models.normalization import Normalized, resolve_normalization
 from robustbench_dm.models.registry import build_network
@@ -77,18 +77,7 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Mapping[str, Any] | Non
     for key, value in out.items():
         _check_plain(value, key)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(out, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda f: torch.save(out, f), binary=True)
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from robustbench_dm import metrics
+from robustbench_dm.atomic import write_atomic
 from robustbench_dm.errors import UserError
 
 if TYPE_CHECKING:
@@ -201,16 +201,8 @@ def _summarize_p(results: "Results", baseline: "Results | None") -> dict[str, An
 
 def write_summary(path: str | os.PathLike, summary: Mapping[str, Any]) -> Path:
     """Write ``summary`` as JSON atomically (temp file, fsync, rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(summary, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    def dump(f) -> None:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+
+    return write_atomic(path, dump)

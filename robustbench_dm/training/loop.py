@@ -46,7 +46,7 @@ from robustbench_dm.models import create_model, resolve_normalization, save_chec
 from robustbench_dm.training.config import RESUME_FIELDS, TrainConfig
 from robustbench_dm.training.data import (Split, epoch_images, epoch_order, load_splits,
                                           rank_order, steps_per_epoch)
-from robustbench_dm.training.run_files import read_log, write_atomic, write_log
+from robustbench_dm.training.run_files import read_log, write_log, write_text_atomic
 from robustbench_dm.training.schedule import cosine_schedule
 
 CHECKPOINT_NAME = "last.pt"
@@ -255,7 +255,7 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
     log_rows: list[dict[str, Any]] = []
     if ctx.main:
         out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "config.json", config.to_json() + "\n")
+        write_text_atomic(out / "config.json", config.to_json() + "\n")
         log_rows = read_log(out / "log.csv", start_epoch)
     autocast = _autocast(config.amp)
     row: dict[str, Any] = log_rows[-1] if log_rows else {}

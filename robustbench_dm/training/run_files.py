@@ -8,24 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
+
+from robustbench_dm.atomic import write_atomic
 
 LOG_COLUMNS = ("epoch", "lr", "loss", "train_acc", "test_acc", "seconds", "images_per_s")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    write_atomic(path, lambda f: f.write(text))
 
 
 def write_log(path: Path, rows: Sequence[dict[str, Any]]) -> None:
@@ -34,7 +27,7 @@ def write_log(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=LOG_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    write_atomic(path, buffer.getvalue())
+    write_text_atomic(path, buffer.getvalue())
 
 
 def read_log(path: Path, up_to_epoch: int) -> list[dict[str, Any]]:
