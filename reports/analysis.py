@@ -78,6 +78,17 @@ class Analysis:
     baseline_run: ScoredRun | None
 
 
+def imagenet_c_and_3dcc(analysis: Analysis) -> tuple[SuiteAnalysis, SuiteAnalysis, list[str]] | None:
+    """The ImageNet-C and ImageNet-3DCC analyses and the labels of the models scored on both,
+    or None when either suite or a common model is missing."""
+    by_suite = {sa.suite: sa for sa in analysis.suites}
+    if "imagenet-c" not in by_suite or "imagenet-3dcc" not in by_suite:
+        return None
+    c, d3 = by_suite["imagenet-c"], by_suite["imagenet-3dcc"]
+    labels = [ra.run.label for ra in c.runs if ra.run.label in {r.run.label for r in d3.runs}]
+    return (c, d3, labels) if labels else None
+
+
 def analyse(runs: list[ScoredRun], *, baseline_run: ScoredRun | None = None,
             n_boot: int = 1000, seed: int = 0) -> Analysis:
     """Group runs by suite and compute everything the report states."""

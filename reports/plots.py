@@ -14,7 +14,7 @@ from PIL import Image
 
 import corruptions
 from corruptions.registry import registered_corruptions
-from reports.analysis import CALIBRATION_BIN, Analysis, SuiteAnalysis
+from reports.analysis import CALIBRATION_BIN, Analysis, SuiteAnalysis, imagenet_c_and_3dcc
 from reports.document import Plot
 from reports.published import DATA
 from reports.measures import ALEXNET, corruption_means, corruption_ratios, mean_set
@@ -214,13 +214,10 @@ def flip_bars(sa: SuiteAnalysis) -> Plot:
 
 def threed_scatter(analysis: Analysis) -> Plot | None:
     """ImageNet-3DCC vs ImageNet-C mean error per model (the paper's Figure 4)."""
-    by_suite = {sa.suite: sa for sa in analysis.suites}
-    if "imagenet-c" not in by_suite or "imagenet-3dcc" not in by_suite:
+    both = imagenet_c_and_3dcc(analysis)
+    if both is None:
         return None
-    c, d3 = by_suite["imagenet-c"], by_suite["imagenet-3dcc"]
-    labels = [ra.run.label for ra in c.runs if ra.run.label in {r.run.label for r in d3.runs}]
-    if not labels:
-        return None
+    c, d3, labels = both
     fig = _figure(5.5, 4.2)
     ax = fig.add_subplot()
     for i, label in enumerate(labels):

@@ -14,7 +14,7 @@ import numpy as np
 
 from corruptions import GROUPS
 from reports import published
-from reports.analysis import Analysis, RunAnalysis, SuiteAnalysis
+from reports.analysis import Analysis, RunAnalysis, SuiteAnalysis, imagenet_c_and_3dcc
 from reports.measures import ALEXNET, corruption_means, corruption_ratios
 from reports.table import Col, Row, Table
 
@@ -179,13 +179,10 @@ def perturbation_table(sa: SuiteAnalysis, reference: str) -> Table:
 
 def threed_table(analysis: Analysis) -> Table | None:
     """Mean error on ImageNet-3DCC beside ImageNet-C, per model present in both."""
-    by_suite = {sa.suite: sa for sa in analysis.suites}
-    if "imagenet-c" not in by_suite or "imagenet-3dcc" not in by_suite:
+    both = imagenet_c_and_3dcc(analysis)
+    if both is None:
         return None
-    c, d3 = by_suite["imagenet-c"], by_suite["imagenet-3dcc"]
-    labels = [ra.run.label for ra in c.runs if ra.run.label in {r.run.label for r in d3.runs}]
-    if not labels:
-        return None
+    c, d3, labels = both
     rows = []
     for label in labels:
         row = Row(label, {})
