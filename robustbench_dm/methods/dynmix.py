@@ -29,7 +29,6 @@ import torch
 import torch.nn.functional as F
 
 from robustbench_dm.methods.base import LossOutput, Method
-from robustbench_dm.methods.base_transform import to_float
 from robustbench_dm.methods.jsd import jsd_loss
 from robustbench_dm.methods.ops import (
     AUGMIX_OPS,
@@ -53,10 +52,28 @@ def dynmix_mix(
     """``clamp(m1 X1 + m2 X2 + m1 m2 (X1 - X2), 0, 1)`` for float [0, 1] batches ``x1``, ``x2``
     (N x C x H x W) and per-sample weights ``m1``, ``m2`` (N,); without the last term when
     ``linear_only``. Computed as ``m1 (1 + m2) X1 + m2 (1 - m1) X2``."""
-    m1 = m1.to(x1).view(-1, 1, 1, 1)
-    m2 = m2.to(x1).view(-1, 1, 1, 1)
+    a, b = _coefficients(m1, m2, linear_only, x1)
+    return _mix_into(torch.empty_like(x1), x1, x2, a, b)
+
+
+def _coefficients(
+    m1: torch.Tensor, m2: torch.Tensor, linear_only: bool, like: torch.Tensor, scale: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample ``(m1 (1 + m2), m2 (1 - m1))`` (or ``(m1, m2)`` when ``linear_only``), times
+    ``scale``, shaped ``N x 1 x 1 x 1`` in ``like``'s float dtype and device."""
+    dtype = like.dtype if like.is_floating_point() else torch.float32
+    m1 = m1.to(device=like.device, dtype=dtype).view(-1, 1, 1, 1)
+    m2 = m2.to(device=like.device, dtype=dtype).view(-1, 1, 1, 1)
     a, b = (m1, m2) if linear_only else (m1 * (1 + m2), m2 * (1 - m1))
-    return (x1 * a).add_(x2 * b).clamp_(0.0, 1.0)
+    return a * scale, b * scale
+
+
+def _mix_into(
+    out: torch.Tensor, x1: torch.Tensor, x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor
+) -> torch.Tensor:
+    """``out = clamp(a x1 + b x2, 0, 1)`` in one pass per term (``x1``/``x2`` float or uint8)."""
+    torch.mul(x1, a, out=out)
+    return out.addcmul_(x2, b).clamp_(0.0, 1.0)
 
 
 def dynmix_weights(
@@ -105,13 +122,44 @@ def dynmix_views(
 ) -> torch.Tensor:
     """``views`` independent Dynamic Mixup images of each uint8 image: float [0, 1], shape
     ``(views * N) x C x H x W`` (view-major)."""
+    out = torch.empty((views * images.shape[0], *images.shape[1:]), device=images.device)
+    return _views_into(
+        out,
+        images,
+        views,
+        generator,
+        scale=scale,
+        severity=severity,
+        alpha=alpha,
+        weights=weights,
+        linear_only=linear_only,
+        fill=fill,
+    )
+
+
+def _views_into(
+    out: torch.Tensor,
+    images: torch.Tensor,
+    views: int,
+    generator: torch.Generator,
+    *,
+    scale: str,
+    severity: float,
+    alpha: float,
+    weights: str,
+    linear_only: bool,
+    fill: float,
+) -> torch.Tensor:
+    """:func:`dynmix_views` written into ``out``: the uint8 chains are mixed straight into the
+    float output with the 1/255 scaling folded into the coefficients (no float copies)."""
     n = images.shape[0]
     chains = dynmix_chains(
         images.repeat(views * CHAINS, 1, 1, 1), generator, scale=scale, severity=severity, fill=fill
     )
     chains = chains.view(CHAINS, views * n, *images.shape[1:])
     m1, m2 = dynmix_weights(views * n, generator, alpha=alpha, weights=weights)
-    return dynmix_mix(to_float(chains[0]), to_float(chains[1]), m1, m2, linear_only)
+    a, b = _coefficients(m1, m2, linear_only, out, scale=1.0 / 255.0)
+    return _mix_into(out, chains[0], chains[1], a, b)
 
 
 @register_method
@@ -150,9 +198,15 @@ class DynamicMixup(Method):
         or one mixed image per sample (N) without JSD."""
         o = self.opts
         x = self.base_transform(images_uint8, generator)
-        mixed = dynmix_views(
+        n, views = x.shape[0], self._views()
+        originals = n if o["jsd"] else 0
+        out = torch.empty((originals + views * n, *x.shape[1:]), device=x.device)
+        if originals:
+            torch.div(x, 255.0, out=out[:n])  # base_transform.to_float, in place
+        _views_into(
+            out[originals:],
             x,
-            self._views(),
+            views,
             generator,
             scale=self.scale,
             severity=o["severity"],
@@ -161,7 +215,7 @@ class DynamicMixup(Method):
             linear_only=o["linear_only"],
             fill=o["fill"],
         )
-        return torch.cat([to_float(x), mixed]) if o["jsd"] else mixed
+        return out
 
     def loss(self, model, images_uint8, targets, generator) -> LossOutput:
         logits = model(self.augment(images_uint8, targets, generator))

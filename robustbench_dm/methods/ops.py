@@ -3,7 +3,7 @@
 An :class:`Op` turns per-sample ``levels`` (and ``signs`` for symmetric operations) into kernel
 parameters. Geometric operations contribute a PIL affine matrix, so :func:`apply_ops` warps every
 image that drew any geometric operation in one ``grid_sample`` call; every other operation runs
-once on the sub-batch that drew it. No per-image Python work.
+once on the sub-batch that drew it (a contiguous slice after one sort). No per-image Python work.
 
 Level scaling of the AugMix reference (AUGMENTATIONS.md §1.2, ``augmentations.py``):
 ``int_parameter(L, max) = int(L * max / 10)``, ``float_parameter(L, max) = L * max / 10``,
@@ -12,13 +12,13 @@ with ``L ~ U(0.1, severity)`` re-sampled on every application (:func:`sample_lev
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from robustbench_dm.methods import functional as K
-from robustbench_dm.methods.functional.geometry import identity_matrices
 
 
 @dataclass(frozen=True)
@@ -82,29 +82,46 @@ def apply_ops(
     fill: float = 0.0,
 ) -> torch.Tensor:
     """Apply ``ops[op_ids[i]]`` with ``levels[i]``/``signs[i]`` to image ``i`` (uint8 NCHW);
-    ``op_ids[i] == -1`` leaves image ``i`` unchanged. Affine operations use ``fill``."""
+    ``op_ids[i] == -1`` leaves image ``i`` unchanged. Affine operations use ``fill``.
+
+    The batch is sorted once so that every operation's images form one contiguous slice
+    (geometric operations first, warped together), and put back in order once."""
     device = images.device
+    if images.shape[0] == 0:
+        return images.clone()
     op_ids, levels, signs = op_ids.to(device), levels.to(device), signs.to(device)
     _, _, h, w = images.shape
-    out = images.clone()
     geometric = [k for k, op in enumerate(ops) if op.matrix is not None]
-    if geometric:
-        is_geo = torch.isin(op_ids, torch.tensor(geometric, device=device))
-        idx = is_geo.nonzero().squeeze(1)
-        if idx.numel():
-            ids, lv, sg = op_ids[idx], levels[idx], signs[idx]
-            mats = identity_matrices(idx.numel(), device)
-            for k in geometric:
-                mats = torch.where((ids == k).view(-1, 1, 1), ops[k].matrix(lv, sg, h, w), mats)
-            out.index_copy_(0, idx, K.affine_image(images.index_select(0, idx), mats, fill))
-    for k, op in enumerate(ops):
-        if op.kernel is None:
-            continue
-        idx = (op_ids == k).nonzero().squeeze(1)
-        if idx.numel():
-            result = op.kernel(images.index_select(0, idx), levels[idx], signs[idx])
-            out.index_copy_(0, idx, result)
-    return out
+    kernels = [k for k, op in enumerate(ops) if op.matrix is None]
+    # sort key: rank of the op in ``geometric + kernels``; unchanged images (-1) go last
+    rank_of = {k: r for r, k in enumerate(geometric + kernels)}
+    rank = torch.tensor([rank_of[k] for k in range(len(ops))] + [len(ops)], device=device)
+    keys = rank.index_select(0, op_ids.long().remainder(len(ops) + 1))  # -1 -> last entry
+    perm = torch.argsort(keys, stable=True)
+    counts = torch.bincount(keys, minlength=len(ops) + 1).tolist()
+    starts = [0, *itertools.accumulate(counts)]
+    sorted_images = images.index_select(0, perm)
+    lv, sg = levels.index_select(0, perm), signs.index_select(0, perm)
+    parts = []
+    n_geo = starts[len(geometric)]
+    if n_geo:
+        mats = [
+            ops[k].matrix(lv[starts[r] : starts[r + 1]], sg[starts[r] : starts[r + 1]], h, w)
+            for r, k in enumerate(geometric)
+            if counts[r]
+        ]
+        parts.append(K.affine_image(sorted_images[:n_geo], torch.cat(mats), fill))
+    for r, k in enumerate(kernels, start=len(geometric)):
+        if counts[r]:
+            sl = slice(starts[r], starts[r + 1])
+            parts.append(ops[k].kernel(sorted_images[sl], lv[sl], sg[sl]))
+    if counts[-1]:
+        parts.append(sorted_images[starts[-2] :])
+    # scatter back by gathering with the inverse permutation (index_select is much faster than
+    # index_copy_ on CPU)
+    arange = torch.arange(perm.numel(), device=device)
+    inverse = torch.empty_like(perm).scatter_(0, perm, arange)
+    return torch.cat(parts).index_select(0, inverse)
 
 
 __all__ = [
