@@ -21,7 +21,7 @@ from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels,
 from robustbench_dm.suites.clean import load_clean
 from robustbench_dm.suites.clean_cifar import load_cifar
 from robustbench_dm.suites.generated import GeneratedSuite
-from robustbench_dm.suites.h5 import h5_dataset, h5_file, h5_labels, open_h5
+from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.registry import register_suite
 
@@ -41,16 +41,9 @@ class CifarCSuite(Suite):
 
     def __init__(self, name: str, dataset: str, num_classes: int, data_root, *, limit=None,
                  corruptions=None, severities=None, clean_root=None):
-        if data_root is None:
-            raise UserError(f"suite {name!r} needs a data root (the folder of <corruption>.npy files)")
+        self.root, self.h5 = open_array_root(name, data_root, "<corruption>.npy files and labels.npy")
         self.name, self.dataset, self.num_classes = name, dataset, num_classes
-        self.root = Path(data_root)
-        h5_path = h5_file(self.root)
-        if h5_path is None and not self.root.is_dir():
-            raise UserError(f"data root {self.root} does not exist; expected a folder of "
-                            f"{name.upper()} <corruption>.npy files and labels.npy, or a suite.h5")
         self.limit = check_limit(limit)
-        self.h5 = open_h5(h5_path) if h5_path is not None else None
         default = default_corruptions(self.root, self.h5)
         self.corruptions = select_names(corruptions, default, CORRUPTIONS + EXTRA, "corruption")
         self.severities = select_levels(severities, SEVERITIES, "severity")

@@ -21,7 +21,7 @@ from corruptions import PERTURBATIONS
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
 from robustbench_dm.suites.clean import load_clean
-from robustbench_dm.suites.h5 import h5_dataset, h5_file, h5_labels, open_h5
+from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.registry import register_suite
 
@@ -47,16 +47,9 @@ class CifarPSuite(Suite):
 
     def __init__(self, name: str, dataset: str, num_classes: int, data_root, *, limit=None,
                  corruptions=None, severities=None, difficulty=None, clean_root=None):
-        if data_root is None:
-            raise UserError(f"suite {name!r} needs a data root (the folder of <perturbation>.npy files)")
+        self.root, self.h5 = open_array_root(name, data_root, "<perturbation>.npy files")
         self.name, self.dataset, self.num_classes = name, dataset, num_classes
-        self.root = Path(data_root)
-        h5_path = h5_file(self.root)
-        if h5_path is None and not self.root.is_dir():
-            raise UserError(f"data root {self.root} does not exist; expected a folder of "
-                            f"{name.upper()} <perturbation>.npy files, or a suite.h5")
         self.limit = check_limit(limit)
-        self.h5 = open_h5(h5_path) if h5_path is not None else None
         self.perturbations = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
         self.difficulties = select_difficulties(severities, difficulty)
         self._complete = self.perturbations == list(CIFAR_P_TEST) and self.difficulties == [1]

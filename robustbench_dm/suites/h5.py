@@ -44,6 +44,19 @@ def open_h5(path: Path) -> h5py.File:
                         "make-suite --format h5") from None
 
 
+def open_array_root(suite: str, data_root, expected: str) -> tuple[Path, h5py.File | None]:
+    """The root of an npy-or-h5 suite and its open ``suite.h5`` (None for an npy folder);
+    ``expected`` says what the folder should hold, for the error when it is missing."""
+    if data_root is None:
+        raise UserError(f"suite {suite!r} needs a data root (the folder of {expected})")
+    root = Path(data_root)
+    path = h5_file(root)
+    if path is None and not root.is_dir():
+        raise UserError(f"data root {root} does not exist; expected a folder of "
+                        f"{suite.upper()} {expected}, or a suite.h5")
+    return root, open_h5(path) if path is not None else None
+
+
 def h5_dataset(file: h5py.File, name: str, dtype: type, shape: tuple, expected: str) -> h5py.Dataset:
     """Dataset ``name`` of ``file`` checked for dtype and shape (``None`` matches any size)."""
     where = f"{file.filename}:/{name}"
