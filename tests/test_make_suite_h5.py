@@ -15,7 +15,6 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import corruptions.registry as registry
 import robustbench_dm.suites.make_suite as make_suite_module
 from cli import main
 from formats import write_cifar_pickle, write_fashion_mnist_idx
@@ -24,21 +23,9 @@ from robustbench_dm.scoring import Results
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.make_suite import make_suite
 from scoring_fixtures import PixelCodeNet
-from test_suites_generated import fake_corruption, fake_sequence
+from test_make_suite import _all, kernels  # noqa: F401  (kernels: autouse fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # TorchScript model
-
-
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    for name in ("brightness", "fog"):
-        monkeypatch.setitem(registry._CORRUPTIONS, name, fake_corruption)
-    for name in ("gaussian_noise", "rotate"):
-        monkeypatch.setitem(registry._SEQUENCES, name, fake_sequence)
-
-
-def _all(suite, name, level, batch_size=4):
-    return [torch.cat(parts) for parts in zip(*suite.iter_cell(name, level, batch_size))]
 
 
 def test_c_h5_holds_the_npy_bytes_and_reads_back(tmp_path):
