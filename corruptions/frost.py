@@ -5,7 +5,9 @@ README there). As in the reference, the texture index is drawn from ``randint(5)
 frost5; frost6.jpg is never used), the texture is resized by the preset's factor with OpenCV's
 ``INTER_LINEAR`` arithmetic (reproduced bit for bit, see :func:`cv2_linear_resize`), and an
 H x W crop starts at ``randint(0, H_frost - H)``, ``randint(0, W_frost - W)``. Decoded and resized
-textures are cached per preset and device; each batch takes all its crops in one gather.
+textures are cached per preset and device (channels first, so a crop is a plain slice). The blend
+``uint8(clip(c0 * x + c1 * frost, 0, 255))`` of two uint8 values takes one of 65,536 results: it is
+a lookup in a table computed once per severity with the reference's own float64 arithmetic.
 """
 
 from __future__ import annotations
@@ -80,26 +82,30 @@ def frost_textures(preset: str) -> tuple[np.ndarray, ...]:
 
 
 @lru_cache(maxsize=None)
-def _texture_stack(preset: str, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Textures zero-padded into one 5 x Hmax x Wmax x 3 tensor, and their 5 x 2 sizes."""
+def _texture_stack(preset: str, device: str) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """The textures as uint8 3 x H x W tensors on ``device``, and their 5 x 2 sizes."""
     textures = frost_textures(preset)
-    hmax = max(t.shape[0] for t in textures)
-    wmax = max(t.shape[1] for t in textures)
-    stack = np.zeros((len(textures), hmax, wmax, 3), dtype=np.uint8)
-    for i, t in enumerate(textures):
-        stack[i, : t.shape[0], : t.shape[1]] = t
+    chw = tuple(torch.from_numpy(np.ascontiguousarray(t.transpose(2, 0, 1))).to(device)
+                for t in textures)
     sizes = torch.tensor([t.shape[:2] for t in textures], device=device)
-    return torch.from_numpy(stack).to(device), sizes
+    return chw, sizes
+
+
+@lru_cache(maxsize=None)
+def _blend_table(image_weight: float, frost_weight: float, device: str) -> torch.Tensor:
+    """``uint8(clip(image_weight * x + frost_weight * f, 0, 255))`` at index ``256 x + f``,
+    in float64 as the reference computes it."""
+    values = torch.arange(256, dtype=torch.float64)
+    table = image_weight * values[:, None] + frost_weight * values[None, :]
+    return to_uint8(table).flatten().to(device)
 
 
 def frost_crops(preset: str, index: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
-                height: int, width: int) -> torch.Tensor:
-    """Crops of the textures ``index`` at (``top``, ``left``): uint8 N x 3 x height x width."""
-    stack, _ = _texture_stack(preset, str(index.device))
-    rows = top[:, None] + torch.arange(height, device=index.device)
-    cols = left[:, None] + torch.arange(width, device=index.device)
-    crops = stack[index[:, None, None], rows[:, :, None], cols[:, None, :]]
-    return crops.permute(0, 3, 1, 2)
+                height: int, width: int) -> list[torch.Tensor]:
+    """Crops of the textures ``index`` at (``top``, ``left``): N uint8 3 x height x width views."""
+    textures, _ = _texture_stack(preset, str(index.device))
+    return [textures[i][:, t:t + height, l:l + width]
+            for i, t, l in zip(index.tolist(), top.tolist(), left.tolist())]
 
 
 def draw_frost(n: int, preset: str, height: int, width: int,
@@ -123,12 +129,14 @@ def draw_frost(n: int, preset: str, height: int, width: int,
 def frost_blend(images: torch.Tensor, severity: int, preset: str, index: torch.Tensor,
                 top: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
     """``clip(c0 * x + c1 * frost_crop, 0, 255)`` truncated to uint8, for given draws."""
-    image_weight, frost_weight = FROST[preset][severity - 1]
+    table = _blend_table(*FROST[preset][severity - 1], str(images.device))
     rgb, gray_input = as_rgb(images)
     crops = frost_crops(preset, index.to(images.device), top.to(images.device),
                         left.to(images.device), *images.shape[-2:])
-    out = image_weight * rgb.to(torch.float64) + frost_weight * crops.to(torch.float64)
-    return from_rgb(to_uint8(out), gray_input)
+    keys = rgb.to(torch.int32).bitwise_left_shift_(8)
+    for key, crop in zip(keys, crops):
+        key += crop
+    return from_rgb(table.index_select(0, keys.flatten()).view(keys.shape), gray_input)
 
 
 @register_corruption("frost")
