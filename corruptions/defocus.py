@@ -3,18 +3,21 @@
 ``disk(radius, alias_blur)``: a binary disk ``X^2 + Y^2 <= r^2`` on the grid -8..8 (r <= 8) or
 -r..r (r > 8), in float32, normalised to sum 1, then blurred like ``cv2.GaussianBlur`` with a
 3x3 (r <= 8) or 5x5 (r > 8) Gaussian of sigma ``alias_blur`` and BORDER_REFLECT_101 (not
-renormalised). The image is correlated with it per channel, border BORDER_REFLECT_101, via FFT
-for large kernels; the uint8 truncation is that of HR's float64 arithmetic (see
-:func:`defocus_blur`).
+renormalised). The image is correlated with it per channel, border BORDER_REFLECT_101, and
+truncated to uint8 as HR's float64 arithmetic does (see :func:`defocus_blur`). The planes go
+through in chunks that stay in cache: a float32 correlation (integer disk sums then a 3 x 3
+blur, shifted slices, or an FFT), then the truncation of that chunk.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from corruptions.fft import fast_fft_length, irfft2, rfft2
 from corruptions.gaussian import pad_indices
 from corruptions.registry import register_corruption
 
@@ -26,14 +29,14 @@ DEFOCUS_BLUR = {
 
 # Kernel weights at or below this are negligible next to the float64 sums (< 1e-13 in total).
 _NEGLIGIBLE = 1e-18
-# float32 outputs this close to an integer are recomputed in float64 (float32 error: ~1e-4).
-_NEAR = 2e-3
-# Windows are tested for flatness when more than 1 in this many outputs need float64.
-_FLAT_SHARE = 256
+# float32 outputs this close to an integer get the float64 treatment. Measured float32 errors:
+# FFT ~1e-4, shifted slices ~2e-5, exact disk sums then a 3 x 3 blur ~3e-5 (at 0..255).
+_NEAR_FFT = 5e-4
+_NEAR = 2.5e-4
 # Kernels with at least this many taps are applied through an FFT.
 _FFT_TAPS = 121
-# Values per chunk of the shifted-slice sums on the CPU (keeps the planes in cache).
-_CHUNK = 1 << 15
+# Values per chunk of planes on the CPU (a few 224 px planes: stays in cache).
+_CHUNK = 1 << 18
 
 
 def cv2_gaussian_kernel1d(ksize: int, sigma: float) -> torch.Tensor:
@@ -68,26 +71,14 @@ def _trim(kernel: torch.Tensor) -> torch.Tensor:
     return kernel
 
 
-def fast_fft_length(n: int) -> int:
-    """The smallest 2-3-5-smooth length >= n (fast FFT sizes)."""
-    while True:
-        m = n
-        for p in (2, 3, 5):
-            while m % p == 0:
-                m //= p
-        if m == 1:
-            return n
-        n += 1
-
-
 @lru_cache(maxsize=32)
-def _kernel_spectrum(kernel_key: tuple, k: int, hp: int, wp: int, dtype: torch.dtype,
+def _kernel_spectrum(kernel_key: tuple, k: int, hp: int, wp: int,
                      device: torch.device) -> torch.Tensor:
-    """rfft2 of the flipped kernel, zero-padded to hp x wp (cached per kernel and size)."""
+    """rfft2 of the flipped float32 kernel, zero-padded to hp x wp (cached per kernel, size)."""
     kernel = torch.tensor(kernel_key, dtype=torch.float64).view(k, k)
-    flipped = torch.zeros(hp, wp, dtype=dtype, device=device)
-    flipped[:k, :k] = kernel.flip(0, 1).to(dtype=dtype, device=device)
-    return torch.fft.rfft2(flipped)
+    flipped = torch.zeros(hp, wp, dtype=torch.float32, device=device)
+    flipped[:k, :k] = kernel.flip(0, 1).to(dtype=torch.float32, device=device)
+    return rfft2(flipped, (hp, wp))
 
 
 def _tap_groups(kernel: torch.Tensor) -> list[tuple[float, list[tuple[int, int]]]]:
@@ -125,42 +116,24 @@ def reflect101_pad(planes: torch.Tensor, r: int) -> torch.Tensor:
     return planes.index_select(1, rows).index_select(2, cols)
 
 
-def filter2d_reflect101(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-    """``cv2.filter2D`` (correlation, centred anchor, BORDER_REFLECT_101) of every channel.
-
-    Small kernels sum shifted slices, taps of equal weight first (their sum is exact for
-    integer-valued inputs); large ones multiply spectra (the kernel's is cached) at a fast FFT
-    length.
-    """
-    n, c, h, w = x.shape
-    k = kernel.shape[0]
-    r = k // 2
-    padded = reflect101_pad(x.reshape(n * c, h, w), r)
-    if k * k < _FFT_TAPS:
-        groups = _tap_groups(kernel)
-        step = max(1, _CHUNK // (h * w)) if x.device.type == "cpu" else n * c
-        out = torch.cat([_sum_taps(part, groups, h, w) for part in padded.split(step)])
-        return out.reshape(n, c, h, w)
-    hp, wp = padded.shape[-2:]
-    lh, lw = fast_fft_length(hp), fast_fft_length(wp)
-    spectrum = _kernel_spectrum(tuple(kernel.flatten().tolist()), k, lh, lw, x.dtype, x.device)
-    out = torch.fft.irfft2(torch.fft.rfft2(padded, s=(lh, lw)) * spectrum, s=(lh, lw))
-    return out[:, k - 1:k - 1 + h, k - 1:k - 1 + w].reshape(n, c, h, w)
-
-
 @register_corruption("defocus_blur")
 def defocus_blur(images: torch.Tensor, severity: int, preset: str,
                  generator: torch.Generator | None) -> torch.Tensor:
     """HR defocus_blur: filter2D with ``disk(radius, alias_blur)``, truncated like float64 math.
 
     A float32 pass alone misses the exact bar (the kernels are nearly box filters, so many
-    outputs lie within 1e-6 of an integer), so the float64 result is recovered cheaply:
+    outputs lie within 1e-6 of an integer), so the float64 truncation is recovered cheaply:
 
     * kernels with one weight ``w0`` above ``_NEGLIGIBLE`` (alias sigma 0.1 or less; the other
-      taps add under 1e-13): the float32 sum of the integer pixels under the support is exact,
-      and the output is ``w0 * sum`` in float64;
-    * other kernels: a float32 pass, then float64 sums only at the outputs whose float32 value
-      lies within ``_NEAR`` of an integer (where truncation could differ).
+      taps add under 1e-13): the sum of the integer pixels under the support is exact (row
+      runs), and the output is ``w0 * sum`` in float64;
+    * other kernels: a float32 correlation whose error is well under a bound ``e``; outputs
+      farther than ``e`` from an integer truncate as float64 would. Among the others, an output
+      within ``e`` of ``p * sum(kernel)``, ``p`` its centre pixel, is taken for a flat window
+      and gets HR's float64 value there, ``uint8(p * sum(kernel))``; the rest get their
+      float64 sum computed at that output. (A window that is not flat but sums to within
+      ``e`` of the flat value gets the flat value; this happens for about 1 output in 10^6,
+      and is off by 1 at most.)
 
     Works on the 0..255 scale (HR: on x / 255, then x 255; same values to ~1e-13).
     """
@@ -168,32 +141,114 @@ def defocus_blur(images: torch.Tensor, severity: int, preset: str,
     kernel = _kernel(radius, alias_blur)
     support = kernel > _NEGLIGIBLE
     weights = kernel[support].unique()
-    x = images.to(torch.float32)
     if weights.numel() == 1:
-        sums = filter2d_reflect101(x, support.to(torch.float32)).round_()
-        out = sums.to(torch.float64).mul_(float(weights[0]))
-        return out.clamp_(0, 255).to(torch.uint8)
-    approx = filter2d_reflect101(x, kernel)
-    out = approx.clamp(0, 255).to(torch.uint8)
-    near = ((approx - approx.round()).abs() < _NEAR).flatten().nonzero()[:, 0]
-    if not near.numel():
-        return out
-    n, c, h, w = x.shape
+        mask = _trim(support.to(torch.float32)) > 0
+        sums = _correlate_chunks(images, mask, lambda part, h, w: _run_sums(part, mask, h, w))
+        return sums.to(torch.float64).mul_(float(weights[0])).clamp_(0, 255).to(torch.uint8)
+    approximate, bound = _approximation(kernel, radius, alias_blur)
+    return _truncate(images, kernel, approximate, bound)
+
+
+def _approximation(kernel: torch.Tensor, radius: float, alias_blur: float):
+    """The float32 correlation of padded uint8 planes with ``kernel`` (a function of the planes
+    and the output size) and a bound well above its error.
+
+    Where the kernel is exactly the 3 x 3 Gaussian blur of the normalised disk (the blur stays
+    inside the kernel grid, so no reflected taps), the disk sums come from row runs in integers
+    and the blur is a separable 3 x 3 pass. Otherwise small kernels sum shifted slices, taps of
+    equal weight first, and large ones multiply spectra (the kernel's cached) at a fast FFT
+    length.
+    """
+    inside = _disk_mask(radius)
     k = kernel.shape[0]
-    padded = reflect101_pad(x.reshape(n * c, h, w), k // 2)
-    exact = torch.empty(near.shape, dtype=torch.float64, device=x.device)
-    rest = torch.ones_like(near, dtype=torch.bool)
-    if near.numel() * _FLAT_SHARE >= x.numel():
-        # Mostly flat image regions: there the output is the pixel value times the kernel sum.
-        rest = ~_flat_windows(padded, k).flatten()[near]
-        exact[~rest] = x.flatten()[near[~rest]].to(torch.float64) * kernel.double().sum()
-    exact[rest] = _correlate_at(padded, kernel, near[rest], h, w)
-    out.view(-1)[near] = exact.clamp_(0, 255).to(torch.uint8)
-    return out
+    if radius <= 8 and inside.shape[0] <= 13 and k == inside.shape[0] + 2:
+        g = cv2_gaussian_kernel1d(3, alias_blur)
+        side, centre = float(g[0]), float(g[1])
+        scale = 1.0 / float(inside.sum())
+
+        def blurred_disk(part: torch.Tensor, h: int, w: int) -> torch.Tensor:
+            sums = _run_sums(part, inside, h + 2, w + 2).to(torch.float32)
+            rows = sums[:, :, 1:-1] * (centre * scale)
+            rows += (sums[:, :, :-2] + sums[:, :, 2:]) * (side * scale)
+            out = rows[:, 1:-1] * centre
+            out += (rows[:, :-2] + rows[:, 2:]) * side
+            return out
+        return blurred_disk, _NEAR
+    if k * k < _FFT_TAPS:
+        groups = _tap_groups(kernel)
+        return (lambda part, h, w: _sum_taps(part.to(torch.float32), groups, h, w)), _NEAR
+
+    def fft(part: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        hp, wp = part.shape[-2:]
+        lh, lw = fast_fft_length(hp), fast_fft_length(wp)
+        spectrum = _kernel_spectrum(tuple(kernel.flatten().tolist()), k, lh, lw, part.device)
+        out = irfft2(rfft2(part.to(torch.float32), (lh, lw)) * spectrum, (lh, lw))
+        return out[:, k - 1:k - 1 + h, k - 1:k - 1 + w]
+    return fft, _NEAR_FFT
+
+
+def _correlate_chunks(images: torch.Tensor, mask: torch.Tensor, correlate) -> torch.Tensor:
+    """``correlate(padded planes, h, w)`` over chunks of planes padded for ``mask``, joined."""
+    n, c, h, w = images.shape
+    padded = reflect101_pad(images.reshape(n * c, h, w), mask.shape[0] // 2)
+    return torch.cat([correlate(part, h, w)
+                      for part in padded.split(_planes_per_chunk(images))]).reshape(n, c, h, w)
+
+
+def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: float) -> torch.Tensor:
+    """uint8 truncation of the float64 correlation, chunk by chunk from its float32
+    approximation (error under ``bound``); see :func:`defocus_blur`."""
+    n, c, h, w = images.shape
+    support = (kernel != 0).flatten()
+    planes = images.reshape(n * c, h, w)
+    padded = reflect101_pad(planes, kernel.shape[0] // 2)
+    out = torch.empty(n * c, h, w, dtype=torch.uint8, device=images.device)
+    flat_exact = torch.arange(256, dtype=torch.float64, device=images.device) * kernel.double().sum()
+    flat_approx = flat_exact.to(torch.float32)
+    flat_values = flat_exact.clamp(0, 255).to(torch.uint8)
+    step = _planes_per_chunk(images)
+    exact = []
+    for start in range(0, n * c, step):
+        part = padded[start:start + step]
+        approx = approximate(part, h, w)
+        dest = out[start:start + step].view(-1)
+        dest.copy_(approx.clamp(0, 255).to(torch.int16).view(-1))
+        near = _nonzero(torch.frac(approx + bound) < 2 * bound)
+        if not near.numel():
+            continue
+        centre = planes[start:start + step].flatten()[near].long()
+        candidate = (approx.flatten()[near] - flat_approx[centre]).abs_() < bound
+        flat = torch.zeros_like(candidate)
+        if bool(candidate.any()):
+            # Constant squares are flat; other candidates are checked tap by tap.
+            flat = candidate & square_flat(part, kernel.shape[0], h, w).flatten()[near]
+            unsure = (candidate & ~flat).nonzero()[:, 0]
+            if unsure.numel():
+                flat[unsure] = _flat_at(part, support, near[unsure], centre[unsure], h, w)
+        dest[near] = torch.where(flat, flat_values[centre], dest[near])
+        exact.append(near[~flat] + start * h * w)
+    rest = torch.cat(exact) if exact else torch.empty(0, dtype=torch.long, device=images.device)
+    if rest.numel():
+        out.view(-1)[rest] = _correlate_at(padded, kernel, rest, h, w).clamp_(0, 255).to(torch.uint8)
+    return out.reshape(n, c, h, w)
+
+
+def square_flat(padded: torch.Tensor, k: int, h: int, w: int) -> torch.Tensor:
+    """Whether each k x k window of M x (h + k - 1) x (w + k - 1) planes is constant (M x h x w
+    bool): every row constant along its k pixels, and the first column constant along its k
+    rows. Spans double each step; the vertical steps combine 8 flags at once (bytes of int64
+    words) when ``w`` is a multiple of 8."""
+    r = k // 2
+    rows = _all_along(padded[:, :, 1:] == padded[:, :, :-1], k - 1, 2)
+    column = padded[:, 1:, r:r + w] == padded[:, :-1, r:r + w]
+    if w % 8 == 0:
+        rows, column = rows.contiguous().view(torch.int64), column.view(torch.int64)
+    return (_all_along(rows, k, 1) & _all_along(column, k - 1, 1)).view(torch.bool)
 
 
 def _all_along(flags: torch.Tensor, length: int, dim: int) -> torch.Tensor:
-    """``out[j] = flags[j:j + length].all()`` along ``dim`` (length >= 1), by doubling spans."""
+    """``out[j] = flags[j:j + length].all()`` along ``dim`` (length >= 1), by doubling spans
+    (bitwise and: bool tensors or int64 words of bool bytes)."""
     span = 1
     while span < length:
         step = min(span, length - span)
@@ -203,29 +258,99 @@ def _all_along(flags: torch.Tensor, length: int, dim: int) -> torch.Tensor:
     return flags
 
 
-def _flat_windows(padded: torch.Tensor, k: int) -> torch.Tensor:
-    """Whether each k x k window of M x (H + k - 1) x (W + k - 1) planes is constant (M x H x W):
-    every row constant along its k pixels, and the first column constant along its k rows."""
-    w = padded.shape[-1] - k + 1
-    rows = _all_along(padded[:, :, 1:] == padded[:, :, :-1], k - 1, 2)
-    first_column = _all_along(padded[:, 1:, :w] == padded[:, :-1, :w], k - 1, 1)
-    return _all_along(rows, k, 1) & first_column
+def _nonzero(mask: torch.Tensor) -> torch.Tensor:
+    """Flat indices of the True entries (numpy's ``flatnonzero`` on the CPU: 3x faster there)."""
+    if mask.device.type == "cpu":
+        return torch.from_numpy(np.flatnonzero(mask.numpy()))
+    return mask.flatten().nonzero()[:, 0]
+
+
+def _planes_per_chunk(images: torch.Tensor) -> int:
+    """How many H x W planes one chunk holds (CPU: about ``_CHUNK`` values, to stay in cache;
+    other devices: all)."""
+    n, c, h, w = images.shape
+    return max(1, _CHUNK // (h * w)) if images.device.type == "cpu" else n * c
+
+
+@lru_cache(maxsize=32)
+def _disk_mask(radius: float) -> torch.Tensor:
+    """HR's binary disk ``X^2 + Y^2 <= r^2`` trimmed to its bounding square (bool)."""
+    half = 8 if radius <= 8 else int(radius)
+    grid = torch.arange(-half, half + 1, dtype=torch.float64)
+    return _trim((grid[None, :] ** 2 + grid[:, None] ** 2 <= radius ** 2).to(torch.float32)) > 0
+
+
+def _run_sums(padded: torch.Tensor, mask: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Sums under a centred, symmetric, row-convex boolean ``mask`` (k x k, k odd) of uint8
+    M x (h + k - 1) x (w + k - 1) planes, in integers (M x h x w).
+
+    Each mask row is a run of half-width ``a``: horizontal run sums for every half-width are
+    built by widening (two adds per step), then the rows are summed vertically, one add per mask
+    row. int16 when the largest sum fits (half the memory traffic of float32), else int32.
+    """
+    half_widths = [int(row.sum()) // 2 for row in mask]
+    dtype = torch.int16 if 255 * int(mask.sum()) <= torch.iinfo(torch.int16).max else torch.int32
+    padded = padded.to(dtype)
+    r = len(half_widths) // 2
+    runs = {0: padded[:, :, r:r + w]}
+    current = runs[0]
+    for a in range(1, max(half_widths) + 1):
+        current = current + padded[:, :, r - a:r - a + w]
+        current += padded[:, :, r + a:r + a + w]
+        runs[a] = current
+    out = runs[half_widths[0]][:, 0:h].clone()
+    for dy in range(1, len(half_widths)):
+        out += runs[half_widths[dy]][:, dy:dy + h]
+    return out
+
+
+def _windows_at(padded: torch.Tensor, k: int, flat_index: torch.Tensor, h: int, w: int,
+                chunk: int = 1024):
+    """The k x k windows of M x (h + k - 1) x (w + k - 1) planes at flat indices of the M x h x w
+    output, as (count, k * k) arrays a chunk at a time: a strided view gathered with numpy on the
+    CPU (10x faster there than torch indexing), torch elsewhere."""
+    m, hp, wp = padded.shape
+    plane, pixel = flat_index // (h * w), flat_index % (h * w)
+    index = (plane, pixel // w, pixel % w)
+    shape, strides = (m, h, w, k, k), (hp * wp, wp, 1, wp, 1)
+    if padded.device.type == "cpu":
+        windows = np.lib.stride_tricks.as_strided(
+            padded.contiguous().numpy(), shape, [s * padded.element_size() for s in strides])
+        index = [i.numpy() for i in index]
+    else:
+        windows = padded.contiguous().as_strided(shape, strides)
+    for start in range(0, len(flat_index), chunk):
+        yield windows[tuple(i[start:start + chunk] for i in index)].reshape(-1, k * k)
 
 
 def _correlate_at(padded: torch.Tensor, kernel: torch.Tensor, flat_index: torch.Tensor,
-                  h: int, w: int, chunk: int = 4096) -> torch.Tensor:
+                  h: int, w: int) -> torch.Tensor:
     """float64 correlation of the reflect-padded M x (h + k - 1) x (w + k - 1) planes with
     ``kernel`` at the given flat indices of the M x h x w output only."""
-    k = kernel.shape[0]
-    padded = padded.flatten()
-    hp, wp = h + k - 1, w + k - 1
-    taps = kernel.flatten().nonzero()[:, 0]
-    offsets = (taps // k) * wp + taps % k
-    weights = kernel.flatten()[taps].to(torch.float64)
-    plane, pixel = flat_index // (h * w), flat_index % (h * w)
-    base = plane * (hp * wp) + (pixel // w) * wp + pixel % w
-    return torch.cat([padded[part[:, None] + offsets].to(torch.float64) @ weights
-                      for part in base.split(chunk)])
+    weights = kernel.to(torch.float64).flatten()
+    if padded.device.type == "cpu":
+        weights = weights.numpy()
+        return torch.from_numpy(np.concatenate(
+            [part @ weights for part in _windows_at(padded, kernel.shape[0], flat_index, h, w)]))
+    return torch.cat([part.to(torch.float64) @ weights
+                      for part in _windows_at(padded, kernel.shape[0], flat_index, h, w)])
+
+
+def _flat_at(padded: torch.Tensor, support: torch.Tensor, flat_index: torch.Tensor,
+             centre: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Whether every pixel under the k x k ``support`` (flattened bool) equals ``centre`` at the
+    given flat indices of the M x h x w output."""
+    k = int(round(support.numel() ** 0.5))
+    taps = support.nonzero()[:, 0]
+    if padded.device.type == "cpu":
+        taps, centre = taps.numpy(), centre.numpy()
+        parts = [(part[:, taps] == centre[i:i + len(part), None]).all(1)
+                 for i, part in zip(range(0, len(centre), 1024),
+                                    _windows_at(padded, k, flat_index, h, w))]
+        return torch.from_numpy(np.concatenate(parts))
+    return torch.cat([(part[:, taps] == centre[i:i + len(part), None]).all(1)
+                      for i, part in zip(range(0, len(centre), 1024),
+                                         _windows_at(padded, k, flat_index, h, w))])
 
 
 @lru_cache(maxsize=32)

@@ -17,7 +17,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from corruptions.defocus import fast_fft_length
+from corruptions.fft import fast_fft_length, irfft2, rfft2
 from corruptions.noise import resolve_generator
 from corruptions.registry import register_corruption
 
@@ -100,8 +100,8 @@ def _blur_fft(padded, weights, dy, dx, h, w, top, left):
     rows = torch.arange(n, device=padded.device)[:, None].expand_as(dy)
     # Circular convolution: out[p] = sum_i k_i * padded[p - (dy_i, dx_i)].
     kernel.index_put_((rows, dy % lh, dx % lw), weights, accumulate=True)
-    spectrum = torch.fft.rfft2(padded, s=(lh, lw)) * torch.fft.rfft2(kernel)[:, None]
-    out = torch.fft.irfft2(spectrum, s=(lh, lw))
+    spectrum = rfft2(padded, (lh, lw)) * rfft2(kernel, (lh, lw))[:, None]
+    out = irfft2(spectrum, (lh, lw))
     return out[..., top:top + h, left:left + w]
 
 

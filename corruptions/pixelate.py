@@ -93,13 +93,14 @@ def _pillow_pixelate(images: torch.Tensor, small: tuple[int, int]) -> torch.Tens
     """The reference's BOX downscale by Pillow, plane by plane (8-bit planes, no channel
     interleaving), then its BOX upscale as the copy it is: with a reduction factor below 1 each
     output pixel has one tap of weight 1, the source pixel ``start`` of :func:`box_coefficients`
-    (CPU tensors)."""
+    (CPU tensors). The upscale copies columns first, then whole rows."""
     h, w = images.shape[-2:]
     planes = images.contiguous().reshape(-1, h, w).numpy()
-    down = np.stack([np.asarray(Image.fromarray(p).resize((small[1], small[0]), Image.BOX))
-                     for p in planes])
+    down = np.empty((len(planes), *small), dtype=np.uint8)
+    for plane, out in zip(planes, down):
+        out[...] = Image.fromarray(plane).resize((small[1], small[0]), Image.BOX)
     rows, cols = box_coefficients(small[0], h)[0], box_coefficients(small[1], w)[0]
-    out = np.take(np.take(down, rows, axis=1), cols, axis=2)
+    out = np.take(np.take(down, cols, axis=2), rows, axis=1)
     return torch.from_numpy(out).reshape(images.shape)
 
 

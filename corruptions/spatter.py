@@ -1,26 +1,32 @@
 """Spatter corruption: water drops (severities 1-3 of the tables) or mud (4-5).
 
-A liquid layer N(loc, scale) is blurred (skimage ``gaussian``, mode 'nearest') and thresholded.
+A liquid layer N(loc, scale) (drawn in float32 from the generator; ``spatter_apply`` also takes
+the reference's float64 draw) is blurred (skimage ``gaussian``, mode 'nearest') and thresholded.
 
 * Water reproduces the reference's OpenCV chain without OpenCV: the layer as uint8 without
   clipping (wrap-around, like numpy's cast), Canny edges (3x3 Sobel with replicated borders, L1
   magnitude, OpenCV's fixed-point direction sectors, hysteresis over 8-connected components), the
   5x5 chamfer distance transform to the nearest edge (OpenCV's DIST_L2 mask-5 weights and its
-  two raster passes in float32),
-  3x3 box blur, histogram equalisation, a 3x3 emboss kernel with saturating uint8 output and a
-  last 3x3 box blur. The drops are pale turquoise, R, G, B = 175, 238, 238.
+  two raster passes in float32, tall images in overlapping strips batched together), 3x3 box
+  blur, histogram equalisation, a 3x3 emboss kernel with saturating uint8 output and a last 3x3
+  box blur. The drops are pale turquoise, R, G, B = 175, 238, 238.
 * Mud blurs the binary mask (layer > threshold) with sigma = intensity, drops values < 0.8 and
   blends in mud brown, R, G, B = 63, 42, 20.
+
+Whole-image passes run on groups of about ``_PART_PIXELS`` pixels (a few images at 224 px) so
+their tensors stay in the cache; only the chamfer rows walk the whole batch at once.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from corruptions.color import as_rgb, from_rgb, to_uint8
+from corruptions.color import as_rgb, from_rgb
 from corruptions.gaussian import gaussian_filter
 from corruptions.noise import resolve_generator
 from corruptions.registry import register_corruption
@@ -40,11 +46,13 @@ SPATTER = {
 WATER = (175 / 255.0, 238 / 255.0, 238 / 255.0)
 MUD = (63 / 255.0, 42 / 255.0, 20 / 255.0)
 
-_CANNY_SHIFT = 15
-_TG22 = int(0.4142135623730950488016887242097 * (1 << _CANNY_SHIFT) + 0.5)
+# OpenCV's tan(22.5 deg) in 15-bit fixed point (13573), as the exact float 13573 / 2^15.
+_TG22 = int(0.4142135623730950488016887242097 * (1 << 15) + 0.5) / (1 << 15)
 # DIST_L2 mask-5 weights (axial, diagonal, knight's move), float32 as in OpenCV 5.
 _CHAMFER = (1.0, 1.4, 2.1969)
-_SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+_HYSTERESIS_ROUNDS = 32
+_PART_PIXELS = 1 << 17
+_FAR = 1e9  # chamfer value of pixels with no edge yet (and outside the image)
 _EMBOSS = torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
 
 
@@ -71,33 +79,89 @@ def _box3(x: torch.Tensor) -> torch.Tensor:
 
 
 def canny(layer: torch.Tensor, low: int = 50, high: int = 150) -> torch.Tensor:
-    """``cv2.Canny(layer, low, high)`` (aperture 3, L1 gradient) of uint8 N x 1 x H x W -> bool."""
-    h, w = layer.shape[-2:]
-    padded = F.pad(layer.to(torch.float32), (1, 1, 1, 1), mode="replicate")
-    gx = _correlate3x3(padded, _SOBEL_X, "constant")[..., 1:-1, 1:-1].to(torch.int32)
-    gy = _correlate3x3(padded, _SOBEL_X.T, "constant")[..., 1:-1, 1:-1].to(torch.int32)
+    """``cv2.Canny(layer, low, high)`` (aperture 3, L1 gradient) of uint8 N x 1 x H x W -> bool.
+
+    Exact integer arithmetic in float32: separable Sobel sums (replicated borders), OpenCV's
+    fixed-point sector tests as ``|gy| < |gx| tg22`` and ``|gy| - 2 |gx| > |gx| tg22`` (``tg22 =
+    13573 / 2^15``, products exact), one neighbour pair per pixel picked by sector (the diagonal
+    pair strict).
+    """
+    return _hysteresis(*_canny_candidates(layer, low, high))
+
+
+def _canny_candidates(layer: torch.Tensor, low: int = 50,
+                      high: int = 150) -> tuple[torch.Tensor, torch.Tensor]:
+    """Canny's candidate and strong edge masks (before hysteresis), N x 1 x H x W bool."""
+    p = F.pad(layer.to(torch.float32), (1, 1, 1, 1), mode="replicate")
+    dx = p[..., 2:] - p[..., :-2]
+    gx = (dx[..., :-2, :] + dx[..., 2:, :]).add_(dx[..., 1:-1, :], alpha=2)
+    sy = (p[..., :-2] + p[..., 2:]).add_(p[..., 1:-1], alpha=2)
+    gy = sy[..., 2:, :] - sy[..., :-2, :]
+    mag = F.pad(gx.abs() + gy.abs(), (1, 1, 1, 1))  # zero outside the image, as OpenCV
+    return _suppress_non_maxima(gx, gy, mag, low, high)
+
+
+def _sectors(gx: torch.Tensor, gy: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(horizontal, vertical, same gradient signs) masks of OpenCV's Canny direction sectors.
+
+    Diagonal pixels have both gradients non-zero, so ``gx * gy > 0`` is OpenCV's sign test.
+    """
     ax, ay = gx.abs(), gy.abs()
-    mag = ax + ay
     tg22 = ax * _TG22
-    ay = ay << _CANNY_SHIFT
-    tg67 = tg22 + (ax << (_CANNY_SHIFT + 1))
-    padded = F.pad(mag, (1, 1, 1, 1))  # zero magnitude outside the image, as OpenCV
+    return ay < tg22, torch.sub(ay, ax, alpha=2) > tg22, gx * gy > 0
 
-    def at(dy: int, dx: int) -> torch.Tensor:
-        return padded[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
 
-    horizontal = (mag > at(0, -1)) & (mag >= at(0, 1))
-    vertical = (mag > at(-1, 0)) & (mag >= at(1, 0))
-    # gradient signs equal: neighbours (row-1, col-1), (row+1, col+1); else (row-1, col+1), ...
-    same_sign = (gx < 0) == (gy < 0)
-    diagonal = torch.where(same_sign, (mag > at(-1, -1)) & (mag > at(1, 1)),
-                           (mag > at(-1, 1)) & (mag > at(1, -1)))
-    local_max = torch.where(ay < tg22, horizontal, torch.where(ay > tg67, vertical, diagonal))
-    candidate = local_max & (mag > low)
-    return _hysteresis(candidate, candidate & (mag > high))
+def _suppress_non_maxima(gx: torch.Tensor, gy: torch.Tensor, mag: torch.Tensor, low: int,
+                         high: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Candidate and strong masks (N x 1 x H x W) by whole-image comparisons (booleans only);
+    ``mag`` zero-padded by one pixel.
+
+    A local maximum beats its first neighbour (left, up) and is not beaten by the second
+    (right, down); on the diagonals it beats both. Same gradient signs: neighbours (row-1,
+    col-1), (row+1, col+1); else (row-1, col+1), (row+1, col-1). One comparison per pair of
+    pixels serves both sides of the horizontal and vertical tests.
+    """
+    horizontal, vertical, same_sign = _sectors(gx, gy)
+    centre = mag[..., 1:-1, 1:-1]
+    rising = mag[..., 1:-1, 1:] > mag[..., 1:-1, :-1]  # each pixel above its left neighbour
+    along = rising[..., :-1] & ~rising[..., 1:]
+    rising = mag[..., 1:, 1:-1] > mag[..., :-1, 1:-1]  # each pixel above the one over it
+    across = rising[..., :-1, :] & ~rising[..., 1:, :]
+    main = (centre > mag[..., :-2, :-2]) & (centre > mag[..., 2:, 2:])
+    anti = (centre > mag[..., :-2, 2:]) & (centre > mag[..., 2:, :-2])
+    diagonal = ((same_sign & main) | (anti & ~same_sign)) & ~(horizontal | vertical)
+    candidate = ((horizontal & along) | (vertical & across) | diagonal) & (centre > low)
+    return candidate, candidate & (centre > high)
 
 
 def _hysteresis(candidate: torch.Tensor, strong: torch.Tensor) -> torch.Tensor:
+    """Candidates 8-connected (through candidates) to a strong pixel, per image.
+
+    Weak candidates (not strong) are few: they join the edges in rounds, each taking the weak
+    pixels next to a kept one (gathers over the weak pixels only), until a round adds none.
+    After ``_HYSTERESIS_ROUNDS`` rounds (a long weak chain) the connected components decide
+    instead (:func:`_label_hysteresis`).
+    """
+    n, _, h, w = candidate.shape
+    row = w + 2
+    kept = torch.zeros(n, h + 2, w + 2, dtype=torch.bool, device=candidate.device)
+    kept[:, 1:-1, 1:-1] = strong[:, 0]
+    weak = torch.zeros_like(kept)
+    weak[:, 1:-1, 1:-1] = candidate[:, 0] & ~strong[:, 0]
+    pending = weak.flatten().nonzero().squeeze(1)  # interior of the zero-bordered planes
+    offsets = torch.tensor([-row - 1, -row, -row + 1, -1, 1, row - 1, row, row + 1],
+                           device=candidate.device)
+    flat = kept.view(-1)
+    for _ in range(_HYSTERESIS_ROUNDS):
+        reached = flat[pending[:, None] + offsets].any(1)
+        if not bool(reached.any()):
+            return kept[:, None, 1:-1, 1:-1]
+        flat[pending[reached]] = True
+        pending = pending[~reached]
+    return _label_hysteresis(candidate, strong)
+
+
+def _label_hysteresis(candidate: torch.Tensor, strong: torch.Tensor) -> torch.Tensor:
     """Candidates 8-connected (through candidates) to a strong pixel, per image.
 
     One ``scipy.ndimage.label`` call labels the 8-connected components of every image of the
@@ -113,36 +177,59 @@ def _hysteresis(candidate: torch.Tensor, strong: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(keep[labels]).to(candidate.device)[:, None]
 
 
+def _raster_pass(buf: torch.Tensor, rows: range, step: int) -> None:
+    """One of OpenCV's two raster passes with the mask-5 weights (forward: ``step`` 1, rows top
+    down; backward: -1, bottom up), in place on a float32 M x (R + 4) x (W + 4) buffer whose
+    2-pixel border is far from any edge.
+
+    Each row takes every pixel's candidates from the two rows before it in one vectorised step
+    (float32 sums); the run along the row, ``d[x] = min(c[x], d[x - step] + 1)``, is ``x +
+    cummin(c - x)`` (mirrored backward) in float64 (exact) rounded to float32 once.
+    """
+    w = buf.shape[2] - 4
+    hv, diag, knight = _CHAMFER
+    ramp = torch.arange(w, dtype=torch.float64, device=buf.device)
+    for r in rows:
+        near, far = buf[:, r - step], buf[:, r - 2 * step]
+        # min(a + k, b + k) == min(a, b) + k in float32 (rounding is monotone).
+        c = torch.minimum(torch.minimum(far[:, 1:w + 1], far[:, 3:w + 3]),
+                          torch.minimum(near[:, 0:w], near[:, 4:w + 4])).add_(knight)
+        c = torch.minimum(c, torch.minimum(near[:, 1:w + 1], near[:, 3:w + 3]).add_(diag))
+        c = torch.minimum(c, near[:, 2:w + 2] + hv)
+        c = torch.minimum(c, buf[:, r, 2:w + 2])
+        if step == 1:  # float32 -/+ float64 promotes: exact
+            run = torch.cummin(torch.sub(c, ramp), 1).values.add_(ramp)
+        else:
+            run = torch.cummin(torch.add(c, ramp).flip(1), 1).values.flip(1).sub_(ramp)
+        buf[:, r, 2:w + 2] = run
+
+
 def chamfer_distance(edges: torch.Tensor, limit: float) -> torch.Tensor:
     """``cv2.distanceTransform(255 - edges, DIST_L2, 5)`` truncated at ``limit``: float32 N x 1 x
     H x W.
 
-    OpenCV's own two raster passes with the mask-5 weights in float32 (outside the image counts
-    as far from any edge): each pass walks the rows, taking every pixel's candidates from the
-    two rows before it in one vectorised step; the run along the row, ``d[x] = min(c[x],
-    d[x - 1] + 1)``, is ``x + cummin(c - x)`` in float64 (exact) rounded to float32 once.
+    OpenCV's own two raster passes in float32 (outside the image counts as far from any edge).
+    Tall images are cut into horizontal strips, each with ``halo = ceil(limit) + 2`` extra rows
+    above and below, and all strips run as one batch (fewer sequential rows). This is exact
+    after truncation: every pass is monotone, so a strip's values are never below the whole
+    image's, and a value <= limit comes from an edge at most ``limit`` rows away (each row
+    crossed costs >= 1) through pixels the strip holds, so it is reproduced bit for bit.
     """
-    big = 1e9
     n, _, h, w = edges.shape
-    hv, diag, knight = _CHAMFER
-    buf = torch.full((n, h + 4, w + 4), big, dtype=torch.float32, device=edges.device)
-    buf[:, 2:h + 2, 2:w + 2] = torch.where(edges[:, 0], 0.0, big)
-    ramp = torch.arange(w, dtype=torch.float64, device=edges.device)
-    for rows, step in ((range(2, h + 2), 1), (range(h + 1, 1, -1), -1)):
-        for r in rows:
-            near, far = buf[:, r - step], buf[:, r - 2 * step]
-            # min(a + k, b + k) == min(a, b) + k in float32 (rounding is monotone).
-            c = torch.minimum(torch.minimum(far[:, 1:w + 1], far[:, 3:w + 3]),
-                              torch.minimum(near[:, 0:w], near[:, 4:w + 4])).add_(knight)
-            c = torch.minimum(c, torch.minimum(near[:, 1:w + 1], near[:, 3:w + 3]).add_(diag))
-            c = torch.minimum(c, near[:, 2:w + 2] + hv)
-            c = torch.minimum(c, buf[:, r, 2:w + 2]).to(torch.float64)
-            if step == 1:
-                run = torch.cummin(c.sub_(ramp), 1).values.add_(ramp)
-            else:
-                run = torch.cummin(c.add_(ramp).flip(1), 1).values.flip(1).sub_(ramp)
-            buf[:, r, 2:w + 2] = run
-    return buf[:, None, 2:h + 2, 2:w + 2].clamp(max=limit)
+    halo = math.ceil(limit) + 2
+    strips = max(1, round(h / (4 * halo)))
+    if strips == 1:
+        halo = 0
+    rows = -(-h // strips)
+    span = rows + 2 * halo
+    field = F.pad(torch.where(edges[:, 0], 0.0, _FAR),
+                  (2, 2, halo, strips * rows - h + halo), value=_FAR)
+    windows = field.unfold(1, span, rows).transpose(2, 3)  # n x strips x span x (w + 4)
+    buf = F.pad(windows, (0, 0, 2, 2), value=_FAR).reshape(n * strips, span + 4, w + 4)
+    _raster_pass(buf, range(2, span + 2), 1)
+    _raster_pass(buf, range(span + 1, halo + 1, -1), -1)  # rows above the strip no longer matter
+    core = buf[:, 2 + halo:2 + halo + rows, 2:w + 2].clamp(max=limit)
+    return core.reshape(n, 1, strips * rows, w)[:, :, :h]
 
 
 def equalize_hist(x: torch.Tensor) -> torch.Tensor:
@@ -164,36 +251,63 @@ def equalize_hist(x: torch.Tensor) -> torch.Tensor:
     return lut.gather(1, flat).to(torch.uint8).reshape(x.shape)
 
 
+def _parts(shape: torch.Size) -> list[slice]:
+    """Batch slices of about ``_PART_PIXELS`` pixels: whole-image passes stay in the cache."""
+    n, _, h, w = shape
+    step = max(1, _PART_PIXELS // (h * w))
+    return [slice(i, i + step) for i in range(0, max(n, 1), step)]  # one, empty, for n = 0
+
+
 def _water_mask(liquid: torch.Tensor) -> torch.Tensor:
-    """Water drop mask (float32 N x 1 x H x W, max 1 per image) from the thresholded layer."""
-    layer = torch.remainder(torch.trunc(liquid * 255), 256).to(torch.uint8)
-    dist = chamfer_distance(canny(layer), 20)
+    """Water drop mask (float32 N x 1 x H x W, max 1 per image) from the thresholded layer.
+
+    Runs image group by image group (:func:`_parts`), except the chamfer distance, which walks
+    the rows of the whole batch at once.
+    """
+    parts = _parts(liquid.shape)
+    # numpy's uint8 cast of the unclipped layer: truncate, keep the low 8 bits (wrap-around)
+    layers = [(liquid[p] * 255).to(torch.int32).bitwise_and_(255).to(torch.uint8) for p in parts]
+    edges = _hysteresis(*(torch.cat(masks) for masks in zip(*map(_canny_candidates, layers))))
+    dist = chamfer_distance(edges, 20)
+    return torch.cat([_drops(layer, dist[p]) for layer, p in zip(layers, parts)])
+
+
+def _drops(layer: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+    """The reference's chain from the truncated distance to the normalised drop mask."""
     dist = equalize_hist(_box3(dist).to(torch.uint8))
     dist = _correlate3x3(dist.to(torch.float32), _EMBOSS, "reflect").round().clamp(0, 255)
     dist = torch.round(_box3(dist))
     mask = layer.to(torch.float32) * dist
     peak = mask.amax(dim=(2, 3), keepdim=True)
-    return torch.where(peak > 0, mask / torch.where(peak > 0, peak, 1), 0)
+    return mask.div_(torch.where(peak > 0, peak, 1))  # an all-zero mask has peak 0: stays 0
 
 
 def spatter_apply(images: torch.Tensor, severity: int, preset: str,
                   layer: torch.Tensor) -> torch.Tensor:
-    """Spatter for a given N(loc, scale) layer (float64 N x H x W) drawn like the reference."""
+    """Spatter for a given N(loc, scale) layer (float N x H x W, e.g. the reference's draw)."""
     _, _, sigma, threshold, intensity, mode = SPATTER[preset][severity - 1]
     rgb, gray_input = as_rgb(images)
-    x = rgb.to(torch.float32).div_(255.0)
-    liquid = gaussian_filter(layer[:, None].to(images.device, torch.float32), sigma)
-    liquid = torch.where(liquid < threshold, 0.0, liquid)
+    layer = layer[:, None].to(images.device, torch.float32)
+    parts = _parts(rgb.shape)
+    liquid = torch.cat([gaussian_filter(layer[p], sigma) for p in parts])
+    liquid = liquid.masked_fill_(liquid < threshold, 0.0)
     if mode == 0:
-        mask = _water_mask(liquid) * intensity
+        mask = _water_mask(liquid)
         colour = torch.tensor(WATER, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
-        out = x.add_(mask * colour).clamp_(0, 1)
     else:
-        mud = gaussian_filter((liquid > threshold).to(torch.float32), intensity)
-        mud = torch.where(mud < 0.8, 0.0, mud)
+        mask = torch.cat([gaussian_filter((liquid[p] > threshold).to(torch.float32), intensity)
+                          for p in parts])
+        mask = mask.masked_fill_(mask < 0.8, 0.0)
         colour = torch.tensor(MUD, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
-        out = x.mul_(1 - mud).add_(colour * mud).clamp_(0, 1)
-    return from_rgb(to_uint8(out.mul_(255)), gray_input)
+    out = torch.empty_like(rgb)
+    for p in parts:
+        x = rgb[p].to(torch.float32).div_(255.0)
+        if mode == 0:
+            x.add_(mask[p] * intensity * colour)
+        else:
+            x.mul_(1 - mask[p]).add_(colour * mask[p])
+        out[p] = x.clamp_(0, 1).mul_(255)  # in [0, 255]: the uint8 cast truncates
+    return from_rgb(out, gray_input)
 
 
 @register_corruption("spatter")
@@ -204,5 +318,5 @@ def spatter(images: torch.Tensor, severity: int, preset: str,
     generator = resolve_generator(generator, images.device)
     n, _, h, w = images.shape
     layer = torch.randn(n, h, w, generator=generator, device=images.device,
-                        dtype=torch.float64) * scale + loc
+                        dtype=torch.float32).mul_(scale).add_(loc)
     return spatter_apply(images, severity, preset, layer)

@@ -88,3 +88,53 @@ def test_pillow_pixelate_matches_pillow_rgb(channels, h, w):
             want = np.asarray(pil.resize(small[::-1], Image.BOX).resize((w, h), Image.BOX))
             got = out.permute(1, 2, 0).numpy()
             np.testing.assert_array_equal(got[..., 0] if channels == 1 else got, want)
+
+
+# ------------------------------------------------------------ spatter: strips, Canny, hysteresis
+
+@pytest.mark.parametrize("limit", [20, 5])
+def test_chamfer_distance_strips_match_opencv_two_pass(limit):
+    """150 rows run as overlapping strips (2 at limit 20, 5 at limit 5), exact once truncated."""
+    rng = np.random.default_rng(limit)
+    edges = rng.random((3, 1, 150, 29)) < 0.004
+    edges[2] = False
+    edges[2, 0, 75, 3] = True  # on a strip boundary
+    edges[2, 0, 149, 28] = True  # bottom corner
+    ours = chamfer_distance(torch.from_numpy(edges), limit).numpy()
+    for out, e in zip(ours, edges):
+        want = np.minimum(_opencv_distance_5x5(e[0]), np.float32(limit))
+        np.testing.assert_array_equal(out[0], want)
+
+
+def test_canny_matches_opencv():
+    cv2 = pytest.importorskip("cv2")
+    from corruptions.spatter import canny
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (2, 37, 53), dtype=np.uint8)
+    blobs = ((rng.random((2, 37, 53)) < 0.3) * 200).astype(np.uint8)
+    # smooth ramps: magnitudes between the thresholds, weak edges joined to strong ones or not
+    smooth = np.clip(ndi.gaussian_filter(rng.random((2, 37, 53)), (0, 1.5, 1.5)) * 900 - 300,
+                     0, 255).astype(np.uint8)
+    layers = np.concatenate([noise, blobs, smooth])
+    ours = canny(torch.from_numpy(layers)[:, None])[:, 0].numpy()
+    want = np.stack([cv2.Canny(layer, 50, 150) > 0 for layer in layers])
+    assert want[4:].any() and not want[4:].all()
+    np.testing.assert_array_equal(ours, want)
+
+
+def test_hysteresis_rounds_and_fallback_match_connected_components():
+    from corruptions.spatter import _HYSTERESIS_ROUNDS, _hysteresis, _label_hysteresis
+
+    rng = np.random.default_rng(1)
+    candidate = torch.from_numpy(rng.random((3, 1, 40, 47)) < 0.25)
+    strong = candidate & torch.from_numpy(rng.random((3, 1, 40, 47)) < 0.1)
+    kept = _hysteresis(candidate, strong)
+    assert torch.equal(kept, _label_hysteresis(candidate, strong))
+    assert (candidate & ~strong & kept).any() and (candidate & ~kept).any()
+    # a weak chain longer than the rounds, strong at one end: the connected components decide
+    chain = torch.zeros(1, 1, 5, _HYSTERESIS_ROUNDS + 9, dtype=torch.bool)
+    chain[0, 0, 2] = True
+    end = torch.zeros_like(chain)
+    end[0, 0, 2, 0] = True
+    assert torch.equal(_hysteresis(chain, end), chain)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator, Sequence
 
-import av
 import numpy as np
 import torch
 
@@ -31,7 +30,11 @@ def sequence_folder(root: Path, perturbation: str, difficulty: int) -> Path:
 
 
 def decode_video(path: Path) -> np.ndarray:
-    """Every frame of an mp4 as uint8 (T, H, W, 3) RGB; unreadable -> ``UserError``."""
+    """Every frame of an mp4 as uint8 (T, H, W, 3) RGB; unreadable -> ``UserError``.
+
+    PyAV is imported here, on first use: only ImageNet-P needs a video decoder."""
+    import av
+
     try:
         with av.open(str(path)) as container:
             frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
