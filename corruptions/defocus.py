@@ -37,6 +37,8 @@ _NEAR = 2.5e-4
 _FFT_TAPS = 121
 # Values per chunk of planes on the CPU (a few 224 px planes: stays in cache).
 _CHUNK = 1 << 18
+# Windows gathered at a time where outputs are checked or summed one by one.
+_WINDOWS = 1024
 
 
 def cv2_gaussian_kernel1d(ksize: int, sigma: float) -> torch.Tensor:
@@ -199,7 +201,8 @@ def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: fl
     """uint8 truncation of the float64 correlation, chunk by chunk from its float32
     approximation (error under ``bound``); see :func:`defocus_blur`."""
     n, c, h, w = images.shape
-    support = (kernel != 0).flatten()
+    support = kernel != 0
+    taps = support.flatten().nonzero()[:, 0]
     planes = images.reshape(n * c, h, w)
     padded = reflect101_pad(planes, kernel.shape[0] // 2)
     out = torch.empty(n * c, h, w, dtype=torch.uint8, device=images.device)
@@ -217,14 +220,12 @@ def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: fl
         if not near.numel():
             continue
         centre = planes[start:start + step].flatten()[near].long()
-        candidate = (approx.flatten()[near] - flat_approx[centre]).abs_() < bound
-        flat = torch.zeros_like(candidate)
-        if bool(candidate.any()):
-            # Constant squares are flat; other candidates are checked tap by tap.
-            flat = candidate & square_flat(part, kernel.shape[0], h, w).flatten()[near]
-            unsure = (candidate & ~flat).nonzero()[:, 0]
-            if unsure.numel():
-                flat[unsure] = _flat_at(part, support, near[unsure], centre[unsure], h, w)
+        flat = (approx.flatten()[near] - flat_approx[centre]).abs_() < bound
+        candidates = flat.nonzero()[:, 0]
+        if candidates.numel() * len(taps) > part.numel():  # many: test whole planes
+            flat &= flat_under(part, support, h, w).flatten()[near]
+        elif candidates.numel():  # few: test their windows tap by tap
+            flat[candidates] = _flat_at(part, taps, near[candidates], centre[candidates], h, w)
         dest[near] = torch.where(flat, flat_values[centre], dest[near])
         exact.append(near[~flat] + start * h * w)
     rest = torch.cat(exact) if exact else torch.empty(0, dtype=torch.long, device=images.device)
@@ -233,29 +234,32 @@ def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: fl
     return out.reshape(n, c, h, w)
 
 
-def square_flat(padded: torch.Tensor, k: int, h: int, w: int) -> torch.Tensor:
-    """Whether each k x k window of M x (h + k - 1) x (w + k - 1) planes is constant (M x h x w
-    bool): every row constant along its k pixels, and the first column constant along its k
-    rows. Spans double each step; the vertical steps combine 8 flags at once (bytes of int64
-    words) when ``w`` is a multiple of 8."""
-    r = k // 2
-    rows = _all_along(padded[:, :, 1:] == padded[:, :, :-1], k - 1, 2)
-    column = padded[:, 1:, r:r + w] == padded[:, :-1, r:r + w]
-    if w % 8 == 0:
-        rows, column = rows.contiguous().view(torch.int64), column.view(torch.int64)
-    return (_all_along(rows, k, 1) & _all_along(column, k - 1, 1)).view(torch.bool)
+def flat_under(padded: torch.Tensor, mask: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Whether every pixel under the centred, symmetric, row-convex ``mask`` (k x k) equals the
+    centre pixel, for M x (h + k - 1) x (w + k - 1) padded planes (M x h x w bool).
 
-
-def _all_along(flags: torch.Tensor, length: int, dim: int) -> torch.Tensor:
-    """``out[j] = flags[j:j + length].all()`` along ``dim`` (length >= 1), by doubling spans
-    (bitwise and: bool tensors or int64 words of bool bytes)."""
-    span = 1
-    while span < length:
-        step = min(span, length - span)
-        size = flags.shape[dim] - step
-        flags = flags.narrow(dim, 0, size) & flags.narrow(dim, step, size)
-        span += step
-    return flags
+    Row runs are flat when every neighbour pair along them is equal (widened two pairs a step);
+    the window is flat when all its row runs are, and the centre column is constant along the
+    mask's height. The vertical steps combine 8 flags at once (bytes of int64 words) when ``w``
+    is a multiple of 8.
+    """
+    half_widths = [int(row.sum()) // 2 for row in mask]
+    r = len(half_widths) // 2
+    pairs = padded[:, :, 1:] == padded[:, :, :-1]  # pairs[..., j]: columns j and j + 1 equal
+    words = (lambda flags: flags.view(torch.int64)) if w % 8 == 0 else (lambda flags: flags)
+    runs, current = {}, None
+    for a in range(1, max(half_widths) + 1):
+        step = pairs[:, :, r - a:r - a + w] & pairs[:, :, r + a - 1:r + a - 1 + w]
+        current = step if current is None else current & step
+        runs[a] = words(current)
+    column = words(padded[:, 1:, r:r + w] == padded[:, :-1, r:r + w])
+    flat = column[:, 0:h].clone()
+    for dy in range(1, len(half_widths) - 1):
+        flat &= column[:, dy:dy + h]
+    for dy, a in enumerate(half_widths):
+        if a:
+            flat &= runs[a][:, dy:dy + h]
+    return flat.view(torch.bool)
 
 
 def _nonzero(mask: torch.Tensor) -> torch.Tensor:
@@ -305,7 +309,7 @@ def _run_sums(padded: torch.Tensor, mask: torch.Tensor, h: int, w: int) -> torch
 
 
 def _windows_at(padded: torch.Tensor, k: int, flat_index: torch.Tensor, h: int, w: int,
-                chunk: int = 1024):
+                chunk: int = _WINDOWS):
     """The k x k windows of M x (h + k - 1) x (w + k - 1) planes at flat indices of the M x h x w
     output, as (count, k * k) arrays a chunk at a time: a strided view gathered with numpy on the
     CPU (10x faster there than torch indexing), torch elsewhere."""
@@ -336,21 +340,16 @@ def _correlate_at(padded: torch.Tensor, kernel: torch.Tensor, flat_index: torch.
                       for part in _windows_at(padded, kernel.shape[0], flat_index, h, w)])
 
 
-def _flat_at(padded: torch.Tensor, support: torch.Tensor, flat_index: torch.Tensor,
+def _flat_at(padded: torch.Tensor, taps: torch.Tensor, flat_index: torch.Tensor,
              centre: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Whether every pixel under the k x k ``support`` (flattened bool) equals ``centre`` at the
-    given flat indices of the M x h x w output."""
-    k = int(round(support.numel() ** 0.5))
-    taps = support.nonzero()[:, 0]
+    """Whether every pixel at the flat kernel positions ``taps`` of the k x k windows at the
+    given flat indices of the M x h x w output equals ``centre`` there."""
+    k = padded.shape[-1] - w + 1
     if padded.device.type == "cpu":
         taps, centre = taps.numpy(), centre.numpy()
-        parts = [(part[:, taps] == centre[i:i + len(part), None]).all(1)
-                 for i, part in zip(range(0, len(centre), 1024),
-                                    _windows_at(padded, k, flat_index, h, w))]
-        return torch.from_numpy(np.concatenate(parts))
-    return torch.cat([(part[:, taps] == centre[i:i + len(part), None]).all(1)
-                      for i, part in zip(range(0, len(centre), 1024),
-                                         _windows_at(padded, k, flat_index, h, w))])
+    out = [(part[:, taps] == centre[i:i + len(part), None]).all(1)
+           for i, part in zip(range(0, len(centre), _WINDOWS), _windows_at(padded, k, flat_index, h, w))]
+    return torch.from_numpy(np.concatenate(out)) if padded.device.type == "cpu" else torch.cat(out)
 
 
 @lru_cache(maxsize=32)

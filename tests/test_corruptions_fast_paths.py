@@ -5,8 +5,8 @@
 * defocus_blur: float32 pass plus float64 recomputation near integers, and the exact
   single-weight path, against ``scipy.ndimage.correlate`` in float64 (mode 'mirror' is
   BORDER_REFLECT_101) with HR's uint8 truncation;
-* pixelate on the CPU (Pillow per plane, upscale as a gather): against Pillow's own two BOX
-  resizes on interleaved images, every shape.
+* pixelate on the CPU (row passes on transposed planes, upscale as a gather): against Pillow's
+  own two BOX resizes on interleaved images, every shape.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from corruptions.defocus import DEFOCUS_BLUR, _kernel, defocus_blur
-from corruptions.pixelate import _pillow_pixelate
+from corruptions.pixelate import _numpy_pixelate, box_resize
 from corruptions.spatter import _CHAMFER, chamfer_distance
 
 
@@ -75,19 +75,22 @@ def test_defocus_fast_paths_match_float64(preset, size):
         np.testing.assert_array_equal(ours, want, err_msg=f"{preset} severity {severity}")
 
 
-@pytest.mark.parametrize("channels,h,w", [(3, 224, 224), (3, 97, 131), (1, 80, 72), (3, 64, 65)])
-def test_pillow_pixelate_matches_pillow_rgb(channels, h, w):
+@pytest.mark.parametrize("channels,h,w", [(3, 224, 224), (3, 97, 131), (1, 80, 72), (3, 64, 65),
+                                          (3, 32, 32)])
+def test_pixelate_paths_match_pillow_rgb(channels, h, w):
+    """The CPU row passes and the tensor passes used on other devices, both against Pillow."""
     gen = torch.Generator().manual_seed(h * w)
     images = torch.randint(0, 256, (2, channels, h, w), generator=gen, dtype=torch.uint8)
-    for factor in (0.95, 0.6, 0.25):
+    for factor in (0.95, 0.85, 0.65, 0.6, 0.4, 0.25):
         small = (int(h * factor), int(w * factor))
-        ours = _pillow_pixelate(images, small)
-        for img, out in zip(images, ours):
-            pixels = img.permute(1, 2, 0).numpy()
-            pil = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
-            want = np.asarray(pil.resize(small[::-1], Image.BOX).resize((w, h), Image.BOX))
-            got = out.permute(1, 2, 0).numpy()
-            np.testing.assert_array_equal(got[..., 0] if channels == 1 else got, want)
+        for ours in (_numpy_pixelate(images, small),
+                     box_resize(box_resize(images, *small), h, w)):
+            for img, out in zip(images, ours):
+                pixels = img.permute(1, 2, 0).numpy()
+                pil = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
+                want = np.asarray(pil.resize(small[::-1], Image.BOX).resize((w, h), Image.BOX))
+                got = out.permute(1, 2, 0).numpy()
+                np.testing.assert_array_equal(got[..., 0] if channels == 1 else got, want)
 
 
 # ------------------------------------------------------------ spatter: strips, Canny, hysteresis
