@@ -3,7 +3,9 @@
 The colour conversions reproduce ``skimage.color.rgb2hsv`` / ``hsv2rgb`` exactly, including
 skimage's tie-breaking for the hue (blue beats green beats red when channels are equal) and its
 ``floor(6 h) % 6`` sector choice. The arithmetic is float64, as in the reference: the final
-``np.uint8`` truncation makes float32 rounding visible on many pixels.
+``np.uint8`` truncation makes float32 rounding visible on many pixels. Divisions by constants
+divide by a tensor on the images' device: CUDA turns a division by a Python number into a
+multiplication by its reciprocal, which rounds differently.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def from_rgb(images: torch.Tensor, gray_input: bool) -> torch.Tensor:
     return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).to(torch.uint8).unsqueeze(1)
 
 
+def exact_constant(value: float, like: torch.Tensor) -> torch.Tensor:
+    """``value`` as a 0-d tensor of ``like``'s dtype and device (an IEEE divisor on CUDA)."""
+    return torch.tensor(value, dtype=like.dtype, device=like.device)
+
+
 def rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
     """``skimage.color.rgb2hsv`` for float N x 3 x H x W tensors in [0, 1] (channel dim 1)."""
     r, g, b = rgb.unbind(1)
@@ -56,7 +63,7 @@ def rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
     h = (g - b) / safe
     h = torch.where(g == v, 2.0 + (b - r) / safe, h)
     h = torch.where(b == v, 4.0 + (r - g) / safe, h)
-    h = torch.remainder(h / 6.0, 1.0)
+    h = torch.remainder(h / exact_constant(6.0, h), 1.0)
     h = torch.where(gray, torch.zeros_like(h), h)
     return torch.stack((h, s, v), 1)
 
@@ -81,7 +88,8 @@ _HSV_SECTORS = torch.tensor([[0, 1, 2], [3, 0, 2], [2, 0, 1], [2, 3, 0], [1, 2, 
 
 def _hsv_adjust(images: torch.Tensor, channel: int, scale: float, shift: float) -> torch.Tensor:
     rgb, gray_input = as_rgb(images)
-    hsv = rgb_to_hsv(rgb.to(torch.float64) / 255.0)
+    x = rgb.to(torch.float64)
+    hsv = rgb_to_hsv(x / exact_constant(255.0, x))
     hsv[:, channel] = (hsv[:, channel] * scale + shift).clamp(0, 1)
     out = to_uint8(hsv_to_rgb(hsv).clamp(0, 1) * 255)
     return from_rgb(out, gray_input)

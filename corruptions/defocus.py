@@ -202,7 +202,7 @@ def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: fl
     approximation (error under ``bound``); see :func:`defocus_blur`."""
     n, c, h, w = images.shape
     support = kernel != 0
-    taps = support.flatten().nonzero()[:, 0]
+    taps = support.flatten().nonzero()[:, 0].to(images.device)
     planes = images.reshape(n * c, h, w)
     padded = reflect101_pad(planes, kernel.shape[0] // 2)
     out = torch.empty(n * c, h, w, dtype=torch.uint8, device=images.device)
@@ -331,7 +331,7 @@ def _correlate_at(padded: torch.Tensor, kernel: torch.Tensor, flat_index: torch.
                   h: int, w: int) -> torch.Tensor:
     """float64 correlation of the reflect-padded M x (h + k - 1) x (w + k - 1) planes with
     ``kernel`` at the given flat indices of the M x h x w output only."""
-    weights = kernel.to(torch.float64).flatten()
+    weights = kernel.to(device=padded.device, dtype=torch.float64).flatten()
     if padded.device.type == "cpu":
         weights = weights.numpy()
         return torch.from_numpy(np.concatenate(

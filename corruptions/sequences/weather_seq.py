@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from corruptions.color import as_rgb, from_rgb, hsv_to_rgb, rgb_to_hsv, to_uint8
+from corruptions.color import as_rgb, exact_constant, from_rgb, hsv_to_rgb, rgb_to_hsv, to_uint8
 from corruptions.gaussian import gaussian_filter
 from corruptions.motion import motion_blur_batch
 from corruptions.noise import resolve_generator
@@ -104,7 +104,8 @@ def brightness(images: torch.Tensor, difficulty: int, preset: str,
     n, c, h, w = rgb.shape
     shifts = torch.tensor(BRIGHTNESS[preset], dtype=torch.float64, device=images.device)
     t = shifts.numel()
-    hsv = rgb_to_hsv(rgb.to(torch.float64) / 255.0)[:, None].repeat(1, t, 1, 1, 1)
+    x = rgb.to(torch.float64)
+    hsv = rgb_to_hsv(x / exact_constant(255.0, x))[:, None].repeat(1, t, 1, 1, 1)
     hsv[:, :, 2] = (hsv[:, :, 2] + shifts.view(1, t, 1, 1)).clamp(0, 1)
     out = to_uint8(hsv_to_rgb(hsv.reshape(n * t, 3, h, w)) * 255)
     return from_rgb(out, gray_input).reshape(n, t, -1, h, w)
