@@ -217,10 +217,14 @@ def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: fl
         dest = out[start:start + step].view(-1)
         dest.copy_(approx.clamp(0, 255).to(torch.int16).view(-1))
         near = _nonzero(torch.frac(approx + bound) < 2 * bound)
+        values = approx.flatten()[near]
+        # Sums of non-negative terms below 1 truncate to 0 as they are: only m >= 1 is in doubt.
+        near = near[values > bound]
         if not near.numel():
             continue
+        values = approx.flatten()[near]
         centre = planes[start:start + step].flatten()[near].long()
-        flat = (approx.flatten()[near] - flat_approx[centre]).abs_() < bound
+        flat = (values - flat_approx[centre]).abs_() < bound
         candidates = flat.nonzero()[:, 0]
         if candidates.numel() * len(taps) > part.numel():  # many: test whole planes
             flat &= flat_under(part, support, h, w).flatten()[near]
