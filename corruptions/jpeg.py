@@ -1,15 +1,14 @@
 """JPEG compression corruption: encode at the severity's quality and decode.
 
 The reference uses Pillow's encoder (libjpeg-turbo, 4:2:0 chroma subsampling, no optimisation)
-and decodes with Pillow. Here Pillow encodes too (the same bytes; its encoder is faster than
-torchvision's ``encode_jpeg`` on this build, which also gives the same bytes) and torchvision's
-``decode_jpeg`` decodes the whole batch (the same libjpeg-turbo decoder, at half of Pillow's
-cost per image). Planes go to Pillow without a transposing copy (``Image.merge``) and come back
-as one. Both ends run on the CPU on every device, so the bytes match the reference everywhere
-(nvJPEG on a GPU is a different codec). The cost is that of libjpeg-turbo itself, as in the
-reference. torchvision 0.29 deprecates ``decode_jpeg`` in favour of TorchCodec; the project
-pins 0.29 and the tests check the outputs against Pillow, so the deprecation warning is
-silenced here.
+and decodes with Pillow. Pillow and torchvision's ``encode_jpeg`` give the same bytes (checked
+in the tests); torchvision encodes a list of small images faster (one call), Pillow large ones
+(its libjpeg-turbo build is faster here; the crossover is near 128 x 128). torchvision's
+``decode_jpeg`` decodes the whole batch (the same libjpeg-turbo decoder, at about half of
+Pillow's cost per image). Both ends run on the CPU on every device, so the bytes match the
+reference everywhere (nvJPEG on a GPU is a different codec). torchvision 0.29 deprecates these
+functions in favour of TorchCodec; the project pins 0.29 and the tests check the outputs against
+Pillow, so the deprecation warning is silenced here.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import warnings
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.io import decode_jpeg
+from torchvision.io import decode_jpeg, encode_jpeg
 
 from corruptions.registry import register_corruption
 
@@ -31,20 +30,31 @@ JPEG_QUALITY = {
 }
 
 
+# Images of at least this many pixels are encoded by Pillow, smaller ones by torchvision.
+_PILLOW_MIN_PIXELS = 128 * 128
+
+
 def jpeg_roundtrip(images: torch.Tensor, quality: int) -> torch.Tensor:
     """Encode each uint8 C x H x W image (C = 1 or 3) as a baseline JPEG of ``quality``, decode."""
-    encoded = []
-    for planes in images.cpu().numpy():
-        pil = (Image.fromarray(planes[0]) if len(planes) == 1
-               else Image.merge("RGB", [Image.fromarray(p) for p in planes]))
-        buffer = io.BytesIO()
-        pil.save(buffer, "JPEG", quality=quality)
-        encoded.append(torch.frombuffer(bytearray(buffer.getbuffer()), dtype=torch.uint8))
+    cpu = images.cpu().contiguous()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        if cpu.shape[-2] * cpu.shape[-1] < _PILLOW_MIN_PIXELS:
+            encoded = encode_jpeg(list(cpu), quality=quality)
+        else:
+            encoded = [_pillow_jpeg(planes, quality) for planes in cpu.numpy()]
         decoded = decode_jpeg(encoded)
     hwc = torch.stack([d.permute(1, 2, 0) for d in decoded]).numpy()
     return torch.from_numpy(np.ascontiguousarray(hwc.transpose(0, 3, 1, 2))).to(images.device)
+
+
+def _pillow_jpeg(planes: np.ndarray, quality: int) -> torch.Tensor:
+    """The JPEG bytes of uint8 C x H x W ``planes`` by Pillow (planes merged without a copy)."""
+    pil = (Image.fromarray(planes[0]) if len(planes) == 1
+           else Image.merge("RGB", [Image.fromarray(p) for p in planes]))
+    buffer = io.BytesIO()
+    pil.save(buffer, "JPEG", quality=quality)
+    return torch.frombuffer(bytearray(buffer.getbuffer()), dtype=torch.uint8)
 
 
 @register_corruption("jpeg_compression")

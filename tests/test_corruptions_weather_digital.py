@@ -58,11 +58,14 @@ def test_deterministic_matches_reference(name, size, image, severity):
 
 
 def test_jpeg_roundtrip_matches_pillow():
-    """Decoded output equals Pillow's save/open (the reference) at any quality, RGB and gray."""
+    """Decoded output equals Pillow's save/open (the reference) at any quality, RGB and gray,
+    for small images (torchvision's encoder) and large ones (Pillow's)."""
     gen = torch.Generator().manual_seed(3)
     images = torch.randint(0, 256, (2, 3, 24, 40), dtype=torch.uint8, generator=gen)
     images[1] = R.clean(224)[0, :, 50:74, 60:100]
-    for batch in (images, images[:, :1]):
+    large = torch.cat([R.clean(224), torch.randint(0, 256, (1, 3, 224, 224), generator=gen,
+                                                   dtype=torch.uint8)])
+    for batch in (images, images[:, :1], large, large[:, 1:2]):
         for quality in (7, 25, 58, 80):
             ours = jpeg_roundtrip(batch, quality)
             for img, out in zip(batch, ours):
