@@ -13,8 +13,8 @@ the reference's float64 draw) is blurred (skimage ``gaussian``, mode 'nearest') 
 * Mud blurs the binary mask (layer > threshold) with sigma = intensity, drops values < 0.8 and
   blends in mud brown, R, G, B = 63, 42, 20.
 
-Whole-image passes run on groups of about ``_PART_PIXELS`` pixels (a few images at 224 px) so
-their tensors stay in the cache; only the chamfer rows walk the whole batch at once.
+On the CPU, whole-image passes run on groups of about ``_PART_PIXELS`` pixels (a few images at
+224 px) so their tensors stay in the cache; only the chamfer rows walk the whole batch at once.
 """
 
 from __future__ import annotations
@@ -251,10 +251,11 @@ def equalize_hist(x: torch.Tensor) -> torch.Tensor:
     return lut.gather(1, flat).to(torch.uint8).reshape(x.shape)
 
 
-def _parts(shape: torch.Size) -> list[slice]:
-    """Batch slices of about ``_PART_PIXELS`` pixels: whole-image passes stay in the cache."""
-    n, _, h, w = shape
-    step = max(1, _PART_PIXELS // (h * w))
+def _parts(x: torch.Tensor) -> list[slice]:
+    """Batch slices of about ``_PART_PIXELS`` pixels on the CPU, so whole-image passes stay in
+    the cache; one slice on other devices (where each pass is one kernel launch)."""
+    n, _, h, w = x.shape
+    step = max(1, _PART_PIXELS // (h * w)) if x.device.type == "cpu" else max(n, 1)
     return [slice(i, i + step) for i in range(0, max(n, 1), step)]  # one, empty, for n = 0
 
 
@@ -264,7 +265,7 @@ def _water_mask(liquid: torch.Tensor) -> torch.Tensor:
     Runs image group by image group (:func:`_parts`), except the chamfer distance, which walks
     the rows of the whole batch at once.
     """
-    parts = _parts(liquid.shape)
+    parts = _parts(liquid)
     # numpy's uint8 cast of the unclipped layer: truncate, keep the low 8 bits (wrap-around)
     layers = [(liquid[p] * 255).to(torch.int32).bitwise_and_(255).to(torch.uint8) for p in parts]
     edges = _hysteresis(*(torch.cat(masks) for masks in zip(*map(_canny_candidates, layers))))
@@ -288,7 +289,7 @@ def spatter_apply(images: torch.Tensor, severity: int, preset: str,
     _, _, sigma, threshold, intensity, mode = SPATTER[preset][severity - 1]
     rgb, gray_input = as_rgb(images)
     layer = layer[:, None].to(images.device, torch.float32)
-    parts = _parts(rgb.shape)
+    parts = _parts(rgb)
     liquid = torch.cat([gaussian_filter(layer[p], sigma) for p in parts])
     liquid = liquid.masked_fill_(liquid < threshold, 0.0)
     if mode == 0:

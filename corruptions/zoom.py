@@ -16,7 +16,8 @@ import torch
 
 from corruptions.registry import register_corruption
 
-# Images up to this side sum their zooms by matrix products; larger ones by gathers, in chunks.
+# Images up to this side sum their zooms by matrix products; larger ones by gathers, in chunks
+# of this many images on the CPU (in cache), all at once elsewhere.
 _MATMUL_SIZE = 96
 _CHUNK_IMAGES = 2
 
@@ -115,14 +116,16 @@ def zoom_blur(images: torch.Tensor, severity: int, preset: str,
     """HR zoom_blur: (x + sum_z clipped_zoom(x, z)) / (len(z) + 1), float32 as the reference.
 
     Small images sum the zooms with two matrix products; large ones zoom factor by factor with
-    two-tap gathers (the dense matrices would cost ~H flops per value), a few images at a time.
+    two-tap gathers (the dense matrices would cost ~H flops per value), a few images at a time
+    on the CPU.
     """
     factors = ZOOM_BLUR[preset][severity - 1]
     x = images.to(torch.float32) / 255.0
     if max(x.shape[-2:]) <= _MATMUL_SIZE:
         out = _zoom_sum_matmul(x, factors)
     else:
-        out = torch.cat([_zoom_sum_gather(part, factors) for part in x.split(_CHUNK_IMAGES)])
+        step = _CHUNK_IMAGES if x.device.type == "cpu" else len(x)
+        out = torch.cat([_zoom_sum_gather(part, factors) for part in x.split(step)])
     x = (x + out) / (len(factors) + 1)
     return (x.clamp(0, 1) * 255).to(torch.uint8)
 
