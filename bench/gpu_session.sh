@@ -9,7 +9,7 @@
 #   1. the device tests: every corruption and P-sequence on the GPU against the reference
 #      bars and the CPU path;
 #   2. corruption generation speed on the GPU at 224 px (batch 256) and 32 px (batch 4096);
-#   3. the Dynamic Mixup training step on WRN-40-2 (bench/train_gpu.py);
+#   3. the Dynamic Mixup training step on WRN-40-2 (bench/train_gpu.py), batch 128 and 512;
 #   4. the score pipeline on an ImageNet-C-format JPEG folder (bench/gpu_score.py).
 set -uo pipefail
 out=${1:-runs/gpu-session}
@@ -34,5 +34,6 @@ torchvision.__version__, torch.cuda.get_device_name())"
     step 150 "$py" bench/corruption_speed.py --device cuda --sizes 224 --batch 256
     step 60 "$py" bench/corruption_speed.py --device cuda --sizes 32 --batch 4096
     step 60 "$py" bench/train_gpu.py
+    step 60 "$py" bench/train_gpu.py --batch-size 512
     step 150 "$py" bench/gpu_score.py --images 10000
 } 2>&1 | tee "$out/log.txt"
