@@ -76,6 +76,10 @@ def _listing(what: str) -> list[tuple[str, str]]:
               help="Results file of a reference model to normalise CE/mCE or FR/T5D by.")
 @click.option("--clean-root", type=click.Path(), default=None, help="Clean test set (adds the clean cell).")
 @click.option("--seed", type=int, default=None, help="Seed of generated suites.")
+@click.option("--generate", is_flag=True,
+              help="Make the corrupted images on the fly from --clean-root with the toolkit's "
+                   "corruption library instead of reading the released files (cifar10-c, "
+                   "cifar100-c); generated on --device.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Extra suite option, e.g. difficulty=2 or generate=true (repeatable).")
 @click.option("--shard", default=None, metavar="I/N",
@@ -90,7 +94,7 @@ def _listing(what: str) -> list[tuple[str, str]]:
                    "where the suite allows it).")
 def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, workers, limit,
           corruptions, severities, arch, normalize, unsafe_pickle, baseline, clean_root, seed,
-          options, shard, bf16, channels_last, gpu_decode) -> None:
+          generate, options, shard, bf16, channels_last, gpu_decode) -> None:
     """Score CHECKPOINT on a corruption suite; writes OUT/results.h5 and OUT/summary.json.
 
     Under `torchrun --nproc-per-node N` each cell is split across the N processes and rank 0
@@ -117,6 +121,8 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
         extra["clean_root"] = clean_root
     if seed is not None:
         extra["seed"] = seed
+    if generate:
+        extra.update(generate=True, device=device)
     suite = get_suite(suite_name, data_root, limit=limit, corruptions=corruptions,
                       severities=severities, **extra)
     model, info = load_model(checkpoint, arch=arch, normalize=normalize, unsafe_pickle=unsafe_pickle)

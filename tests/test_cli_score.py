@@ -253,3 +253,30 @@ def test_killed_run_leaves_a_readable_file_and_resumes(tmp_path):
     for c in names:
         assert summary["corruptions"][c]["errors"] == pytest.approx(
             [errors[(c, s)] for s in range(1, 6)], abs=1e-12)
+
+
+def test_generate_flag_scores_the_suite_make_suite_writes(data, tmp_path):
+    """`score --suite cifar10-c --generate --clean-root DIR` makes the corrupted images on the
+    fly; with the same seed they are the images `make-suite` writes, so the per-image
+    predictions read from those files agree exactly."""
+    picked = ["--corruptions", "contrast,fog", "--seed", "4"]
+    written = tmp_path / "written"
+    made = CliRunner().invoke(main, ["make-suite", "cifar10-c", "--from", "cifar10", "--data-root",
+                                     str(data["clean"]), "--out", str(written), *picked])
+    assert made.exit_code == 0, made.output
+    on_the_fly = run(data["model"], "--suite", "cifar10-c", "--generate", "--clean-root",
+                     data["clean"], "--out", tmp_path / "fly", "--batch-size", "8", *picked)
+    assert on_the_fly.exit_code == 0, on_the_fly.output
+    from_files = run(data["model"], "--suite", "cifar10-c", "--data-root", written,
+                     "--out", tmp_path / "files", "--batch-size", "8", *picked)
+    assert from_files.exit_code == 0, from_files.output
+    with h5py.File(tmp_path / "fly" / "results.h5", "r") as fly, \
+            h5py.File(tmp_path / "files" / "results.h5", "r") as files:
+        meta = json.loads(fly.attrs["metadata"])
+        assert meta["generated"] is True and meta["seed"] == 4
+        for name in ("contrast", "fog"):
+            for severity in map(str, range(1, 6)):
+                assert np.array_equal(fly[f"cells/{name}/{severity}/topk"][()],
+                                      files[f"cells/{name}/{severity}/topk"][()]), (name, severity)
+    refused = run(data["model"], "--suite", "cifar10-c", "--generate", "--out", tmp_path / "x")
+    assert refused.exit_code == 2 and "clean_root" in refused.output
