@@ -93,26 +93,35 @@ def box_resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
 @lru_cache(maxsize=64)
 def _row_taps(in_size: int, out_size: int):
     """Per extra tap ``k`` of a downscale: (source row of every output row, 0/1 mask of the
-    output rows whose run is that long), and the int32 fixed-point weights (1 x out x 1)."""
+    output rows whose run is that long), and the rounding: int32 fixed-point weights
+    (1 x out x 1), or, where every run has 1, 2 or 4 taps (weights 2^22 / c exactly), the
+    equivalent uint16 shifts ``log2(c)``."""
     starts, weights = box_coefficients(in_size, out_size)
     counts = (weights > 0).sum(1)
     extra = [(np.minimum(starts + k, in_size - 1), (counts > k).astype(np.uint8)[None, :, None])
              for k in range(1, int(counts.max()))]
+    if set(counts.tolist()) <= {1, 2, 4}:
+        return starts, extra, np.log2(counts).astype(np.uint16)[None, :, None]
     return starts, extra, weights[:, 0].astype(np.int32)[None, :, None]
 
 
 def _box_down_rows(planes: np.ndarray, out_size: int) -> np.ndarray:
     """Pillow's BOX downscale of M x N x L uint8 planes along axis 1 to ``out_size`` rows."""
-    starts, extra, weights = _row_taps(planes.shape[1], out_size)
-    acc = np.take(planes, starts, axis=1).astype(np.int32)
+    starts, extra, rounding = _row_taps(planes.shape[1], out_size)
+    shifts = rounding.dtype == np.uint16  # (S * 2^22 / 2^k + 2^21) >> 22 == (S + 2^k / 2) >> k
+    acc = np.take(planes, starts, axis=1).astype(np.uint16 if shifts else np.int32)
     for rows, keep in extra:
         tap = np.take(planes, rows, axis=1)
         if not keep.all():
             tap *= keep
         acc += tap
-    acc *= weights
-    acc += 1 << (_PRECISION_BITS - 1)
-    acc >>= _PRECISION_BITS
+    if shifts:
+        acc += (1 << rounding) >> 1
+        acc >>= rounding
+    else:
+        acc *= rounding
+        acc += 1 << (_PRECISION_BITS - 1)
+        acc >>= _PRECISION_BITS
     return acc.astype(np.uint8)
 
 
