@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from corruptions.chunks import items_per_chunk
 from corruptions.fft import fast_fft_length, irfft2, rfft2
 from corruptions.gaussian import pad_indices
 from corruptions.registry import register_corruption
@@ -130,12 +131,11 @@ def defocus_blur(images: torch.Tensor, severity: int, preset: str,
       taps add under 1e-13): the sum of the integer pixels under the support is exact (row
       runs), and the output is ``w0 * sum`` in float64;
     * other kernels: a float32 correlation whose error is well under a bound ``e``; outputs
-      farther than ``e`` from an integer truncate as float64 would. Among the others, an output
-      within ``e`` of ``p * sum(kernel)``, ``p`` its centre pixel, is taken for a flat window
-      and gets HR's float64 value there, ``uint8(p * sum(kernel))``; the rest get their
-      float64 sum computed at that output. (A window that is not flat but sums to within
-      ``e`` of the flat value gets the flat value; this happens for about 1 output in 10^6,
-      and is off by 1 at most.)
+      farther than ``e`` from an integer truncate as float64 would, and so do those near 0
+      (sums of non-negative terms). For the others: a window whose pixels under the kernel all
+      equal its centre ``p`` gets HR's float64 value there, ``uint8(p * sum(kernel))`` (only
+      outputs within ``e`` of that value are tested for flatness, whole planes at once or
+      window by window); the rest get their float64 sum computed at that output.
 
     Works on the 0..255 scale (HR: on x / 255, then x 255; same values to ~1e-13).
     """
@@ -180,10 +180,12 @@ def _approximation(kernel: torch.Tensor, radius: float, alias_blur: float):
         groups = _tap_groups(kernel)
         return (lambda part, h, w: _sum_taps(part.to(torch.float32), groups, h, w)), _NEAR
 
+    key = tuple(kernel.flatten().tolist())
+
     def fft(part: torch.Tensor, h: int, w: int) -> torch.Tensor:
         hp, wp = part.shape[-2:]
         lh, lw = fast_fft_length(hp), fast_fft_length(wp)
-        spectrum = _kernel_spectrum(tuple(kernel.flatten().tolist()), k, lh, lw, part.device)
+        spectrum = _kernel_spectrum(key, k, lh, lw, part.device)
         out = irfft2(rfft2(part.to(torch.float32), (lh, lw)) * spectrum, (lh, lw))
         return out[:, k - 1:k - 1 + h, k - 1:k - 1 + w]
     return fft, _NEAR_FFT
@@ -219,10 +221,10 @@ def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: fl
         near = _nonzero(torch.frac(approx + bound) < 2 * bound)
         values = approx.flatten()[near]
         # Sums of non-negative terms below 1 truncate to 0 as they are: only m >= 1 is in doubt.
-        near = near[values > bound]
+        doubtful = values > bound
+        near, values = near[doubtful], values[doubtful]
         if not near.numel():
             continue
-        values = approx.flatten()[near]
         centre = planes[start:start + step].flatten()[near].long()
         flat = (values - flat_approx[centre]).abs_() < bound
         candidates = flat.nonzero()[:, 0]
@@ -274,10 +276,9 @@ def _nonzero(mask: torch.Tensor) -> torch.Tensor:
 
 
 def _planes_per_chunk(images: torch.Tensor) -> int:
-    """How many H x W planes one chunk holds (CPU: about ``_CHUNK`` values, to stay in cache;
-    other devices: all)."""
+    """How many H x W planes one chunk holds (:func:`items_per_chunk`, ``_CHUNK`` values)."""
     n, c, h, w = images.shape
-    return max(1, _CHUNK // (h * w)) if images.device.type == "cpu" else n * c
+    return items_per_chunk(n * c, h * w, _CHUNK, images.device)
 
 
 @lru_cache(maxsize=32)

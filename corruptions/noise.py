@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import torch
 
+from corruptions.chunks import items_per_chunk
 from corruptions.registry import register_corruption
 
 GAUSSIAN_NOISE = {
@@ -166,7 +167,7 @@ def shot_noise(images: torch.Tensor, severity: int, preset: str,
     """
     rate = SHOT_NOISE[preset][severity - 1]
     generator = resolve_generator(generator, images.device)
-    step = max(1, _CHUNK // images[0].numel()) if images.device.type == "cpu" else len(images)
+    step = items_per_chunk(len(images), images[0].numel(), _CHUNK, images.device)
     parts = []
     for chunk in images.split(step):
         uniform = torch.rand(chunk.shape, generator=generator, device=images.device,

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from corruptions.chunks import items_per_chunk
 from corruptions.color import as_rgb, from_rgb
 from corruptions.gaussian import gaussian_filter
 from corruptions.noise import resolve_generator
@@ -255,7 +256,7 @@ def _parts(x: torch.Tensor) -> list[slice]:
     """Batch slices of about ``_PART_PIXELS`` pixels on the CPU, so whole-image passes stay in
     the cache; one slice on other devices (where each pass is one kernel launch)."""
     n, _, h, w = x.shape
-    step = max(1, _PART_PIXELS // (h * w)) if x.device.type == "cpu" else max(n, 1)
+    step = items_per_chunk(n, h * w, _PART_PIXELS, x.device)
     return [slice(i, i + step) for i in range(0, max(n, 1), step)]  # one, empty, for n = 0
 
 
