@@ -37,6 +37,8 @@ _HARMLESS_GLOBALS = ("torch.", "collections.OrderedDict", "_codecs.encode", "bui
                      "__builtin__.set")
 
 NormalizeArg = str | tuple[Sequence[float], Sequence[float]] | None
+# Training config fields that are not part of the recipe (paths, hardware, evaluation).
+_NOT_RECIPE = ("data_root", "out", "device", "workers", "eval_batch_size", "seed")
 
 
 def _check_plain(value: Any, where: str) -> None:
@@ -209,6 +211,18 @@ def _normalization_from(normalize: NormalizeArg):
     return tuple(mean), tuple(std)
 
 
+def _training_recipe(config: Any) -> dict[str, Any]:
+    """``seed`` and ``recipe`` of a toolkit checkpoint's training ``config`` (``None`` each when
+    the checkpoint has no config): the config's own ``recipe`` dict if it holds one, else the
+    config less where the run read and wrote and on what hardware it ran."""
+    if not isinstance(config, Mapping):
+        return {"seed": None, "recipe": None}
+    recipe = config.get("recipe")
+    if not isinstance(recipe, Mapping):
+        recipe = {k: v for k, v in config.items() if k not in _NOT_RECIPE}
+    return {"seed": config.get("seed"), "recipe": dict(recipe)}
+
+
 def load_model(path: str | os.PathLike, *, arch: str | None = None,
                normalize: NormalizeArg = None, unsafe_pickle: bool = False
                ) -> tuple[nn.Module, dict[str, Any]]:
@@ -218,17 +232,18 @@ def load_model(path: str | os.PathLike, *, arch: str | None = None,
     ``arch``; ``normalize`` required), or — only with ``unsafe_pickle=True`` — a pickled
     ``nn.Module``. ``normalize`` (a name in ``NORMALIZATIONS`` or ``(mean, std)``) overrides a
     checkpoint's own normalisation; TorchScript and pickled modules are assumed to take [0, 1]
-    input unless it is given. Returns ``(model, info)``; ``info`` holds path, sha256, format,
-    arch, num_classes (``None`` when unknown), normalization, method, method_options,
-    dataset, epoch.
+    input unless it is given. Returns ``(model, info)``; ``info`` holds path (as given),
+    sha256, format, arch, num_classes (``None`` when unknown), normalization, method,
+    method_options, dataset, epoch, seed and recipe (training seed and recipe, ``None`` when
+    the checkpoint has no training config).
     """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist or is not a file")
-    info: dict[str, Any] = {"path": str(path.resolve()), "sha256": file_sha256(path),
+    info: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path),
                             "format": None, "arch": arch, "num_classes": None,
                             "normalization": None, "method": None, "method_options": None,
-                            "dataset": None, "epoch": None}
+                            "dataset": None, "epoch": None, "seed": None, "recipe": None}
     override = _normalization_from(normalize)
 
     if _is_torchscript(path):
@@ -250,7 +265,8 @@ def load_model(path: str | os.PathLike, *, arch: str | None = None,
                 model = Normalized(obj, *(override or (None, None)))
         elif isinstance(obj, Mapping) and all(k in obj for k in _REQUIRED):
             info.update(format="toolkit", **{k: obj.get(k) for k in
-                        ("arch", "num_classes", "method", "method_options", "dataset", "epoch")})
+                        ("arch", "num_classes", "method", "method_options", "dataset", "epoch")},
+                        **_training_recipe(obj.get("config")))
             if arch is not None and arch != obj["arch"]:
                 raise UserError(f"{path} is a checkpoint of arch {obj['arch']!r}, but --arch "
                                 f"{arch!r} was given; drop --arch")
