@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -20,13 +19,13 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from robustbench_dm.atomic import atomic_path, remove_stale_temps
 from robustbench_dm.errors import UserError
 from robustbench_dm.scoring.summary import cell_calibration, summarize
 
 SCHEMA = 1
 CELL_ARRAYS = ("labels", "index", "topk", "topk_prob", "logits")
 _JSON_ATTRS = ("metadata", "checkpoint", "versions", "settings", "shard")
-_TMP_PREFIX = "."  # temp files: ".<name>.<random>.tmp" next to the results file
 
 
 @dataclass(frozen=True)
@@ -173,27 +172,11 @@ def _list_cells(f: h5py.File) -> list[tuple[str, int]]:
     return sorted(cells, key=lambda c: (c[0] != "clean", order[c[0]], c[1]))
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _replace_atomically(path: Path, edit) -> None:
     """Copy ``path`` (if it exists) to a temp file next to it, let ``edit(h5file)`` change the
-    copy, fsync it and rename it over ``path``."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{path.name}.", suffix=".tmp",
-                                    dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    copy, then fsync it and rename it over ``path`` (:func:`robustbench_dm.atomic.atomic_path`,
+    which also gives it the umask's mode)."""
+    with atomic_path(path) as tmp:
         if path.exists():
             shutil.copyfile(path, tmp)
             mode = "r+"
@@ -201,19 +184,11 @@ def _replace_atomically(path: Path, edit) -> None:
             mode = "w"
         with h5py.File(tmp, mode, track_order=True) as f:
             edit(f)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def remove_stale_temp_files(path: Path) -> None:
     """Delete temp copies left next to ``path`` by a killed run."""
-    for stale in path.parent.glob(f"{_TMP_PREFIX}{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    remove_stale_temps(path)
 
 
 def _encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,14 +39,17 @@ import torch
 from tqdm import tqdm
 
 from robustbench_dm import __version__
-from robustbench_dm.distributed import DistContext, all_reduce_sum, barrier, gather, process_group
+from robustbench_dm.atomic import remove_stale_temps, write_text_atomic
+from robustbench_dm.distributed import (DistContext, all_reduce_sum, barrier, gather, is_main,
+                                        process_group)
 from robustbench_dm.errors import UserError
 from robustbench_dm.methods import create_method
 from robustbench_dm.models import create_model, resolve_normalization, save_checkpoint
+from robustbench_dm.outdir import check_writable, lock_folder
 from robustbench_dm.training.config import RESUME_FIELDS, TrainConfig
 from robustbench_dm.training.data import (Split, epoch_images, epoch_order, load_splits,
                                           rank_order, steps_per_epoch)
-from robustbench_dm.training.run_files import read_log, write_log, write_text_atomic
+from robustbench_dm.training.run_files import read_log, write_log
 from robustbench_dm.training.schedule import cosine_schedule
 
 CHECKPOINT_NAME = "last.pt"
@@ -207,17 +210,21 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
     if method is None:
         method = create_method(config.method, scale=config.scale, **config.method_options)
     config = dataclasses.replace(config, method_options=dict(method.options()))
-    out = Path(config.out)
+    out = check_writable(config.out, what="--out")
     ckpt_path = out / CHECKPOINT_NAME
-    checkpoint = None
-    if resume:
-        checkpoint = _read_checkpoint(ckpt_path)
-        _check_resumable(checkpoint, config, ckpt_path)
-    elif ckpt_path.exists():
-        raise UserError(f"{out} already holds a run ({ckpt_path}); pass --resume to continue "
-                        "it or choose another --out")
-    with process_group(config.device) as (ctx, device):
-        return _train(config, method, checkpoint, on_epoch, ctx, device)
+    with lock_folder(out):
+        if is_main():
+            remove_stale_temps(out)
+        checkpoint = None
+        if resume and (ckpt_path.is_file() or not (out / "config.json").is_file()):
+            checkpoint = _read_checkpoint(ckpt_path)
+            _check_resumable(checkpoint, config, ckpt_path)
+        # else a run killed before its first checkpoint (config.json, no last.pt): start it
+        elif not resume and ckpt_path.exists():
+            raise UserError(f"{out} already holds a run ({ckpt_path}); pass --resume to "
+                            "continue it or choose another --out")
+        with process_group(config.device) as (ctx, device):
+            return _train(config, method, checkpoint, on_epoch, ctx, device)
 
 
 def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,

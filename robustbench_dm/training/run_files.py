@@ -11,14 +11,9 @@ import io
 from pathlib import Path
 from typing import Any, Sequence
 
-from robustbench_dm.atomic import write_atomic
+from robustbench_dm.atomic import write_text_atomic
 
 LOG_COLUMNS = ("epoch", "lr", "loss", "train_acc", "test_acc", "seconds", "images_per_s")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    write_atomic(path, lambda f: f.write(text))
 
 
 def write_log(path: Path, rows: Sequence[dict[str, Any]]) -> None:
