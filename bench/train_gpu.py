@@ -26,6 +26,7 @@ import time
 
 import torch
 
+from robustbench_dm.devices import resolve_device
 from robustbench_dm.methods import LossOutput, create_method, jsd_loss
 from robustbench_dm.training import build_training, resolve_config, train_step
 
@@ -85,12 +86,12 @@ def bench(device: torch.device, batch: int, steps: int, warmup: int, amp: bool,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: batch 8, 1 timed step")
-    parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    parser.add_argument("--device", default="auto", help="auto (cuda if available, else cpu)")
     parser.add_argument("--batch-size", type=int, default=None, help="clean images (128)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps (30)")
     parser.add_argument("--arch", default="wrn40_2")
     args = parser.parse_args()
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(args.device)
     batch = args.batch_size or (8 if args.quick else 128)
     steps = args.steps or (1 if args.quick else 30)
     warmup = 1 if args.quick else 10

@@ -14,7 +14,6 @@ import dataclasses
 import json
 import platform
 import queue
-import sys
 import threading
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -23,11 +22,12 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from robustbench_dm.devices import resolve_device
 from robustbench_dm.distributed import (DistContext, barrier, broadcast, gather_arrays,
                                         process_group, split_range)
 from robustbench_dm.errors import UserError
+from robustbench_dm.progress import Progress
 from robustbench_dm.scoring.cell_reader import can_gpu_decode, read_share
 from robustbench_dm.scoring.fast_path import DEFAULT_SETTINGS, FastPath, resolve_fast_path
 from robustbench_dm.scoring.results import (
@@ -193,7 +193,7 @@ class _CellScorer:
 
 
 def _score_share(scorer: _CellScorer, batches: Iterable, cell: str, video: bool,
-                 workers: int, bar: tqdm) -> dict[str, np.ndarray]:
+                 workers: int, bar: Progress) -> dict[str, np.ndarray]:
     """The arrays of the items ``batches`` yields (an empty dict when there are none)."""
     parts: dict[str, list[torch.Tensor]] = {}
     scorer.finite.fill_(True)
@@ -208,7 +208,7 @@ def _score_share(scorer: _CellScorer, batches: Iterable, cell: str, video: bool,
 
 
 def _score_cell(scorer: _CellScorer, suite, name: str, level: int, batch_size: int,
-                workers: int, bar: tqdm, ctx: DistContext) -> dict[str, np.ndarray] | None:
+                workers: int, bar: Progress, ctx: DistContext) -> dict[str, np.ndarray] | None:
     """Score this rank's share of a cell; rank 0 gets the whole cell's arrays (others None)."""
     cell = f"{name}/{level}"
     video = suite.kind == "p"
@@ -221,16 +221,6 @@ def _score_cell(scorer: _CellScorer, suite, name: str, level: int, batch_size: i
     if arrays is not None and not arrays:
         raise UserError(f"suite {suite.name!r} yielded no images for cell {cell}")
     return arrays
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UserError(f"unknown device {device!r}; expected cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {device!r} requested but CUDA is not available here; use cpu")
-    return dev
 
 
 def score(
@@ -256,7 +246,8 @@ def score(
     of the same checkpoint, suite, subset and settings finished (resume), then
     ``out_dir/summary.json`` (normalised by the ``baseline`` results file if given).
     ``workers`` is the number of batches read ahead in a background thread (0: none).
-    ``progress=None`` shows a progress bar only when stderr is a terminal.
+    ``progress=None`` reports progress on stderr (:class:`robustbench_dm.progress.Progress`:
+    a bar on a terminal, else a line every 30 s and per cell); ``False`` reports nothing.
 
     ``shard="I/N"`` scores only shard I of N of the cells into a partial results file (no
     summary.json; combine the parts with :func:`robustbench_dm.scoring.merge`). ``bf16``,
@@ -282,7 +273,7 @@ def score(
     if baseline is not None and baseline.kind != suite.kind:
         raise UserError(f"baseline {baseline.path} holds -{baseline.kind.upper()} results but "
                         f"suite {suite.name!r} is a -{suite.kind.upper()} suite")
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     fast = resolve_fast_path(dev, bf16=bf16, channels_last=channels_last, gpu_decode=gpu_decode,
                              can_gpu_decode=dev.type == "cuda" and can_gpu_decode(suite))
     cells = [(name, int(level)) for name, level in suite.cells()]
@@ -333,14 +324,15 @@ def _score_cells(model: nn.Module, suite, todo: list[tuple[str, int]], path: Pat
     if fast.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     scorer = _CellScorer(fast.prepare(model), int(suite.num_classes), fast, batch_size)
-    show = ctx.main and (sys.stderr.isatty() if progress is None else progress)
+    show = ctx.main and progress is not False
     shares = [split_range(suite.cell_size(name, level), ctx.rank, ctx.world_size)
               for name, level in todo]
     total = sum(hi - lo for lo, hi in shares)
-    with tqdm(total=total, disable=not show, unit="img", desc=suite.name) as bar:
+    with Progress(total, f"score {suite.name}", show=show) as bar:
         for name, level in todo:
-            bar.set_postfix_str(f"{name}/{level}")
+            bar.cell(f"{name}/{level}")
             arrays = _score_cell(scorer, suite, name, level, batch_size, workers, bar, ctx)
             if ctx.main:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 append_cell(path, attrs, name, level, arrays)
+            bar.cell_done()

@@ -17,8 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
+from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
 
 #: dataset -> (number of classes, method scale, model normalisation name)
@@ -78,11 +77,6 @@ RESUME_FIELDS = ("method", "arch", "dataset", "epochs", "batch_size", "lr", "wei
                  "num_classes", "normalization", "method_options")
 
 
-def default_device() -> str:
-    """``"cuda"`` when a GPU is visible, else ``"cpu"``."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _positive(name: str, value: float | None) -> None:
     if value is not None and not value > 0:
         raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -108,13 +102,7 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
         _positive(name, value)
     if weight_decay is not None and weight_decay < 0:
         raise UserError(f"--weight-decay must be >= 0, got {weight_decay}")
-    device = device or default_device()
-    try:
-        torch_device = torch.device(device)
-    except RuntimeError:
-        raise UserError(f"unknown device {device!r}: expected cpu, cuda or cuda:N") from None
-    if torch_device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: no CUDA GPU is visible to torch")
+    torch_device = resolve_device(device)
     if amp and torch_device.type != "cuda":
         raise UserError("--amp needs a CUDA device (bfloat16 autocast); drop --amp on the CPU")
     on_gpu = torch_device.type == "cuda"
