@@ -19,6 +19,7 @@ import torch
 
 import corruptions
 from corruptions.registry import corruption_kernel, sequence_kernel
+from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch, Suite, subset_metadata
 
@@ -88,10 +89,7 @@ class GeneratedSuite(Suite):
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise UserError(f"invalid seed {seed!r}; expected an integer")
         check_available(names, kind)
-        try:
-            self.device = torch.device(device)
-        except RuntimeError:
-            raise UserError(f"invalid device {device!r}; expected cpu or cuda[:N]") from None
+        self.device = resolve_device(device)
         self.name, self.kind, self.num_classes = name, kind, num_classes
         self.images, self.labels = images, labels
         self.names, self.levels = list(names), list(levels)
