@@ -136,3 +136,10 @@ def test_every_method_is_deterministic_and_trains(name, scale):
     assert torch.equal(a.loss, b.loss) and torch.isfinite(a.loss)
     a.loss.backward()
     assert net.lin.weight.grad is not None and a.targets.dtype == torch.int64
+
+
+def test_augmix_mixing_chunks_give_the_same_bytes(monkeypatch):
+    x, _ = _batch(5, 32)
+    whole = augmix_module.augmix_views(x, 2, torch.Generator().manual_seed(11))
+    monkeypatch.setattr(augmix_module, "_CHUNK_BYTES", 2 * 3 * 32 * 32 * 4)  # two images a chunk
+    assert torch.equal(augmix_module.augmix_views(x, 2, torch.Generator().manual_seed(11)), whole)

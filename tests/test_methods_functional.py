@@ -130,3 +130,29 @@ def test_downscale_close_to_pil_resize_round_trip():
 def test_downscale_factor_one_is_identity():
     imgs = torch.from_numpy(_smooth(9, n=2))
     assert torch.equal(K.downscale_image(imgs, torch.ones(2)), imgs)
+
+
+@pytest.mark.parametrize("size", [100, 224])
+def test_whole_pixel_moves_are_exact_copies_at_any_size(size):
+    x = torch.from_numpy(_images(9, n=5, size=size)[:2])
+    moves = torch.tensor([0.0, 7.0, -5.0, float(size)])
+    out = K.affine_image(x.repeat(4, 1, 1, 1), K.translate_x_matrices(moves.repeat_interleave(2)), fill=9)
+    for k, t in enumerate(int(v) for v in moves):
+        expected = torch.full_like(x, 9)
+        if t >= 0:
+            expected[..., : size - t] = x[..., t:]
+        else:
+            expected[..., -t:] = x[..., : size + t]
+        assert torch.equal(out[2 * k : 2 * k + 2], expected), t
+    identity = K.rotate_matrices(torch.zeros(2), size, size)
+    assert torch.equal(K.affine_image(x, identity), x)
+
+
+def test_affine_chunks_give_the_same_bytes(monkeypatch):
+    from robustbench_dm.methods.functional import geometry
+
+    imgs = torch.from_numpy(_smooth(10, n=5))
+    mats = K.rotate_matrices(torch.tensor([5.0, -3.0, 7.0, 1.0, -8.0]), 32, 32)
+    whole = K.affine_image(imgs, mats)
+    monkeypatch.setattr(geometry, "_CHUNK_BYTES", 2 * 3 * 32 * 32 * 4)
+    assert torch.equal(K.affine_image(imgs, mats), whole)

@@ -29,6 +29,8 @@ from robustbench_dm.methods.registry import register_method
 from robustbench_dm.methods.sampling import sample_beta, sample_dirichlet
 
 MAX_DEPTH = 3
+# Float pixels mixed per chunk (about 4 MiB: a chunk's passes stay in cache).
+_CHUNK_BYTES = 1 << 22
 
 
 def augmix_views(
@@ -44,26 +46,69 @@ def augmix_views(
 ) -> torch.Tensor:
     """``views`` independent AugMix images of each uint8 image: float [0, 1], shape
     ``(views * N) x C x H x W`` (view-major)."""
-    n, c, h, w = images.shape
+    out = torch.empty((views * images.shape[0], *images.shape[1:]), device=images.device)
+    return _views_into(
+        out, images, views, generator, severity=severity, width=width, depth=depth, alpha=alpha,
+        fill=fill,
+    )
+
+
+def augmix_chains(
+    images: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    severity: float = 3.0,
+    depth: int = -1,
+    fill: float = 0.0,
+) -> torch.Tensor:
+    """One AugMix chain per uint8 image: ``depth`` operations (1-3 uniformly when -1), uint8."""
+    total = images.shape[0]
     dev = generator.device
-    total = views * width * n
-    chains = images.repeat(views * width, 1, 1, 1)
     if depth > 0:
         lengths = torch.full((total,), depth, device=dev)
     else:
         lengths = torch.randint(1, MAX_DEPTH + 1, (total,), generator=generator, device=dev)
-    for step in range(int(lengths.max())):
+    for step in range(int(lengths.max()) if total else 0):
         ids = torch.randint(0, len(AUGMIX_OPS), (total,), generator=generator, device=dev)
         ids = torch.where(lengths > step, ids, -1)
         levels, signs = sample_levels(total, severity, generator), sample_signs(total, generator)
-        chains = apply_ops(chains, ids, levels, signs, AUGMIX_OPS, fill=fill)
+        images = apply_ops(images, ids, levels, signs, AUGMIX_OPS, fill=fill)
+    return images
+
+
+def _views_into(
+    out: torch.Tensor,
+    images: torch.Tensor,
+    views: int,
+    generator: torch.Generator,
+    *,
+    severity: float,
+    width: int,
+    depth: int,
+    alpha: float,
+    fill: float,
+) -> torch.Tensor:
+    """:func:`augmix_views` written into ``out``; the mixture is computed a few images at a time
+    (``(1 - m) x + m sum_i w_i chain_i``, chains summed in order) so that it stays in cache."""
+    n, c, h, w = images.shape
+    chains = augmix_chains(
+        images.repeat(views * width, 1, 1, 1), generator, severity=severity, depth=depth, fill=fill
+    ).view(views, width, n, c, h, w)
     weights = sample_dirichlet(alpha, (views, n), width, generator).to(images.device)
     skip = sample_beta(alpha, alpha, (views, n), generator).to(images.device)
-    chains = to_float(chains).view(views, width, n, c, h, w)
-    mix = (chains * weights.permute(0, 2, 1).reshape(views, width, n, 1, 1, 1)).sum(dim=1)
-    m = skip.view(views, n, 1, 1, 1)
-    clean = to_float(images).unsqueeze(0)
-    return ((1.0 - m) * clean + m * mix).view(views * n, c, h, w)
+    out_views = out.view(views, n, c, h, w)
+    per_chunk = max(1, _CHUNK_BYTES // (c * h * w * 4))
+    for start in range(0, n, per_chunk):
+        chunk = slice(start, start + per_chunk)
+        clean = to_float(images[chunk])
+        for v in range(views):
+            wv = weights[v, chunk].view(-1, width, 1, 1, 1)
+            mix = to_float(chains[v, 0, chunk]).mul_(wv[:, 0])
+            for i in range(1, width):
+                mix.add_(to_float(chains[v, i, chunk]).mul_(wv[:, i]))
+            m = skip[v, chunk].view(-1, 1, 1, 1)
+            torch.mul(clean, 1.0 - m, out=out_views[v, chunk]).add_(mix.mul_(m))
+    return out
 
 
 @register_method
@@ -95,9 +140,15 @@ class AugMix(Method):
         """[clean; view1; view2] (3N images) with ``jsd``, else one AugMix view (N images)."""
         o = self.opts
         x = self.base_transform(images_uint8, generator)
-        mixed = augmix_views(
+        n, views = x.shape[0], 2 if o["jsd"] else 1
+        originals = n if o["jsd"] else 0
+        out = torch.empty((originals + views * n, *x.shape[1:]), device=x.device)
+        if originals:
+            torch.div(x, 255.0, out=out[:n])  # base_transform.to_float, in place
+        _views_into(
+            out[originals:],
             x,
-            2 if o["jsd"] else 1,
+            views,
             generator,
             severity=o["severity"],
             width=o["width"],
@@ -105,7 +156,7 @@ class AugMix(Method):
             alpha=o["alpha"],
             fill=o["fill"],
         )
-        return torch.cat([to_float(x), mixed]) if o["jsd"] else mixed
+        return out
 
     def loss(self, model, images_uint8, targets, generator) -> LossOutput:
         inputs = self.augment(images_uint8, targets, generator)

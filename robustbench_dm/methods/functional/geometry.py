@@ -13,6 +13,8 @@ import torch.nn.functional as F
 
 # Added before truncation so that values that are integers up to float32 rounding stay integers.
 _TRUNCATE_EPS = 1e-3
+# Float pixels per grid_sample chunk (about 4 MiB: the chunk's passes stay in cache).
+_CHUNK_BYTES = 1 << 22
 
 
 def hflip_image(images: torch.Tensor) -> torch.Tensor:
@@ -41,23 +43,67 @@ def crop_padded_image(
 
 
 def affine_image(images: torch.Tensor, matrices: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
-    """Warp each image with its own PIL-convention affine matrix (``N x 2 x 3``), bilinear, in one
-    ``grid_sample`` call for the whole batch. ``fill`` is a value in [0, 255]."""
+    """Warp each image with its own PIL-convention affine matrix (``N x 2 x 3``), bilinear.
+    ``fill`` is a value in [0, 255].
+
+    Matrices that only move by whole pixels (translations, the identity) are exact copies, as
+    in PIL; the others go through ``grid_sample`` in chunks of about ``_CHUNK_BYTES`` of float
+    pixels, so that each chunk's passes stay in cache."""
     n, _, h, w = images.shape
     device = images.device
-    a, b, c, d, e, f = matrices.to(device=device, dtype=torch.float32).reshape(n, 6, 1, 1).unbind(1)
+    params = matrices.to(device=device, dtype=torch.float32).reshape(n, 6)
+    a, b, c, d, e, f = params.unbind(1)
+    shifts = (a == 1) & (b == 0) & (d == 0) & (e == 1) & (c == c.round()) & (f == f.round())
+    fill_byte = torch.tensor(float(fill)).add_(_TRUNCATE_EPS).to(torch.uint8).item()
+    if not bool(shifts.any()):
+        return _warp_into(torch.empty_like(images), images, params, fill_byte)
+    out = torch.empty_like(images)
+    moves = torch.stack([c, f], dim=1)[shifts].long()
+    shift_ids = shifts.nonzero().squeeze(1)
+    pairs, group = torch.unique(moves, dim=0, return_inverse=True)
+    for k, (dx, dy) in enumerate(pairs.tolist()):
+        idx = shift_ids[group == k]
+        out.index_copy_(0, idx, _shift(images.index_select(0, idx), dx, dy, fill_byte))
+    if not bool(shifts.all()):
+        idx = (~shifts).nonzero().squeeze(1)
+        sub = images.index_select(0, idx)
+        out.index_copy_(0, idx, _warp_into(torch.empty_like(sub), sub, params[idx], fill_byte))
+    return out
+
+
+def _shift(images: torch.Tensor, dx: int, dy: int, fill_byte: int) -> torch.Tensor:
+    """``out[y, x] = images[y + dy, x + dx]`` where that is inside the image, else the fill."""
+    h, w = images.shape[-2:]
+    out = torch.full_like(images, fill_byte)
+    if abs(dx) < w and abs(dy) < h:
+        out[..., max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)] = images[
+            ..., max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)
+        ]
+    return out
+
+
+def _warp_into(
+    out: torch.Tensor, images: torch.Tensor, params: torch.Tensor, fill_byte: int
+) -> torch.Tensor:
+    """Bilinear ``grid_sample`` warp of uint8 ``images`` by ``params`` (``N x 6``) into ``out``."""
+    n, c, h, w = images.shape
+    device = images.device
     xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5).view(1, 1, w)
     ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5).view(1, h, 1)
-    sx = a * xs + (b * ys + c)  # N x H x W input positions
-    sy = d * xs + (e * ys + f)
-    outside = (sx < 0) | (sx >= w) | (sy < 0) | (sy >= h)
-    grid = torch.stack([sx.mul_(2.0 / w).sub_(1.0), sy.mul_(2.0 / h).sub_(1.0)], dim=-1)
-    out = F.grid_sample(
-        images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False
-    )
-    out.masked_fill_(outside.unsqueeze(1), float(fill))
-    # values are >= 0, so the uint8 conversion truncates like PIL
-    return out.add_(_TRUNCATE_EPS).to(torch.uint8)
+    per_chunk = max(1, _CHUNK_BYTES // (c * h * w * 4))
+    for start in range(0, n, per_chunk):
+        chunk = slice(start, start + per_chunk)
+        a, b, cc, d, e, f = params[chunk].view(-1, 6, 1, 1).unbind(1)
+        sx = a * xs + (b * ys + cc)  # N x H x W input positions
+        sy = d * xs + (e * ys + f)
+        outside = (sx < 0) | (sx >= w) | (sy < 0) | (sy >= h)
+        grid = torch.stack([sx.mul_(2.0 / w).sub_(1.0), sy.mul_(2.0 / h).sub_(1.0)], dim=-1)
+        warped = F.grid_sample(
+            images[chunk].float(), grid, mode="bilinear", padding_mode="border", align_corners=False
+        )
+        # values are >= 0, so the uint8 conversion truncates like PIL
+        out[chunk].copy_(warped.add_(_TRUNCATE_EPS)).masked_fill_(outside.unsqueeze(1), fill_byte)
+    return out
 
 
 def _matrices(a, b, c, d, e, f) -> torch.Tensor:
