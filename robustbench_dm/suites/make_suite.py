@@ -26,17 +26,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Callable
 
 import h5py
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
 from robustbench_dm.errors import UserError
+from robustbench_dm.progress import Progress
 from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
 from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file, sequence_name
 from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
@@ -194,7 +193,8 @@ def make_suite(
     """Write ``suite`` (e.g. ``cifar10-c``, ``fmnist-p``, ``imagenet-c``) made from the clean
     ``source`` set under ``data_root`` into ``out``; returns {"written": [...], "skipped": [...]}.
 
-    ``severities`` selects difficulties for -P suites. ``progress=None`` shows a bar on a tty.
+    ``severities`` selects difficulties for -P suites. ``progress=None`` reports progress on stderr
+    (a bar on a terminal, else a line every 30 s and per file: :class:`robustbench_dm.progress.Progress`).
     """
     if suite not in TARGETS:
         raise UserError(f"cannot make suite {suite!r}; expected one of: {', '.join(TARGETS)}")
@@ -240,15 +240,16 @@ def make_suite(
                       for d in levels}.values())
     todo = [u for u in units if not u[0].exists()]
     skipped = [str(u[0]) for u in units if u[0].exists()]
-    show = sys.stderr.isatty() if progress is None else progress
-    with tqdm(total=len(todo) * n * (5 if kind == "c" and fmt == "npy" else 1), disable=not show,
-              unit="img" if kind == "c" else "video", desc=f"make-suite {suite}") as bar:
+    with Progress(len(todo) * n * (5 if kind == "c" and fmt == "npy" else 1), f"make-suite {suite}",
+                  unit="img" if kind == "c" else "video", show=progress) as bar:
         for path, name, unit_levels in todo:
+            bar.cell(path.name)
             if fmt == "folder":
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _write_folder(gen, path, name, unit_levels[0], classes, stems, batch_size, bar.update)
             else:
                 _write_npy(gen, path, unit_levels, name, batch_size, bar.update)
+            bar.cell_done()
     return {"written": [str(u[0]) for u in todo], "skipped": skipped}
 
 
@@ -259,13 +260,14 @@ def _make_h5(gen: GeneratedSuite, out: Path, settings: dict, labels: np.ndarray,
         units = [(c, c, levels) for c in names]
     else:  # one dataset per (perturbation, difficulty); non-noise difficulties share the d=1 one
         units = list({sequence_name(p, d): (sequence_name(p, d), p, [d]) for p in names for d in levels}.values())
-    show = sys.stderr.isatty() if progress is None else progress
     with _open_h5_out(out, settings, labels) as file:
         where = f"{file.filename}:/"
         todo = [u for u in units if u[0] not in file]
         skipped = [where + u[0] for u in units if u[0] in file]
-        with tqdm(total=len(todo) * n * (5 if kind == "c" else 1), disable=not show,
-                  unit="img" if kind == "c" else "video", desc=f"make-suite {settings['suite']}") as bar:
+        with Progress(len(todo) * n * (5 if kind == "c" else 1), f"make-suite {settings['suite']}",
+                      unit="img" if kind == "c" else "video", show=progress) as bar:
             for name, cell, unit_levels in todo:
+                bar.cell(name)
                 _write_h5(gen, file, unit_levels, name, cell, batch_size, bar.update)
+                bar.cell_done()
     return {"written": [where + u[0] for u in todo], "skipped": skipped}
