@@ -8,12 +8,14 @@ replicates are all computed from these vectors.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
+from reports.display import display_text
 from robustbench_dm import metrics
 from robustbench_dm.errors import UserError
 from robustbench_dm.scoring import Results
@@ -50,6 +52,22 @@ class ScoredRun:
     versions: dict
     seed: object
     cells: dict[CellKey, CellScores] = field(default_factory=dict)
+    compatibility: dict = field(default_factory=dict)   # {"status", "messages"}; {} = not recorded
+
+    @property
+    def shown_path(self) -> str:
+        """The results file's path as given, printable (non-UTF-8 bytes escaped)."""
+        return display_text(self.path)
+
+    @property
+    def images_key(self) -> str | None:
+        """The suite's identity of the images scored (equal keys: same images), if recorded."""
+        return self.metadata.get("images_key") or None
+
+    @property
+    def training_seed(self):
+        """The checkpoint's training seed, or None when not recorded."""
+        return self.checkpoint.get("seed")
 
     def cell_names(self) -> list[str]:
         """Corruption / perturbation names, clean excluded: the canonical ImageNet-C (or -P)
@@ -70,13 +88,13 @@ def load_run(path: Path | str, label: str | None = None) -> ScoredRun:
     """Load one results file; ``label`` defaults to a name derived from its checkpoint."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"results file {path} does not exist (expected an HDF5 file written by "
-                        "`robust-eval score`)")
+        raise UserError(f"results file {display_text(path)} does not exist (expected an HDF5 file "
+                        "written by `robust-eval score`)")
     results = Results.load(path)
     attrs = results.attrs
     kind = results.kind
     if kind not in ("c", "p"):
-        raise UserError(f"results file {path}: kind {kind!r} is not 'c' or 'p'")
+        raise UserError(f"results file {display_text(path)}: kind {kind!r} is not 'c' or 'p'")
     run = ScoredRun(
         path=path,
         label=label or "",
@@ -87,14 +105,15 @@ def load_run(path: Path | str, label: str | None = None) -> ScoredRun:
         checkpoint=dict(_mapping(attrs.get("checkpoint"))),
         versions=dict(_mapping(attrs.get("versions"))),
         seed=attrs.get("seed"),
+        compatibility=dict(_mapping(attrs.get("compatibility"))),
     )
     cells = list(results.cells())
     if not cells:
-        raise UserError(f"results file {path} holds no finished cells")
+        raise UserError(f"results file {display_text(path)} holds no finished cells")
     for name, level in cells:
         record = results.cell(name, level)
         run.cells[(name, int(level))] = _cell_scores(path, kind, name, int(level), record)
-    run.label = label or default_label(run)
+    run.label = display_text(label or default_label(run))
     return run
 
 
@@ -105,11 +124,17 @@ def default_label(run: ScoredRun) -> str:
 
 
 def _mapping(value) -> dict:
+    """A dict attribute, decoding JSON text (attributes newer than the reader's list)."""
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
     return value if isinstance(value, dict) else {}
 
 
 def _cell_scores(path: Path, kind: str, name: str, level: int, record) -> CellScores:
-    where = f"results file {path}, cell {name}/{level}"
+    where = f"results file {display_text(path)}, cell {name}/{level}"
     labels = np.asarray(record.labels, dtype=np.int64)
     index = np.asarray(record.index, dtype=np.int64)
     topk = np.asarray(record.topk)
@@ -165,11 +190,11 @@ def load_runs(paths: list[Path | str], names: dict[str, str] | None = None) -> l
         seen[(run.suite, run.label)] = seen.get((run.suite, run.label), 0) + 1
     for run in auto:
         if seen[(run.suite, run.label)] > 1:
-            run.label = f"{run.label} [{run.path.parent.name or run.path.stem}]"
+            run.label = display_text(f"{run.label} [{run.path.parent.name or run.path.stem}]")
     labels = [(r.suite, r.label) for r in runs]
     for run in runs:
         if labels.count((run.suite, run.label)) > 1:
-            clash = [str(r.path) for r in runs if (r.suite, r.label) == (run.suite, run.label)]
+            clash = [r.shown_path for r in runs if (r.suite, r.label) == (run.suite, run.label)]
             raise UserError(f"label {run.label!r} names several {run.suite} results files "
                             f"({', '.join(clash)}); give each its own --name LABEL=RESULTS")
     return runs

@@ -1,6 +1,11 @@
-"""Published reference rows (``--reference dynmix-paper|augmix-paper|none``), read from the CSV
-files in ``reports/data`` (sources in ``reports/data/README.md``). Values are returned as
-fractions, like every measured number; rows are marked published."""
+"""Published reference rows (``--reference auto|dynmix-paper|augmix-paper|none``), read from the
+CSV files in ``reports/data`` (sources in ``reports/data/README.md``). Values are returned as
+fractions, like every measured number; rows are marked published.
+
+Rows appear only beside results they can be compared with (:func:`decide`): the suite the paper
+measured, every cell it measured, the whole test set (metadata ``subset.complete``, no limit),
+and no compatibility warning. Otherwise one line says why they are left out.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from corruptions import CORRUPTIONS
+from reports.coverage import COMPATIBILITY_FLAGS, compatibility, missing_cells, subset_phrase
+from reports.load import ScoredRun
 from reports.table import Col, Row, Table
 from robustbench_dm.errors import UserError
 
 DATA = Path(__file__).parent / "data"
-REFERENCES = ("dynmix-paper", "augmix-paper", "none")
+REFERENCES = ("auto", "dynmix-paper", "augmix-paper", "none")
+#: papers in the order ``auto`` tries them, and how a sentence names them
+PAPERS = {"dynmix-paper": "the Dynamic Mixup paper",
+          "augmix-paper": "the AugMix paper and the ImageNet-C/-P leaderboards"}
 DYNMIX_SOURCE = ('"A Dynamic Mixup Approach Towards Improved Robustness of Classifiers", '
                  "Table {table}")
 
@@ -28,6 +39,56 @@ def check_reference(reference: str) -> str:
     if reference not in REFERENCES:
         raise UserError(f"--reference {reference!r}: expected one of {', '.join(REFERENCES)}")
     return reference
+
+
+def measured_suites(paper: str) -> frozenset[str]:
+    """The suites ``paper``'s rows were measured on."""
+    if paper == "dynmix-paper":
+        return frozenset({"imagenet-c", "imagenet-p"} | set(data("dynmix_paper_cifar_c.csv")["dataset"]))
+    return frozenset(data("augmix_public.csv")["suite"])
+
+
+def measured_cells(suite: str) -> list[tuple[str, int]]:
+    """The cells the papers measured: 15 corruptions x 5 severities (-C), the ImageNet-P
+    perturbations of the paper's Table 4 at difficulty 1 (-P)."""
+    if suite.endswith("-p"):
+        names = [c[3:-4] for c in data("dynmix_paper_imagenet_p.csv").columns if c.startswith("fr_")]
+        return [(n, 1) for n in names]
+    return [(n, s) for n in CORRUPTIONS for s in range(1, 6)]
+
+
+def decide(reference: str, suite: str, runs: list[ScoredRun]) -> tuple[str | None, str | None]:
+    """(the paper whose rows ``suite``'s tables show, or None; the one line saying why rows are
+    left out, or None). ``auto``: the first paper in ``PAPERS`` that measured ``suite``."""
+    if reference == "none":
+        return None, None
+    if reference == "auto":
+        paper = next((p for p in PAPERS if suite in measured_suites(p)), None)
+        if paper is None:
+            return None, None
+    else:
+        paper = reference
+        if suite not in measured_suites(paper):
+            return None, (f"Published reference rows are left out: {PAPERS[paper]} did not "
+                          f"measure {suite}.")
+    reasons = []
+    wanted = measured_cells(suite)
+    for run in runs:
+        status, _ = compatibility(run)
+        if status in COMPATIBILITY_FLAGS:
+            reasons.append(f"{run.label} was scored despite a {COMPATIBILITY_FLAGS[status]}")
+        subset = subset_phrase(run)
+        if subset:
+            reasons.append(f"{run.label} covers a subset of the suite ({subset})")
+        missing = missing_cells(run, sorted({n for n, _ in wanted}),
+                                sorted({lvl for _, lvl in wanted}))
+        if missing:
+            reasons.append(f"{run.label} lacks {len(missing)} of the {len(wanted)} cells "
+                           f"{PAPERS[paper]} measured (e.g. {missing[0][0]}/{missing[0][1]})")
+    if reasons:
+        return None, (f"Published reference rows ({PAPERS[paper]}) are left out: they cover the "
+                      f"whole {suite}, but {'; '.join(reasons)}.")
+    return paper, None
 
 
 def corruption_rows(reference: str, suite: str) -> list[Row]:

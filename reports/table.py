@@ -1,5 +1,6 @@
-"""The table model every writer renders: columns, rows of numbers with optional intervals, and
-rows marked "published, not measured here"."""
+"""The table model every writer renders: columns, rows of numbers with optional intervals (and a
+spread over training seeds), rows marked "published, not measured here", and rows flagged
+"at chance", "subset", "dataset mismatch" (shown in red) wherever they appear."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ class Row:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     published: bool = False
     source: str = ""
+    flags: list[str] = field(default_factory=list)    # e.g. ["subset", "at chance"]
+    alert: bool = False                                # shown in red: a compatibility warning
+    spread: dict[str, float] = field(default_factory=dict)   # standard deviation over seeds
+
+
+def row_label(row: Row) -> str:
+    """The row's label with its flags: "standard (subset; at chance)"."""
+    return f"{row.label} ({'; '.join(row.flags)})" if row.flags else row.label
 
 
 @dataclass
@@ -37,12 +46,14 @@ class Table:
     columns: list[Col]
     rows: list[Row]
     row_header: str = "Model"
+    notes: list[str] = field(default_factory=list)     # footnotes: what each flag means here
 
     def frame(self) -> pd.DataFrame:
         """Numbers as shown (percent columns x100), one column per value and interval bound."""
         records = []
         for row in self.rows:
-            rec: dict[str, object] = {self.row_header: row.label, "published": row.published}
+            rec: dict[str, object] = {self.row_header: row.label, "published": row.published,
+                                      "flags": "; ".join(row.flags)}
             for col in self.columns:
                 scale = 100.0 if col.kind == "pct" else 1.0
                 value = row.values.get(col.key)
@@ -51,6 +62,8 @@ class Table:
                     lo, hi = row.intervals[col.key]
                     rec[f"{col.header} CI low"] = lo * scale
                     rec[f"{col.header} CI high"] = hi * scale
+                if col.key in row.spread:
+                    rec[f"{col.header} SD over seeds"] = row.spread[col.key] * scale
             records.append(rec)
         return pd.DataFrame.from_records(records)
 
@@ -60,7 +73,8 @@ def _is_number(value) -> bool:
 
 
 def cell_text(row: Row, col: Col, *, decimals: int = 1) -> tuple[str, str]:
-    """(value, interval) as display strings; empty strings for missing values."""
+    """(value, interval) as display strings; empty strings for missing values. A value with a
+    spread over seeds reads "30.1 ± 0.4"."""
     value = row.values.get(col.key)
     if value is None or (isinstance(value, float) and value != value):
         return "", ""
@@ -69,6 +83,8 @@ def cell_text(row: Row, col: Col, *, decimals: int = 1) -> tuple[str, str]:
     scale = 100.0 if col.kind == "pct" else 1.0
     digits = decimals if col.kind == "pct" else 2
     text = f"{value * scale:.{digits}f}"
+    if col.key in row.spread:
+        text += f" ± {row.spread[col.key] * scale:.{digits}f}"
     if col.key not in row.intervals:
         return text, ""
     lo, hi = row.intervals[col.key]

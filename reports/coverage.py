@@ -1,0 +1,84 @@
+"""What part of its suite a results file covers, and whether it was scored despite a
+compatibility warning: the facts behind the "subset", "dataset mismatch" and "unverified
+checkpoint" marks and behind leaving published rows out.
+
+Files written before these facts were recorded are read as complete (no ``subset.complete``)
+and, without a recorded ``compatibility``, checked by comparing the checkpoint's recorded
+dataset with the suite's dataset family.
+"""
+
+from __future__ import annotations
+
+from reports.display import display_text
+from reports.load import ScoredRun
+from robustbench_dm.suites.families import canonical_dataset, suite_family
+
+#: compatibility status -> the mark shown beside the model's numbers
+COMPATIBILITY_FLAGS = {"mismatch": "dataset mismatch", "unverified": "unverified checkpoint"}
+SUBSET_FLAG = "subset"
+
+
+def subset_phrase(run: ScoredRun) -> str | None:
+    """Why ``run`` covers only part of its suite ("at most 10 images per cell", "only some of
+    its cells"), or None when its metadata records the whole suite (or predates the record)."""
+    subset = run.metadata.get("subset")
+    if not isinstance(subset, dict):
+        return None
+    limit, complete = subset.get("limit"), subset.get("complete")
+    if complete is not False and limit is None:
+        return None
+    if limit is None:
+        return "only some of its cells"
+    unit = "videos" if run.kind == "p" else "images"
+    return f"at most {limit} {unit} per cell"
+
+
+def compatibility(run: ScoredRun) -> tuple[str, list[str]]:
+    """("ok" | "mismatch" | "unverified", the recorded messages). A file that records none is
+    a "mismatch" when its checkpoint's dataset is not the suite's dataset family."""
+    if run.compatibility:
+        status = str(run.compatibility.get("status") or "ok")
+        return status, [display_text(m) for m in run.compatibility.get("messages") or []]
+    family, dataset = suite_family(run.suite), run.checkpoint.get("dataset")
+    if family is None or not dataset or canonical_dataset(dataset) == family.dataset:
+        return "ok", []
+    return "mismatch", [f"the checkpoint records dataset {display_text(dataset)}, but "
+                        f"{run.suite} holds {family.dataset} images"]
+
+
+def compatibility_warning(run: ScoredRun) -> str | None:
+    """The sentence a report shows for a run scored despite a compatibility warning, else None."""
+    status, messages = compatibility(run)
+    if status not in COMPATIBILITY_FLAGS:
+        return None
+    messages = [m.rstrip(".") for m in messages]
+    what = ("was scored despite a mismatch between the checkpoint and the suite"
+            if status == "mismatch" else "was scored from a checkpoint that records no dataset, "
+            "so its fit to the suite is unverified")
+    detail = f": {'; '.join(messages)}" if messages else ""
+    return f"{run.label} ({run.suite}, {run.shown_path}) {what}{detail}."
+
+
+def run_flags(run: ScoredRun) -> list[str]:
+    """Marks shown beside every number of ``run``: "dataset mismatch" / "unverified checkpoint"
+    and "subset" (at-chance marks come from the analysis)."""
+    flags = []
+    status, _ = compatibility(run)
+    if status in COMPATIBILITY_FLAGS:
+        flags.append(COMPATIBILITY_FLAGS[status])
+    if subset_phrase(run) is not None:
+        flags.append(SUBSET_FLAG)
+    return flags
+
+
+def missing_cells(run: ScoredRun, names, levels) -> list[tuple[str, int]]:
+    """Cells of ``names`` x ``levels`` that ``run`` does not hold."""
+    return [(n, lvl) for n in names for lvl in levels if (n, lvl) not in run.cells]
+
+
+def images_phrase(runs: list[ScoredRun]) -> str:
+    """"n = 200 images per cell" (or "100 to 200"), videos for -P suites."""
+    sizes = sorted({c.n for r in runs for c in r.cells.values()})
+    unit = "videos" if runs[0].kind == "p" else "images"
+    n = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+    return f"n = {n} {unit} per cell"
