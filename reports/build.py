@@ -99,6 +99,7 @@ def write_report(
     try:
         for plot in doc.plots:
             (tmp / plot.filename).write_bytes(plot.png)
+            (tmp / plot.svg_filename).write_bytes(plot.svg)
         write_html(doc, tmp / "report.html")
         write_markdown(doc, tmp / "report.md")
         write_cells_csv(analysis, tmp / "cells.csv")

@@ -1,5 +1,6 @@
-"""``report.html``: one self-contained file (inline CSS, plots as base64 PNG, no external assets)
-laid out to read on a 1280 px laptop screen without horizontal scrolling."""
+"""``report.html``: one self-contained file (inline CSS, figures as base64 SVG data URIs: vector,
+shown at their natural size; no external assets) laid out to read on a 1280 px laptop screen
+without horizontal scrolling."""
 
 from __future__ import annotations
 
@@ -89,8 +90,9 @@ def render_html(doc: Document) -> str:
         parts.append("</section>")
     parts.append("<h2>Plots</h2>")
     for plot in doc.plots:
-        data = base64.b64encode(plot.png).decode("ascii")
-        parts.append(f'<figure><img alt="{escape(plot.title)}" src="data:image/png;base64,{data}">'
+        data = base64.b64encode(plot.svg).decode("ascii")
+        parts.append(f'<figure><img alt="{escape(plot.title)}" '
+                     f'src="data:image/svg+xml;base64,{data}">'
                      f"<figcaption><b>{escape(plot.title)}.</b> {escape(plot.caption)}"
                      "</figcaption></figure>")
     parts.append("<h2>Provenance</h2>")

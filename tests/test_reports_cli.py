@@ -8,7 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from reports import plots
+from reports import plot_gallery
+from reports.document import Plot
+from reports.plot_style import new_figure
 from results_fixtures import c_suite_cells, write_results
 
 ERRORS = {("clean", 0): 0.1, ("gaussian_noise", 1): 0.2, ("gaussian_noise", 2): 0.3}
@@ -16,8 +18,8 @@ ERRORS = {("clean", 0): 0.1, ("gaussian_noise", 1): 0.2, ("gaussian_noise", 2): 
 
 @pytest.fixture()
 def files(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots, "_gallery", lambda preset, *a: plots.Plot("gallery.png", "g", "g",
-                                                                         plots._png(plots._figure(1, 1))))
+    monkeypatch.setattr(plot_gallery, "_gallery",
+                        lambda preset, *a: Plot("gallery.png", "g", "g", new_figure(1, 1)))
     a = write_results(tmp_path / "a" / "results.h5", c_suite_cells(ERRORS, 120, seed=1),
                       checkpoint={"sha256": "a" * 64})
     b = write_results(tmp_path / "b" / "results.h5", c_suite_cells(ERRORS, 120, seed=2),

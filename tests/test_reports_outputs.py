@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from corruptions import CORRUPTIONS
-from reports import plots
+from reports import plot_gallery
 from reports.analysis import analyse
 from reports.build import write_report
 from reports.load import load_runs
@@ -42,8 +42,8 @@ def report(tmp_path_factory):
     # The 224 px gallery costs tens of seconds on 2 shared cores; draw it at 32 px here
     # (test_reports_gallery.py covers the presets).
     patch = pytest.MonkeyPatch()
-    real = plots._gallery
-    patch.setattr(plots, "_gallery", lambda preset, *a: real("cifar", *a))
+    real = plot_gallery._gallery
+    patch.setattr(plot_gallery, "_gallery", lambda preset, *a: real("cifar", *a))
     root = tmp_path_factory.mktemp("report")
     files, truth = [], {}
     for label, shift, arch in (("A", 0.0, "wrn40_2"), ("B", -0.04, "wrn40_2")):
@@ -77,7 +77,7 @@ def test_outputs_exist_and_html_is_self_contained(report):
     for name in ("report.html", "report.md", "cells.csv", "tables.tex", "report.json"):
         assert (out / name).stat().st_size > 0
     html = (out / "report.html").read_text()
-    assert "data:image/png;base64," in html
+    assert "data:image/svg+xml;base64," in html
     assert not re.search(r'(src|href)="(http|//|[^"#d][^"]*\.(png|css|js))', html)
     md = (out / "report.md").read_text()
     for png in re.findall(r"\]\(([^)]+\.png)\)", md):
