@@ -37,8 +37,15 @@ class Suite:
         raise NotImplementedError
 
     def metadata(self) -> dict:
-        """JSON-serialisable description: suite, data_root, preprocessing, subset, ..."""
+        """JSON-serialisable description: suite, data_root, preprocessing, subset, provenance,
+        images_key, ... (docs/internals.md, "Suites")."""
         raise NotImplementedError
+
+    def cell_fingerprint(self, name: str, level: int) -> str | None:
+        """sha256 hex of what cell ``(name, level)`` reads (file names, sizes and bytes, after
+        ``limit``), or None for a cell made on the fly (and for suites that cannot say)."""
+        self._check_cell(name, level)
+        return None
 
     def _check_cell(self, name: str, level: int) -> None:
         if (name, level) not in self.cells():

@@ -18,12 +18,15 @@ import torch
 from corruptions import CORRUPTIONS, EXTRA
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names, subset_metadata
+from robustbench_dm.suites.provenance import (clean_fingerprint, files_size, manifest_key, provenance,
+                                              released_key, rows_fingerprint)
 from robustbench_dm.suites.clean import load_clean
 from robustbench_dm.suites.clean_cifar import load_cifar
 from robustbench_dm.suites.generated import GeneratedSuite
 from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.registry import register_suite
+from robustbench_dm.suites.written import Written
 
 SEVERITIES = (1, 2, 3, 4, 5)
 PREPROCESSING = "as stored (32x32, no resize)"
@@ -42,12 +45,23 @@ class CifarCSuite(Suite):
     def __init__(self, name: str, dataset: str, num_classes: int, data_root, *, limit=None,
                  corruptions=None, severities=None, clean_root=None):
         self.root, self.h5 = open_array_root(name, data_root, "<corruption>.npy files and labels.npy")
+        self.data_root = str(data_root)
         self.name, self.dataset, self.num_classes = name, dataset, num_classes
         self.limit = check_limit(limit)
-        default = default_corruptions(self.root, self.h5)
-        self.corruptions = select_names(corruptions, default, CORRUPTIONS + EXTRA, "corruption")
-        self.severities = select_levels(severities, SEVERITIES, "severity")
-        self._complete = self.corruptions == default and self.severities == list(SEVERITIES)
+        self.written = Written.open(data_root, name)
+        if self.written is not None and self.written.cells is not None:
+            cells = self.written.select(corruptions, severities, CORRUPTIONS + EXTRA, SEVERITIES, "corruption", "severity")
+            self.corruptions = list(dict.fromkeys(c for c, _ in cells))
+            self.severities = sorted({s for _, s in cells})
+            self._complete = self.written.complete(cells, [(c, s) for c in CORRUPTIONS for s in SEVERITIES], limit)
+        else:
+            default = default_corruptions(self.root, self.h5)
+            self.corruptions = select_names(corruptions, default, CORRUPTIONS + EXTRA, "corruption")
+            self.severities = select_levels(severities, SEVERITIES, "severity")
+            self._complete = self.corruptions == default and self.severities == list(SEVERITIES)
+            if self.written is not None:
+                self._complete = self._complete and self.written.manifest.get("limit") is None
+        self._fingerprints: dict[tuple[str, int], str | None] = {}
         self.arrays = {c: self._open(c) for c in self.corruptions}
         rows = {a.shape[0] for a in self.arrays.values()}
         if len(rows) != 1:
@@ -65,6 +79,8 @@ class CifarCSuite(Suite):
             raise UserError(f"{self.labels_where}: the 5 severity blocks hold different "
                             "labels; expected the test labels repeated 5 times")
         self.clean_root = Path(clean_root) if clean_root is not None else None
+        self.clean_root_given = None if clean_root is None else str(clean_root)
+        self.clean_source_fingerprint = None
         self.clean = self._load_clean() if self.clean_root is not None else None
 
     def _open(self, corruption: str):
@@ -86,6 +102,8 @@ class CifarCSuite(Suite):
         if len(labels) < self.n or not np.array_equal(labels[:self.n].numpy(), self.labels[:self.n]):
             raise UserError(f"clean {self.dataset} test set under {self.clean_root} does not match "
                             f"{self.labels_where}: expected its first {self.n} labels in the same order")
+        if self.written is not None:  # does the clean cell hold the suite's source images?
+            self.clean_source_fingerprint = clean_fingerprint(images, labels)
         images = images[:self.n]
         if tuple(images.shape[1:]) != (3, 32, 32):
             raise UserError(f"clean {self.dataset} images under {self.clean_root} are {tuple(images.shape[1:])}; "
@@ -116,14 +134,67 @@ class CifarCSuite(Suite):
             labels = torch.from_numpy(self.labels[start:stop].copy())
             yield images, labels, torch.arange(start, stop, dtype=torch.int64)
 
+    def cell_fingerprint(self, name: str, level: int) -> str | None:
+        """Rows of the cell (after ``limit``) and their labels, hashed in full."""
+        count = self.cell_size(name, level)
+        if (name, level) not in self._fingerprints:
+            if name == "clean":
+                fingerprint = rows_fingerprint(self.clean, 0, count, self.labels)
+            else:
+                fingerprint = rows_fingerprint(self.arrays[name], (level - 1) * self.n,
+                                               (level - 1) * self.n + count, self.labels)
+            self._fingerprints[(name, level)] = fingerprint
+        return self._fingerprints[(name, level)]
+
+    def _files(self) -> list[Path]:
+        """The files this suite reads (the clean set's files not included)."""
+        if self.h5 is not None:
+            return [Path(self.h5.filename)]
+        return [self.root / f"{c}.npy" for c in self.corruptions] + [self.root / "labels.npy"]
+
+    def _released_key(self) -> str:
+        """``released_key`` over every corruption array of the data root (selected or not)."""
+        count, cells = min(self.limit or self.n, self.n), {}
+        for corruption in CORRUPTIONS + EXTRA:
+            array = self.arrays.get(corruption)
+            if array is None and (corruption in self.h5 if self.h5 is not None
+                                  else (self.root / f"{corruption}.npy").is_file()):
+                try:
+                    array = self._open(corruption)
+                except UserError:
+                    continue  # not readable as a cell of this suite: holds none of its images
+            if array is None or array.shape[0] != 5 * self.n:
+                continue
+            for level in SEVERITIES:
+                start = (level - 1) * self.n
+                cells[f"{corruption}/{level}"] = rows_fingerprint(array, start, start + count, self.labels)
+        return released_key(cells)
+
+    def images_key(self) -> str:
+        """Images key (docs/internals.md): from the manifest of a written suite, else from the files."""
+        if getattr(self, "_images_key", None) is None:
+            key = None
+            if self.written is not None:
+                differs = self.clean is not None and self.clean_source_fingerprint != self.written.manifest.get(
+                    "clean_fingerprint")
+                key = manifest_key(self.written.manifest, min(self.limit or self.n, self.n), stored="exact",
+                                   clean_cell=self.cell_fingerprint("clean", 0) if differs else None)
+            self._images_key = key or self._released_key()
+        return self._images_key
+
     def metadata(self) -> dict:
+        written = self.written
         return {
             "suite": self.name,
-            "data_root": str(self.root),
-            "clean_root": str(self.clean_root) if self.clean_root else None,
+            "data_root": self.data_root,
+            "clean_root": self.clean_root_given,
             "preprocessing": PREPROCESSING,
-            "subset": subset_metadata(self.limit, self.corruptions, self.severities, self._complete),
+            "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
+                                      self.corruptions, self.severities, self._complete),
             "images_per_severity": self.n,
+            "provenance": provenance("written" if written else "released",
+                                     written.manifest if written else None, files_size(self._files())),
+            "images_key": self.images_key(),
         }
 
 

@@ -18,10 +18,12 @@ from typing import Iterator, Sequence
 import torch
 
 import corruptions
+from corruptions.presets import scaled_preset
 from corruptions.registry import corruption_kernel, sequence_kernel
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch, Suite, subset_metadata
+from robustbench_dm.suites.provenance import clean_cell_fingerprint, clean_fingerprint, generated_key, provenance
 
 CHUNK_PIXELS_C = 2 ** 20  # 1024 images per chunk at 32 px
 CHUNK_PIXELS_P = 2 ** 16  # 64 videos per chunk at 32 px
@@ -132,6 +134,24 @@ class GeneratedSuite(Suite):
             raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
         return _rebatch(self._chunks(name, level), batch_size)
 
+    def source_fingerprint(self) -> str:
+        """``clean_fingerprint`` of the whole clean source set (computed once)."""
+        if getattr(self, "_source_fingerprint", None) is None:
+            self._source_fingerprint = clean_fingerprint(self.images, self.labels)
+        return self._source_fingerprint
+
+    def images_key(self) -> str:
+        """``generated_key`` of this suite: a make-suite folder of the same settings shares it."""
+        return generated_key(suite=self.name, dataset=self.source.get("dataset"), clean=self.source_fingerprint(),
+                             seed=self.seed, generator_version=generator_version(),
+                             count=min(self.limit or len(self.labels), len(self.labels)),
+                             preset=self.preset, chunk_size=self.chunk_size)
+
+    def cell_fingerprint(self, name: str, level: int) -> str | None:
+        """The clean cell's images (read, not made); None for the cells made on the fly."""
+        self._check_cell(name, level)
+        return clean_cell_fingerprint(self.images, self.labels, self.cell_size(name, level)) if name == "clean" else None
+
     def metadata(self) -> dict:
         return {
             "suite": self.name,
@@ -139,6 +159,8 @@ class GeneratedSuite(Suite):
             "preprocessing": self.source.get("preprocessing", "as loaded"),
             "subset": subset_metadata(self.limit, self.names, self.levels, self._complete),
             "generated": True,
+            "provenance": provenance("generated"),
+            "images_key": self.images_key(),
             "source": self.source,
             "seed": self.seed,
             "generator": {

@@ -16,7 +16,9 @@ The pixels come from the generated suite of ``generated.py`` with the same seed,
 suite holds exactly the bytes the on-the-fly suite yields. Every file (npy) or severity folder is
 written to a hidden temporary name and renamed when complete: a killed run leaves only finished
 units, and running again skips them. ``<out>/suite.json`` records the settings; resuming with
-different settings is refused. An h5 dataset is generated into a hidden temporary file, copied
+different settings is refused; it also lists the cells the folder holds (updated as each unit
+is finished), the clean data root as given and ``clean_fingerprint`` (what the source set held,
+see ``provenance.py``), so a scored written suite carries all of it. An h5 dataset is generated into a hidden temporary file, copied
 into ``suite.h5`` as ``<name>.tmp``, flushed, then renamed to ``<name>``: an interrupted run leaves
 no dataset under a final name; leftover ``.tmp`` datasets are deleted when the run is resumed.
 """
@@ -34,6 +36,7 @@ import numpy as np
 from PIL import Image
 
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
+from robustbench_dm.atomic import write_text_atomic
 from robustbench_dm.errors import UserError
 from robustbench_dm.progress import Progress
 from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
@@ -42,6 +45,7 @@ from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.h5 import H5_FILE, TMP_SUFFIX
+from robustbench_dm.suites.written import MANIFEST, manifest_cells
 
 # suite -> (kind, preset, default format)
 TARGETS = {
@@ -53,7 +57,8 @@ SOURCES = ("cifar10", "cifar100", "fashion-mnist", "imagenet")
 FORMATS = {"c": ("npy", "folder", "h5"), "p": ("npy", "h5")}
 H5_ATTRS = ("suite", "seed", "generator_version", "preset", "source", "limit", "chunk_size")
 PRESET_SIZE = {"cifar": 32, "imagenet": 224}
-MANIFEST = "suite.json"
+# Settings a manifest may lack when written by an older make-suite (then taken from this run).
+NEW_SETTINGS = ("clean_fingerprint",)
 
 
 def _source(dataset: str, data_root):
@@ -70,26 +75,37 @@ def _source(dataset: str, data_root):
     return images, labels, classes, [f"{i:0{len(str(len(labels) - 1))}d}" for i in range(len(labels))]
 
 
-def _check_manifest(out: Path, settings: dict) -> None:
+def _check_manifest(out: Path, settings: dict, data_root) -> dict:
+    """The manifest of ``out`` (created, or the existing one when its settings match): the
+    ``settings`` plus ``data_root`` as given and the ``cells`` held so far."""
     path = out / MANIFEST
     if path.is_file():
         try:
             old = json.loads(path.read_text())
         except (OSError, ValueError):
             raise UserError(f"{path} is not a readable make-suite manifest") from None
-        diff = [k for k in settings if old.get(k) != settings[k]]
+        diff = [k for k in settings if old.get(k) != settings[k] and not (k in NEW_SETTINGS and k not in old)]
         if diff:
             raise UserError(f"{out} holds a suite made with other settings ({', '.join(diff)}: "
                             f"{[old.get(k) for k in diff]} here, {[settings[k] for k in diff]} asked); "
                             "choose another --out")
-        return
+        return {**old, **settings, "data_root": old.get("data_root", str(data_root)),
+                "cells": [list(c) for c in manifest_cells(old) or []]}
     if out.exists() and any(p.name != MANIFEST for p in out.iterdir()):
         raise UserError(f"output folder {out} is not empty and holds no {MANIFEST}; expected a new or "
                         "make-suite folder")
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{MANIFEST}.partial"
-    tmp.write_text(json.dumps(settings, indent=1))
-    os.replace(tmp, path)
+    manifest = {**settings, "data_root": str(data_root), "cells": []}
+    write_text_atomic(path, json.dumps(manifest, indent=1))
+    return manifest
+
+
+def _record_cells(out: Path, manifest: dict, cells) -> None:
+    """Add ``cells`` (finished) to the manifest's list, in registry order, and rewrite it."""
+    order = {name: i for i, name in enumerate(CORRUPTIONS + EXTRA + PERTURBATIONS)}
+    held = {tuple(c) for c in manifest["cells"]} | {(n, int(lv)) for n, lv in cells}
+    manifest["cells"] = [list(c) for c in sorted(held, key=lambda c: (order.get(c[0], len(order)), c[0], c[1]))]
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=1))
 
 
 def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
@@ -221,8 +237,9 @@ def make_suite(
                          source={"dataset": source, "data_root": str(data_root)})
     out = Path(out)
     settings = {"suite": suite, "source": source, "format": fmt, "seed": seed, "limit": limit,
-                "preset": preset, "generator_version": generator_version(), "chunk_size": gen.chunk_size}
-    _check_manifest(out, settings)
+                "preset": preset, "generator_version": generator_version(), "chunk_size": gen.chunk_size,
+                "clean_fingerprint": gen.source_fingerprint()}
+    manifest = _check_manifest(out, settings, data_root)
     n = gen.cell_size(names[0], levels[0])
     dtype = np.uint8 if len(classes) <= 256 else np.int64
     labels_np = np.tile(labels[:n].numpy(), 5 if kind == "c" else 1).astype(dtype)
@@ -230,14 +247,18 @@ def make_suite(
         _save_npy_atomic(out / "labels.npy", labels_np)
 
     if fmt == "h5":
-        return _make_h5(gen, out, settings, labels_np, kind, names, levels, n, batch_size, progress)
+        return _make_h5(gen, out, settings, manifest, labels_np, kind, names, levels, n, batch_size, progress)
     if kind == "c" and fmt == "npy":
         units = [(out / f"{c}.npy", c, levels) for c in names]
     elif kind == "c":
         units = [(out / c / str(s), c, [s]) for c in names for s in levels]
     else:  # one file per (perturbation, difficulty); non-noise difficulties share the d=1 file
-        units = list({sequence_file(out, p, d): (sequence_file(out, p, d), p, [d]) for p in names
-                      for d in levels}.values())
+        units = [(sequence_file(out, p, d), p, [d]) for p in names for d in levels]
+    cells_of = {}  # unit path -> the cells it holds
+    for path, name, unit_levels in units:
+        cells_of.setdefault(path, []).extend((name, lv) for lv in unit_levels)
+    _record_cells(out, manifest, [c for path, cells in cells_of.items() if path.exists() for c in cells])
+    units = list({u[0]: u for u in units}.values())
     todo = [u for u in units if not u[0].exists()]
     skipped = [str(u[0]) for u in units if u[0].exists()]
     with Progress(len(todo) * n * (5 if kind == "c" and fmt == "npy" else 1), f"make-suite {suite}",
@@ -249,18 +270,24 @@ def make_suite(
                 _write_folder(gen, path, name, unit_levels[0], classes, stems, batch_size, bar.update)
             else:
                 _write_npy(gen, path, unit_levels, name, batch_size, bar.update)
+            _record_cells(out, manifest, cells_of[path])
             bar.cell_done()
     return {"written": [str(u[0]) for u in todo], "skipped": skipped}
 
 
-def _make_h5(gen: GeneratedSuite, out: Path, settings: dict, labels: np.ndarray, kind: str,
+def _make_h5(gen: GeneratedSuite, out: Path, settings: dict, manifest: dict, labels: np.ndarray, kind: str,
              names: list[str], levels: list[int], n: int, batch_size: int, progress: bool | None) -> dict:
     """The h5 branch of ``make_suite``: one dataset per unit of ``out/suite.h5``, skipping finished ones."""
     if kind == "c":
         units = [(c, c, levels) for c in names]
     else:  # one dataset per (perturbation, difficulty); non-noise difficulties share the d=1 one
-        units = list({sequence_name(p, d): (sequence_name(p, d), p, [d]) for p in names for d in levels}.values())
+        units = [(sequence_name(p, d), p, [d]) for p in names for d in levels]
+    cells_of = {}  # dataset name -> the cells it holds
+    for name, cell, unit_levels in units:
+        cells_of.setdefault(name, []).extend((cell, lv) for lv in unit_levels)
+    units = list({u[0]: u for u in units}.values())
     with _open_h5_out(out, settings, labels) as file:
+        _record_cells(out, manifest, [c for name, cells in cells_of.items() if name in file for c in cells])
         where = f"{file.filename}:/"
         todo = [u for u in units if u[0] not in file]
         skipped = [where + u[0] for u in units if u[0] in file]
@@ -269,5 +296,6 @@ def _make_h5(gen: GeneratedSuite, out: Path, settings: dict, labels: np.ndarray,
             for name, cell, unit_levels in todo:
                 bar.cell(name)
                 _write_h5(gen, file, unit_levels, name, cell, batch_size, bar.update)
+                _record_cells(out, manifest, cells_of[name])
                 bar.cell_done()
     return {"written": [where + u[0] for u in todo], "skipped": skipped}
