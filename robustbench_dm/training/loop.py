@@ -30,13 +30,11 @@ import contextlib
 import dataclasses
 import functools
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from tqdm import tqdm
 
 from robustbench_dm import __version__
 from robustbench_dm.atomic import remove_stale_temps, write_text_atomic
@@ -46,6 +44,7 @@ from robustbench_dm.errors import UserError
 from robustbench_dm.methods import create_method
 from robustbench_dm.models import create_model, resolve_normalization, save_checkpoint
 from robustbench_dm.outdir import check_writable, lock_folder
+from robustbench_dm.progress import Progress
 from robustbench_dm.training.config import RESUME_FIELDS, TrainConfig
 from robustbench_dm.training.data import (Split, epoch_images, epoch_order, load_splits,
                                           rank_order, steps_per_epoch)
@@ -197,11 +196,61 @@ def _broadcast_buffers(model: torch.nn.Module, ctx: DistContext) -> None:
             torch.distributed.broadcast(buffer, src=0)
 
 
+class _Divergence:
+    """Finds the first optimiser step of an epoch whose loss is not finite, without a device
+    sync per step: the step index stays on the device and is read every ``every`` steps (every
+    step on the CPU) and at the end of the epoch; under torchrun all ranks stop together."""
+
+    def __init__(self, device: torch.device, ctx: DistContext, steps: int):
+        self.device, self.ctx, self.steps = device, ctx, steps
+        self.every = 1 if device.type == "cpu" else 25
+        self.first = torch.full((), -1, dtype=torch.int64, device=device)
+
+    def record(self, step: int, loss: torch.Tensor) -> None:
+        bad = ~torch.isfinite(loss.detach().float())
+        self.first = torch.where(bad & (self.first < 0), step, self.first)
+
+    def first_bad(self, step: int, force: bool = False) -> int | None:
+        """The 0-based first non-finite step so far (of any rank), at check points; else None."""
+        if not force and (step + 1) % self.every:
+            return None
+        first = self.first.clone()
+        if self.ctx.distributed:  # earliest bad step over ranks, as steps - step (max wins)
+            key = torch.where(first >= 0, self.steps - first, 0)
+            torch.distributed.all_reduce(key, op=torch.distributed.ReduceOp.MAX)
+            first = torch.where(key > 0, self.steps - key, -1)
+        value = int(first.item())
+        return value if value >= 0 else None
+
+
+def _weights_finite(model: torch.nn.Module) -> bool:
+    """Whether every floating parameter and buffer of ``model`` is finite (one sync)."""
+    checks = [torch.isfinite(t).all() for t in model.state_dict().values()
+              if t.is_floating_point()]
+    return bool(torch.stack(checks).all()) if checks else True
+
+
+def _diverged(where: str, config: TrainConfig, lr: float, epoch: int,
+              ckpt_path: Path) -> UserError:
+    kept = (f"{ckpt_path} still holds epoch {epoch}, the last good one" if epoch
+            else "no checkpoint was written")
+    return UserError(f"training diverged: {where} (learning rate {lr:.3g}, --lr "
+                     f"{config.lr:g}); training stopped and {kept}; lower the learning rate "
+                     "and start again")
+
+
 def train(config: TrainConfig, *, resume: bool = False, method=None,
-          on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+          on_epoch: Callable[[dict[str, Any]], None] | None = None,
+          progress: bool | None = None) -> dict[str, Any]:
     """Train as ``config`` says; returns the last ``log.csv`` row plus ``checkpoint`` (path).
     ``on_epoch(row)`` is called after each epoch's checkpoint is written (on rank 0 only
-    under torchrun, where every rank returns the same row).
+    under torchrun, where every rank returns the same row). ``progress`` as in
+    :class:`robustbench_dm.progress.Progress` (``False``: none).
+
+    The folder ``config.out`` is checked and locked first (:mod:`robustbench_dm.outdir`). A
+    loss that is not finite stops training with a ``UserError`` naming the epoch and step; the
+    checkpoint of the last finished epoch is left as it was. ``resume`` in a folder whose run
+    was killed before its first checkpoint (``config.json`` but no ``last.pt``) starts the run.
 
     ``method`` (a ``robustbench_dm.methods.Method``) defaults to
     ``create_method(config.method, scale=config.scale, **config.method_options)``; its
@@ -224,12 +273,12 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
             raise UserError(f"{out} already holds a run ({ckpt_path}); pass --resume to "
                             "continue it or choose another --out")
         with process_group(config.device) as (ctx, device):
-            return _train(config, method, checkpoint, on_epoch, ctx, device)
+            return _train(config, method, checkpoint, on_epoch, ctx, device, progress)
 
 
 def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
            on_epoch: Callable[[dict[str, Any]], None] | None, ctx: DistContext,
-           device: torch.device) -> dict[str, Any]:
+           device: torch.device, progress: bool | None) -> dict[str, Any]:
     out = Path(config.out)
     ckpt_path = out / CHECKPOINT_NAME
     train_split, test_split = load_splits(dataclasses.replace(config, device=str(device)))
@@ -267,6 +316,8 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
     autocast = _autocast(config.amp)
     row: dict[str, Any] = log_rows[-1] if log_rows else {}
     local_batch = config.batch_size // ctx.world_size
+    bar = Progress((config.epochs - start_epoch) * steps, f"train {config.method} {config.arch}",
+                   unit="batch", show=progress if ctx.main else False)
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
@@ -278,9 +329,9 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
         if ctx.distributed:
             order = rank_order(order, config.batch_size, ctx.rank, ctx.world_size)
         batches = train_split.batches(local_batch, order, seed=config.seed * 1_000_003 + epoch)
-        bar = tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{config.epochs}",
-                   disable=not (ctx.main and sys.stderr.isatty()), leave=False, unit="batch")
-        for step, (images, labels) in enumerate(bar):
+        bar.cell(f"epoch {epoch + 1}/{config.epochs}")
+        divergence = _Divergence(device, ctx, steps)
+        for step, (images, labels) in enumerate(batches):
             if config.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             # a smaller last batch: weight so the DDP mean of rank means is the global mean
@@ -292,12 +343,23 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
             loss_sum += result.loss.detach().float() * labels.numel()
             correct += (result.logits.detach().argmax(1) == targets).sum()
             seen += labels.numel()
+            bar.update()
+            divergence.record(step, result.loss)
+            bad = divergence.first_bad(step, force=step == steps - 1)
+            if bad is not None:
+                bar.close()
+                raise _diverged(f"the loss is not finite at epoch {epoch + 1}, step "
+                                f"{bad + 1} of {steps}", config, lr, epoch, ckpt_path)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         trained = time.perf_counter() - started
         for total in (loss_sum, correct, seen):
             all_reduce_sum(total, ctx)
         _broadcast_buffers(model, ctx)
+        if not _weights_finite(model.net):
+            bar.close()
+            raise _diverged(f"the weights are not finite after epoch {epoch + 1}", config, lr,
+                            epoch, ckpt_path)
         test_acc = evaluate(model, test_split, config.eval_batch_size, autocast, ctx,
                             config.channels_last)
         seen_all = int(seen.item())
@@ -324,6 +386,7 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
             if on_epoch is not None:
                 on_epoch(row)
         barrier(ctx)
+    bar.close()
     return {**row, "checkpoint": str(ckpt_path)}
 
 

@@ -1,0 +1,92 @@
+"""Training faults: a loss that is not finite stops the run with the epoch and step named and
+the last good checkpoint untouched (`train --lr 1e30` used to exit 0 with NaN weights); a run
+killed during its very first checkpoint write resumes by starting."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cli import main
+from robustbench_dm.errors import UserError
+from robustbench_dm.training import resolve_config, train
+from training_fixtures import FlipCE, one_thread, write_fashion_mnist
+
+_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
+
+
+@pytest.fixture(scope="module")
+def fmnist(tmp_path_factory):
+    return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), n_train=96, n_test=32)
+
+
+def _config(data_root, out, **overrides):
+    options = dict(epochs=2, batch_size=32, lr=0.05, seed=3, device="cpu")
+    options.update(overrides)
+    return resolve_config("flip_ce", "small_cnn", "fashion-mnist", str(data_root), str(out),
+                          **options)
+
+
+class NaNAt(FlipCE):
+    """FlipCE whose loss is NaN from its ``step``-th call on (0-based)."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step, self.calls = step, 0
+
+    def loss(self, model, images, targets, generator):
+        out = super().loss(model, images, targets, generator)
+        self.calls += 1
+        if self.calls > self.step:
+            return type(out)(out.loss * float("nan"), out.logits, out.targets)
+        return out
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_nan_loss_names_epoch_and_step_and_keeps_the_last_good_checkpoint(fmnist, tmp_path):
+    out = tmp_path / "run"
+    saved = []
+    with pytest.raises(UserError, match=r"the loss is not finite at epoch 2, step 2 of 3 .*"
+                                        r"last\.pt still holds epoch 1, the last good one"):
+        train(_config(fmnist, out), method=NaNAt(4),
+              on_epoch=lambda row: saved.append(_sha(out / "last.pt")))
+    assert len(saved) == 1 and _sha(out / "last.pt") == saved[0]
+    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 1
+    assert (out / "log.csv").read_text().count("\n") == 2  # header + epoch 1
+
+
+def test_lr_1e30_is_one_error_line_and_no_checkpoint(fmnist, tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "train", "--method", "standard", "--arch", "small_cnn", "--dataset", "fashion-mnist",
+        "--data-root", str(fmnist), "--out", str(out), "--epochs", "1", "--batch-size", "32",
+        "--lr", "1e30", "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "training diverged: the loss is not finite at epoch 1, step" \
+        in errors[0] and "no checkpoint was written" in errors[0], result.output
+    assert not (out / "last.pt").exists()
+
+
+def test_resume_after_a_kill_during_the_first_checkpoint_write_starts_the_run(fmnist, tmp_path):
+    out = tmp_path / "run"
+    reference = train(_config(fmnist, tmp_path / "ref", epochs=1), method=FlipCE())
+    (tmp_path / "ref" / "last.pt").rename(out.parent / "whole.pt")
+    out.mkdir()
+    (out / "config.json").write_bytes((tmp_path / "ref" / "config.json").read_bytes())
+    (out / ".last.pt.k1ll3d.tmp").write_bytes((out.parent / "whole.pt").read_bytes()[:100])
+    result = train(_config(fmnist, out, epochs=1), method=FlipCE(), resume=True)
+    assert result["epoch"] == 1 and result["loss"] == pytest.approx(reference["loss"])
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "last.pt", "log.csv"]
+
+
+def test_resume_without_any_run_still_says_there_is_no_checkpoint(fmnist, tmp_path):
+    with pytest.raises(UserError, match="--resume: no checkpoint"):
+        train(_config(fmnist, tmp_path / "empty"), method=FlipCE(), resume=True)
+    assert not (tmp_path / "empty").exists()
