@@ -48,7 +48,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATS["bytes"][self.path] = STATS["bytes"].get(self.path, 0) + n
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/_stats":
             body = json.dumps(STATS).encode()

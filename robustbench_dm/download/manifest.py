@@ -129,13 +129,20 @@ def with_mirror(url: str, mirror: str | None) -> str:
     return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
 
 
-def download_hint(suite: str) -> str | None:
-    """The command that downloads ``suite`` and the ``data_root`` to give afterwards, or None
-    when the toolkit cannot download it."""
+def download_hint(suite: str, data_root: str | os.PathLike | None = None) -> str | None:
+    """The exact command that downloads ``suite`` (into the parent of ``data_root`` when its
+    name is the suite's folder) and the data root to pass afterwards; None when the toolkit
+    cannot download it."""
     spec = load_manifest().get(suite)
     if spec is None:
         return None
     if spec.unavailable:
         return spec.unavailable
-    return (f"download it with `robust-eval download {suite} --to DIR` and pass "
-            f"DIR/{spec.folder} as the data root")
+    root = None if data_root is None else Path(data_root)
+    if root is None:
+        to, result = "DIR", f"DIR/{spec.folder}"
+    elif root.name == spec.folder:
+        to, result = str(root.parent), str(root)
+    else:
+        to, result = str(root), str(root / spec.folder)
+    return f"download it with `robust-eval download {suite} --to {to}` and pass {result} as the data root"

@@ -148,13 +148,14 @@ def _merge(source: Path, target: Path) -> None:
 
 def _install(spec: FileSpec, archive: Path, to: Path, folder: Path) -> None:
     """Extract ``archive`` (or move a plain file) into ``folder`` through a temp folder in ``to``."""
-    folder.mkdir(parents=True, exist_ok=True)
     if spec.extract is None:
+        folder.mkdir(parents=True, exist_ok=True)
         os.replace(archive, folder / spec.name)
         return
     tmp = Path(tempfile.mkdtemp(prefix=EXTRACT_PREFIX, dir=to))
     try:
         extract_tar(archive, tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         root = tmp
         entries = list(tmp.iterdir())
         if spec.strip_top and len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():

@@ -63,4 +63,20 @@ def get_suite(
             f"suite {name!r} does not take option(s) {', '.join(bad) or '?'}; "
             f"expected some of: {', '.join(accepted)}"
         ) from None
-    return factory(data_root, **kwargs)
+    try:
+        return factory(data_root, **kwargs)
+    except UserError as err:
+        hint = _download_hint(name, data_root)
+        if hint is None:
+            raise
+        raise UserError(f"{err}; {hint}") from None
+
+
+def _download_hint(name: str, data_root) -> str | None:
+    """How to download suite ``name`` when ``data_root`` is missing or empty, else None."""
+    root = None if data_root is None else Path(data_root)
+    if root is not None and (root.is_file() or (root.is_dir() and any(root.iterdir()))):
+        return None
+    from robustbench_dm.download import download_hint
+
+    return download_hint(name, data_root)
