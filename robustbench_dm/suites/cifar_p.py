@@ -23,7 +23,9 @@ from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficu
 from robustbench_dm.suites.clean import load_clean
 from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
+from robustbench_dm.suites.provenance import files_size, manifest_key, provenance, released_key, rows_fingerprint
 from robustbench_dm.suites.registry import register_suite
+from robustbench_dm.suites.written import Written
 
 # HR ImageNet-P/cifar-p-eval.py: spatter (not snow) is in the CIFAR-P test list.
 CIFAR_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spatter",
@@ -48,11 +50,22 @@ class CifarPSuite(Suite):
     def __init__(self, name: str, dataset: str, num_classes: int, data_root, *, limit=None,
                  corruptions=None, severities=None, difficulty=None, clean_root=None):
         self.root, self.h5 = open_array_root(name, data_root, "<perturbation>.npy files")
+        self.data_root = str(data_root)
         self.name, self.dataset, self.num_classes = name, dataset, num_classes
         self.limit = check_limit(limit)
-        self.perturbations = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
-        self.difficulties = select_difficulties(severities, difficulty)
-        self._complete = self.perturbations == list(CIFAR_P_TEST) and self.difficulties == [1]
+        self.written = Written.open(data_root, name)
+        benchmark = [(p, 1) for p in CIFAR_P_TEST]
+        if self.written is not None and self.written.cells is not None:
+            levels = None if severities is None and difficulty is None else select_difficulties(severities, difficulty)
+            self._cells = self.written.select(corruptions, levels, PERTURBATIONS, (1, 2, 3), "perturbation", "difficulty")
+            self._complete = self.written.complete(self._cells, benchmark, limit)
+        else:
+            names = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
+            self._cells = [(p, d) for p in names for d in select_difficulties(severities, difficulty)]
+            self._complete = self._cells == benchmark and (self.written is None or self.written.manifest.get("limit") is None)
+        self.perturbations = list(dict.fromkeys(p for p, _ in self._cells))
+        self.difficulties = sorted({d for _, d in self._cells})
+        self._fingerprints: dict[tuple[str, int], str] = {}
         self.arrays = {cell: self._open(*cell) for cell in self.cells()}
         counts = {a.shape[0] for a in self.arrays.values()}
         if len(counts) != 1:
@@ -60,6 +73,7 @@ class CifarPSuite(Suite):
             raise UserError(f"perturbation files under {self.root} differ in video count: {sizes}")
         self.n = counts.pop()
         self.clean_root = Path(clean_root) if clean_root is not None else None
+        self.clean_root_given = None if clean_root is None else str(clean_root)
         self.labels, self.label_source = self._labels()
 
     def _open(self, perturbation: str, difficulty: int):
@@ -82,7 +96,7 @@ class CifarPSuite(Suite):
             if len(labels) != self.n:
                 raise UserError(f"clean {self.dataset} test set under {self.clean_root} has {len(labels)} "
                                 f"labels; expected {self.n}, one per video in {self.root}")
-            return labels, str(self.clean_root)
+            return labels, str(self.clean_root_given)
         if self.h5 is not None and "labels" in self.h5:
             return h5_labels(self.h5, self.n, self.num_classes), f"{self.h5.filename}:/labels"
         if self.h5 is None and (self.root / "labels.npy").is_file():
@@ -90,7 +104,7 @@ class CifarPSuite(Suite):
         return np.full(self.n, -1, dtype=np.int64), "none (labels are -1)"
 
     def cells(self) -> list[tuple[str, int]]:
-        return [(p, d) for p in self.perturbations for d in self.difficulties]
+        return list(self._cells)
 
     def cell_size(self, name: str, level: int) -> int:
         self._check_cell(name, level)
@@ -108,14 +122,59 @@ class CifarPSuite(Suite):
             yield (videos.contiguous(), torch.from_numpy(self.labels[start:stop].astype(np.int64)),
                    torch.arange(start, stop, dtype=torch.int64))
 
+    def cell_fingerprint(self, name: str, level: int) -> str | None:
+        """Videos of the cell (after ``limit``) and their labels, hashed in full."""
+        count = self.cell_size(name, level)
+        if (name, level) not in self._fingerprints:
+            self._fingerprints[(name, level)] = rows_fingerprint(self.arrays[(name, level)], 0, count, self.labels)
+        return self._fingerprints[(name, level)]
+
+    def _files(self) -> list[Path]:
+        """The files this suite reads (a clean set giving labels not included)."""
+        if self.h5 is not None:
+            return [Path(self.h5.filename)]
+        files = [sequence_file(self.root, p, d) for p, d in self._cells]
+        return files + ([self.root / "labels.npy"] if self.label_source == str(self.root / "labels.npy") else [])
+
+    def _released_key(self) -> str:
+        """``released_key`` over every perturbation array of the data root (selected or not)."""
+        count, cells = min(self.limit or self.n, self.n), {}
+        for perturbation in PERTURBATIONS:
+            for difficulty in (1, 2, 3) if "noise" in perturbation else (1,):
+                array = self.arrays.get((perturbation, difficulty))
+                name = sequence_name(perturbation, difficulty)
+                if array is None and (name in self.h5 if self.h5 is not None
+                                      else sequence_file(self.root, perturbation, difficulty).is_file()):
+                    try:
+                        array = self._open(perturbation, difficulty)
+                    except UserError:
+                        continue  # not readable as a cell of this suite: holds none of its videos
+                if array is not None and array.shape[0] == self.n:
+                    cells[f"{perturbation}/{difficulty}"] = rows_fingerprint(array, 0, count, self.labels)
+        return released_key(cells)
+
+    def images_key(self) -> str:
+        """Images key (docs/internals.md): from the manifest of a written suite, else from the files."""
+        if getattr(self, "_images_key", None) is None:
+            key = None
+            if self.written is not None:
+                key = manifest_key(self.written.manifest, min(self.limit or self.n, self.n), stored="exact")
+            self._images_key = key or self._released_key()
+        return self._images_key
+
     def metadata(self) -> dict:
+        written = self.written
         return {
             "suite": self.name,
-            "data_root": str(self.root),
+            "data_root": self.data_root,
             "preprocessing": "as stored (32x32 frames, no resize)",
-            "subset": subset_metadata(self.limit, self.perturbations, self.difficulties, self._complete),
+            "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
+                                      self.perturbations, self.difficulties, self._complete),
             "labels": self.label_source,
             "frames": {f"{p}/{d}": int(a.shape[1]) for (p, d), a in self.arrays.items()},
+            "provenance": provenance("written" if written else "released",
+                                     written.manifest if written else None, files_size(self._files())),
+            "images_key": self.images_key(),
         }
 
 

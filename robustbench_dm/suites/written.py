@@ -83,7 +83,7 @@ class Written:
         chosen = []
         for name in chosen_names if chosen_names is not None else dict.fromkeys(n for n, _ in held):
             own = [lv for n, lv in held if n == name]
-            for level in chosen_levels if chosen_levels is not None else sorted(own):
+            for level in chosen_levels if chosen_levels is not None else sorted(own) or [min(allowed_levels)]:
                 if level not in own:
                     listed = ", ".join(f"{n}/{lv}" for n, lv in held) or "none"
                     raise UserError(f"cell {name}/{level} ({what} {name!r}, {level_what} {level}) is not "
