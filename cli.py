@@ -79,7 +79,15 @@ def _listing(what: str) -> list[tuple[str, str]]:
 @click.option("--generate", is_flag=True,
               help="Make the corrupted images on the fly from --clean-root with the toolkit's "
                    "corruption library instead of reading the released files (cifar10-c, "
-                   "cifar100-c); generated on --device.")
+                   "cifar100-c, imagenet-c, tinyimagenet-c, imagenet-p; the images make-suite "
+                   "writes); generated on --device. imagenet-3dcc is released-files only.")
+@click.option("--resolution", type=int, default=None,
+              help="With --generate, imagenet-c at R px: Resize(R*256/224) + CenterCrop(R), "
+                   "spatial corruption parameters scaled by R/224 (docs/resolution.md); "
+                   "labelled 'ImageNet-C at R px (generated)'.")
+@click.option("--fast-jpeg", is_flag=True,
+              help="With --generate, encode the final JPEG q85 save on --device (nvJPEG on "
+                   "CUDA): faster, other bytes than the release; recorded in the results.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Extra suite option, e.g. difficulty=2 or generate=true (repeatable).")
 @click.option("--shard", default=None, metavar="I/N",
@@ -94,7 +102,7 @@ def _listing(what: str) -> list[tuple[str, str]]:
                    "where the suite allows it).")
 def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, workers, limit,
           corruptions, severities, arch, normalize, unsafe_pickle, baseline, clean_root, seed,
-          generate, options, shard, bf16, channels_last, gpu_decode) -> None:
+          generate, resolution, fast_jpeg, options, shard, bf16, channels_last, gpu_decode) -> None:
     """Score CHECKPOINT on a corruption suite; writes OUT/results.h5 and OUT/summary.json.
 
     Under `torchrun --nproc-per-node N` each cell is split across the N processes and rank 0
@@ -123,6 +131,10 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
         extra["seed"] = seed
     if generate:
         extra.update(generate=True, device=device)
+    if resolution is not None:
+        extra["resolution"] = resolution
+    if fast_jpeg:
+        extra["fast_jpeg"] = True
     suite = get_suite(suite_name, data_root, limit=limit, corruptions=corruptions,
                       severities=severities, **extra)
     model, info = load_model(checkpoint, arch=arch, normalize=normalize, unsafe_pickle=unsafe_pickle)

@@ -1,4 +1,11 @@
-"""Severity-table presets and how ``preset="auto"`` picks one from the image size."""
+"""Severity-table presets, how ``preset="auto"`` picks one from the image size, and the spatial scale.
+
+A kernel receives the resolved preset name. Passing ``preset=scaled_preset(name, H, W)`` to
+``corruptions.corrupt`` gives it a :class:`Preset`: still the name (a ``str``, so it indexes the
+severity tables) but carrying ``scale`` = image size / the preset's size, by which the kernel
+multiplies every spatial parameter (docs/resolution.md). ``spatial_scale(preset)`` is 1.0 for a plain name, and every
+kernel keeps its exact published behaviour at scale 1.0.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +36,27 @@ def resolve_preset(preset: str, height: int, width: int) -> str:
         f"no severity table for {height}x{width} images (tables exist for {sizes}); "
         "resize the images or name a preset explicitly"
     )
+
+
+class Preset(str):
+    """A resolved preset name carrying the spatial ``scale`` of its kernels' pixel parameters."""
+
+    scale: float
+
+    def __new__(cls, name: str, scale: float = 1.0) -> "Preset":
+        preset = super().__new__(cls, name)
+        preset.scale = float(scale)
+        return preset
+
+    def __repr__(self) -> str:
+        return f"Preset({str(self)!r}, scale={self.scale!r})"
+
+
+def scaled_preset(preset: str, height: int, width: int) -> Preset:
+    """``preset`` with scale min(``height``, ``width``) / the preset's image size."""
+    return Preset(preset, min(height, width) / PRESETS[str(preset)])
+
+
+def spatial_scale(preset: str) -> float:
+    """The factor a kernel applies to its spatial parameters (1.0 unless rescaled)."""
+    return getattr(preset, "scale", 1.0)

@@ -87,6 +87,8 @@ class GeneratedSuite(Suite):
         preset: str,
         source: dict,
         device: str = "cpu",
+        rescale: bool = False,
+        options: dict | None = None,
     ):
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise UserError(f"invalid seed {seed!r}; expected an integer")
@@ -97,6 +99,8 @@ class GeneratedSuite(Suite):
         self.names, self.levels = list(names), list(levels)
         self.limit, self.seed, self.preset, self.source = limit, seed, preset, source
         self._complete = complete
+        self.rescale = bool(rescale)  # spatial parameters scaled to the image size (docs/resolution.md)
+        self.options = dict(options or {})  # byte-changing options beyond today's defaults
         pixels = images[0:1].shape[-2] * images[0:1].shape[-1]
         self.chunk_size = max(1, (CHUNK_PIXELS_C if kind == "c" else CHUNK_PIXELS_P) // pixels)
 
@@ -116,7 +120,8 @@ class GeneratedSuite(Suite):
         gen = torch.Generator(device=self.device).manual_seed(derive_seed(self.seed, name, level, chunk))
         images = images.to(self.device)
         if self.kind == "c":
-            return corruptions.corrupt(images, name, level, preset=self.preset, generator=gen)
+            preset = scaled_preset(self.preset, *images.shape[-2:]) if self.rescale else self.preset
+            return corruptions.corrupt(images, name, level, preset=preset, generator=gen)
         return corruptions.sequence(images, name, difficulty=level, preset=self.preset, generator=gen)
 
     def _chunks(self, name: str, level: int) -> Iterator[Batch]:

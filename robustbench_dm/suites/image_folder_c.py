@@ -130,27 +130,66 @@ class ImageFolderCSuite(Suite):
         }
 
 
-@register_suite("imagenet-c", "ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 224 px as stored")
+@register_suite("imagenet-c", "ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 224 px as stored "
+                "(or generate=True from the ImageNet val folder)")
 def imagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None, preprocessing="none",
-               clean_root=None) -> Suite:
+               clean_root=None, generate=False, seed=0, device="cpu", resolution=None, fast_jpeg=False,
+               clean_decoder="pil") -> Suite:
     """ImageNet-C (15 corruptions + the extras present). ``preprocessing``: "none" (as stored,
-    default) or "augmix"; ``clean_root``: ImageNet val folder for the clean cell."""
+    default) or "augmix"; ``clean_root``: ImageNet val folder for the clean cell, or the source
+    with ``generate=True`` (then ``seed``, ``device``, ``resolution``, ``fast_jpeg``,
+    ``clean_decoder``: see ``imagenet_generated.open_generated``)."""
+    if generate:
+        return _generated("imagenet-c", clean_root, limit=limit, corruptions=corruptions, severities=severities,
+                          seed=seed, device=device, resolution=resolution, fast_jpeg=fast_jpeg,
+                          clean_decoder=clean_decoder)
+    _check_released(resolution=resolution, fast_jpeg=fast_jpeg, clean_decoder=clean_decoder)
     return ImageFolderCSuite("imagenet-c", data_root, benchmark=CORRUPTIONS, extras=EXTRA, limit=limit,
                              corruptions=corruptions, severities=severities,
                              preprocessing=preprocessing, clean_root=clean_root)
 
 
-@register_suite("tinyimagenet-c", "Tiny-ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 64 px")
-def tinyimagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None) -> Suite:
-    """Tiny-ImageNet-C (15 corruptions + the extras present), images as stored."""
+@register_suite("tinyimagenet-c", "Tiny-ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 64 px "
+                "(or generate=True from 64 px class folders)")
+def tinyimagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None, clean_root=None,
+                   generate=False, seed=0, device="cpu", fast_jpeg=False) -> Suite:
+    """Tiny-ImageNet-C (15 corruptions + the extras present), images as stored; with
+    ``generate=True`` made from the 64 px ``clean_root/<wnid>/`` images instead."""
+    if generate:
+        return _generated("tinyimagenet-c", clean_root, limit=limit, corruptions=corruptions,
+                          severities=severities, seed=seed, device=device, fast_jpeg=fast_jpeg)
+    _check_released(fast_jpeg=fast_jpeg)
+    if clean_root is not None:
+        raise UserError("clean_root is the source of a generated tinyimagenet-c (generate=True); the released "
+                        "suite has no clean cell")
     return ImageFolderCSuite("tinyimagenet-c", data_root, benchmark=CORRUPTIONS, extras=EXTRA, limit=limit,
                              corruptions=corruptions, severities=severities)
 
 
 @register_suite("imagenet-3dcc", "ImageNet-3DCC: 12 corruptions, <root>/<corruption>/<severity>/<wnid>/*.JPEG")
-def imagenet_3dcc(data_root=None, *, limit=None, corruptions=None, severities=None, preprocessing="none") -> Suite:
-    """ImageNet-3DCC; ``data_root`` is the ``ImageNet-3DCC`` folder or the folder holding it."""
+def imagenet_3dcc(data_root=None, *, limit=None, corruptions=None, severities=None, preprocessing="none",
+                  generate=False, **generate_options) -> Suite:
+    """ImageNet-3DCC; ``data_root`` is the ``ImageNet-3DCC`` folder or the folder holding it.
+    Released files only (``generate=True`` is refused: the corruptions need depth maps)."""
+    if generate:
+        return _generated("imagenet-3dcc", None)
+    if generate_options:
+        raise UserError(f"suite 'imagenet-3dcc' does not take option(s) {', '.join(generate_options)}; "
+                        "expected some of: limit, corruptions, severities, preprocessing")
     if data_root is not None and (Path(data_root) / "ImageNet-3DCC").is_dir():
         data_root = Path(data_root) / "ImageNet-3DCC"
     return ImageFolderCSuite("imagenet-3dcc", data_root, benchmark=CORRUPTIONS_3DCC, extras=(), limit=limit,
                              corruptions=corruptions, severities=severities, preprocessing=preprocessing)
+
+
+def _generated(suite: str, clean_root, **options) -> Suite:
+    from robustbench_dm.suites.imagenet_generated import open_generated  # imports this module
+
+    return open_generated(suite, clean_root, **options)
+
+
+def _check_released(**options) -> None:
+    """Options of generated suites are refused when reading released files."""
+    given = [k for k, v in options.items() if v not in (None, False, "pil")]
+    if given:
+        raise UserError(f"option {given[0]} applies to suites made on the fly (generate=True)")

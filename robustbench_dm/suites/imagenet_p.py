@@ -123,9 +123,20 @@ class ImageNetPSuite(Suite):
         }
 
 
-@register_suite("imagenet-p", "ImageNet-P: <root>/<perturbation>[_<d>]/<wnid>/*.mp4 perturbation videos")
-def imagenet_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None) -> Suite:
+@register_suite("imagenet-p", "ImageNet-P: <root>/<perturbation>[_<d>]/<wnid>/*.mp4 perturbation videos "
+                "(or generate=True from the ImageNet val folder)")
+def imagenet_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
+               clean_root=None, generate=False, seed=0, device="cpu") -> Suite:
     """ImageNet-P (10 test perturbations by default). ``severities``/``difficulty`` select
-    difficulties (default 1); noise difficulties 2/3 read the ``_2``/``_3`` folders."""
+    difficulties (default 1); noise difficulties 2/3 read the ``_2``/``_3`` folders. With
+    ``generate=True`` the videos are made on ``device`` from the ImageNet val folder ``clean_root``."""
+    if generate:
+        from robustbench_dm.suites.imagenet_generated import open_generated  # imports this module
+
+        return open_generated("imagenet-p", clean_root, limit=limit, corruptions=corruptions,
+                              severities=severities, difficulty=difficulty, seed=seed, device=device)
+    if clean_root is not None:
+        raise UserError("clean_root is the source of a generated imagenet-p (generate=True); the released "
+                        "suite reads its videos only")
     return ImageNetPSuite(data_root, limit=limit, corruptions=corruptions, severities=severities,
                           difficulty=difficulty)

@@ -33,7 +33,6 @@ from typing import Callable
 
 import h5py
 import numpy as np
-from PIL import Image
 
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
 from robustbench_dm.atomic import write_text_atomic
@@ -42,33 +41,34 @@ from robustbench_dm.progress import Progress
 from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
 from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file, sequence_name
 from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
-from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.h5 import H5_FILE, TMP_SUFFIX
+from robustbench_dm.suites.imagenet_pipeline import CleanImages, ReleasedSave
 from robustbench_dm.suites.written import MANIFEST, manifest_cells
 
 # suite -> (kind, preset, default format)
 TARGETS = {
     "cifar10-c": ("c", "cifar", "npy"), "cifar100-c": ("c", "cifar", "npy"), "fmnist-c": ("c", "cifar", "npy"),
-    "imagenet-c": ("c", "imagenet", "folder"),
+    "imagenet-c": ("c", "imagenet", "folder"), "tinyimagenet-c": ("c", "tinyimagenet", "folder"),
     "cifar10-p": ("p", "cifar", "npy"), "cifar100-p": ("p", "cifar", "npy"), "fmnist-p": ("p", "cifar", "npy"),
 }
-SOURCES = ("cifar10", "cifar100", "fashion-mnist", "imagenet")
+SOURCES = ("cifar10", "cifar100", "fashion-mnist", "imagenet", "tinyimagenet")
 FORMATS = {"c": ("npy", "folder", "h5"), "p": ("npy", "h5")}
 H5_ATTRS = ("suite", "seed", "generator_version", "preset", "source", "limit", "chunk_size")
-PRESET_SIZE = {"cifar": 32, "imagenet": 224}
+PRESET_SIZE = {"cifar": 32, "imagenet": 224, "tinyimagenet": 64}
 # Settings a manifest may lack when written by an older make-suite (then taken from this run).
 NEW_SETTINGS = ("clean_fingerprint",)
 
 
 def _source(dataset: str, data_root):
-    """(images: tensor or ImageNetFolder, labels, class folder names, file stems)."""
+    """(images: tensor or CleanImages, labels, class folder names, file stems)."""
     if dataset not in SOURCES:
         raise UserError(f"unknown source dataset {dataset!r}; expected one of: {', '.join(SOURCES)}")
     if data_root is None or not Path(data_root).exists():
         raise UserError(f"data root {data_root} does not exist; expected the clean {dataset} files")
-    if dataset == "imagenet":
-        folder = ImageNetFolder(data_root)
+    if dataset in ("imagenet", "tinyimagenet"):  # the clean side of the released pipeline
+        folder = CleanImages(data_root, resize=dataset == "imagenet",
+                             resolution=PRESET_SIZE[dataset])
         return folder, folder.labels, folder.classes, [stem for stem, _ in folder.keys]
     images, labels = load_clean(dataset, data_root, "test")
     classes = [f"{c:0{len(str(NUM_CLASSES[dataset] - 1))}d}" for c in range(NUM_CLASSES[dataset])]
@@ -179,14 +179,16 @@ def _write_h5(gen: GeneratedSuite, file: h5py.File, levels: list[int], name: str
 
 def _write_folder(gen: GeneratedSuite, final: Path, name: str, level: int, classes: list[str],
                   stems: list[str], batch_size: int, tick: Callable[[int], None]) -> None:
-    """One severity folder of JPEG q85 files in class folders, written aside then renamed."""
+    """One severity folder of the released JPEG q85 files (``ReleasedSave.encode``, the bytes the
+    on-the-fly suites read back) in class folders, written aside then renamed."""
     tmp = final.with_name(f".{final.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     for c in classes:
         (tmp / c).mkdir(parents=True)
+    save = ReleasedSave()
     for images, labels, index in gen.iter_cell(name, level, batch_size):
-        for image, label, i in zip(images.cpu().permute(0, 2, 3, 1).numpy(), labels.tolist(), index.tolist()):
-            Image.fromarray(image).save(tmp / classes[label] / f"{stems[i]}.JPEG", quality=85, optimize=True)
+        for data, label, i in zip(save.encode(images), labels.tolist(), index.tolist()):
+            (tmp / classes[label] / f"{stems[i]}.JPEG").write_bytes(data)
         tick(len(labels))
     os.replace(tmp, final)
 

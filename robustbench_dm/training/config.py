@@ -2,8 +2,9 @@
 
 CIFAR-scale data (CIFAR-10/100, Fashion-MNIST; AugMix ``cifar.py``, AUGMENTATIONS.md 1.6 and
 8): SGD momentum 0.9 with Nesterov, lr 0.1, cosine decay per step to 1e-6 without warm-up,
-weight decay 5e-4 (1e-4 for DenseNets), batch 128 clean images; 100 epochs (200 for DenseNet
-and ResNeXt, as in the AugMix README).
+weight decay 5e-4 (1e-4 for DenseNets, and for Mixup and CutMix as their authors train them:
+:data:`METHOD_WEIGHT_DECAY`), batch 128 clean images; 100 epochs (200 for DenseNet and ResNeXt,
+as in the AugMix README).
 ImageNet: batch 256, lr 0.1 per 256 images (scaled linearly with the batch size), 5 linear
 warm-up epochs then the same per-step cosine, weight decay 1e-4, Nesterov momentum 0.9,
 90 epochs. (The AugMix ``imagenet.py`` steps the lr down x0.1 at 1/3 and 2/3 of training; this
@@ -30,6 +31,18 @@ DATASETS: dict[str, tuple[int, str, str]] = {
 
 FINAL_LR = 1e-6  # AugMix cifar.py: cosine from lr to 1e-6
 _LONG_ARCHS = ("densenet", "resnext")  # AugMix README: 200 epochs
+
+#: CIFAR-scale weight decay of the methods whose authors train with another one than AugMix's
+#: 5e-4 (AUGMENTATIONS.md 3.1): Mixup 1e-4 (facebookresearch/mixup-cifar10 ``train.py``
+#: ``--decay``; the rate of the Dynamic Mixup paper's Mixup rows), CutMix 1e-4
+#: (clovaai/CutMix-PyTorch ``train.py`` ``--wd``). ImageNet uses 1e-4 for every method.
+METHOD_WEIGHT_DECAY: dict[str, float] = {"mixup": 1e-4, "cutmix": 1e-4}
+
+#: The hyper-parameters that make up a run's recipe (``TrainConfig.recipe``: what config.json,
+#: the checkpoint and the report's provenance show as "trained with").
+RECIPE_FIELDS = ("method", "method_options", "arch", "dataset", "epochs", "batch_size", "lr",
+                 "weight_decay", "momentum", "nesterov", "warmup_epochs", "final_lr", "limit",
+                 "amp")
 
 
 @dataclass(frozen=True)
@@ -61,9 +74,17 @@ class TrainConfig:
     workers: int = 4
     method_options: dict[str, Any] = field(default_factory=dict)
 
+    def recipe(self) -> dict[str, Any]:
+        """The effective training recipe: optimiser, schedule and every resolved
+        hyper-parameter of :data:`RECIPE_FIELDS` (defaults filled in)."""
+        fields = dataclasses.asdict(self)
+        return {"optimizer": "SGD", "schedule": "cosine per step",
+                **{k: fields[k] for k in RECIPE_FIELDS}}
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable dict (what ``config.json`` and the checkpoint hold)."""
-        return dataclasses.asdict(self)
+        """Plain JSON-serialisable dict (what ``config.json`` and the checkpoint hold): the
+        fields plus ``recipe`` (:meth:`recipe`)."""
+        return {**dataclasses.asdict(self), "recipe": self.recipe()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -91,7 +112,9 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
                    channels_last: bool | None = None) -> TrainConfig:
     """Fill the recipe defaults for ``dataset``/``arch`` into the user's choices.
 
-    On ImageNet an explicit ``lr`` is used as given; the default is 0.1 x batch / 256.
+    On ImageNet an explicit ``lr`` is used as given; the default is 0.1 x batch / 256. The
+    default weight decay depends on the dataset, the architecture and the method (module
+    docstring); an explicit ``weight_decay`` wins.
     ``amp`` (bfloat16 autocast) and ``channels_last`` default to on for CUDA devices and off
     on the CPU (the GPU fast path; CPU runs are unchanged).
     """
@@ -117,7 +140,8 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
     else:
         batch_size = batch_size or 128
         defaults = dict(epochs=200 if long_run else 100, lr=0.1,
-                        weight_decay=1e-4 if arch.startswith("densenet") else 5e-4,
+                        weight_decay=1e-4 if arch.startswith("densenet")
+                        else METHOD_WEIGHT_DECAY.get(method, 5e-4),
                         warmup_epochs=0)
     return TrainConfig(
         method=method, arch=arch, dataset=dataset, data_root=str(data_root), out=str(out),

@@ -1,0 +1,173 @@
+"""ImageNet-C, Tiny-ImageNet-C and ImageNet-P made on the fly from a clean class folder.
+
+``open_generated(suite, clean_root, ...)`` is what ``get_suite(..., generate=True)`` opens for
+these suites. The images are those ``make-suite`` writes for the same clean set, seed and
+generator version (the shared steps are in ``imagenet_pipeline.py``): the released pipeline's
+Resize(256) + CenterCrop(224), the corruption (uint8-truncated), and for -C suites the final
+JPEG q85 save, read back as ``score`` reads the written files. ImageNet-P videos are scored as
+the uncompressed frames (the release's x264 encoding is not reproduced; make-suite does not write
+ImageNet-P). ImageNet-3DCC needs depth maps and is scored from the released files only.
+
+``resolution`` R (ImageNet-C only): Resize(round(R*256/224)) + CenterCrop(R) and every spatial
+parameter of the corruptions scaled by R/224 (docs/resolution.md). Such a suite is named
+``imagenet-c-<R>px`` and labelled "ImageNet-C at R px (generated)": it is never ImageNet-C, never
+normalised by the AlexNet table of the release and never paired with 224 px results.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import torch
+
+from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
+from robustbench_dm.suites.generated import GeneratedSuite, generator_version
+from robustbench_dm.suites.image_folder_c import SEVERITIES
+from robustbench_dm.suites.imagenet_pipeline import RELEASED_SIZE, CleanImages, ReleasedSave
+from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST
+from robustbench_dm.suites.provenance import generated_key, sha256_json
+
+# suite -> (kind, preset, clean dataset, released image size, display name)
+GENERATED = {
+    "imagenet-c": ("c", "imagenet", "imagenet", 224, "ImageNet-C"),
+    "tinyimagenet-c": ("c", "tinyimagenet", "tinyimagenet", 64, "Tiny-ImageNet-C"),
+    "imagenet-p": ("p", "imagenet", "imagenet", 224, "ImageNet-P"),
+}
+RELEASED_ONLY = {"imagenet-3dcc": "ImageNet-3DCC needs depth maps: it is scored from the released files only "
+                                  "(no generate option)"}
+DECODERS = ("pil", "nvjpeg")
+
+
+def suite_label(suite: str, resolution: int) -> str:
+    """How results of a generated suite are labelled, e.g. "ImageNet-C at 384 px (generated)"."""
+    display, size = GENERATED[suite][4], GENERATED[suite][3]
+    return f"{display} (generated)" if resolution == size else f"{display} at {resolution} px (generated)"
+
+
+def suite_name(suite: str, resolution: int) -> str:
+    """``suite`` at its released size, ``<suite>-<R>px`` at another resolution."""
+    return suite if resolution == GENERATED[suite][3] else f"{suite}-{resolution}px"
+
+
+def _memory_budget(device: torch.device) -> int:
+    """Bytes the decoded clean set may occupy when held between cells: a quarter of the memory
+    of the device it is decoded on."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[1] // 4
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+    except (ValueError, OSError, AttributeError):
+        return 2 ** 32
+
+
+class PipelineSuite(GeneratedSuite):
+    """A ``GeneratedSuite`` of an ImageNet-style suite: the corrupted cells pass through the
+    released final save (``final_save``; None for -P suites), ``depth`` chunks in flight so the
+    CPU encodes one chunk while the device corrupts the next."""
+
+    def __init__(self, *args, final_save: ReleasedSave | None, resolution: int, label: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.final_save, self.resolution, self.label = final_save, resolution, label
+        threads = final_save.threads if final_save is not None else 1
+        self.depth = max(2, math.ceil(2 * threads / self.chunk_size))
+
+    def _chunks(self, name: str, level: int):
+        chunks = super()._chunks(name, level)
+        if name == "clean" or self.final_save is None:
+            return chunks
+        return self.final_save.pipelined(chunks, self.depth)
+
+    def images_key(self) -> str:
+        """As ``GeneratedSuite.images_key`` but for images stored as the release stores them (the
+        key of the make-suite folder of the same settings), and the byte-changing options."""
+        key = generated_key(suite=self.name, dataset=self.source.get("dataset"), clean=self.source_fingerprint(),
+                            seed=self.seed, generator_version=generator_version(),
+                            count=min(self.limit or len(self.labels), len(self.labels)), preset=self.preset,
+                            chunk_size=self.chunk_size,
+                            stored="jpeg-q85" if self.final_save is not None else "exact")
+        return sha256_json({"key": key, "options": self.options}) if self.options else key
+
+    def metadata(self) -> dict:
+        meta = super().metadata()
+        meta["label"] = self.label
+        meta["generator"].update(
+            resolution=self.resolution, options=self.options,
+            clean_decoder=self.images.decoder,
+            final_save=self.final_save.describe(self.device) if self.final_save is not None else
+            "none: frames scored uncompressed (the release's x264 videos are not reproduced)")
+        return meta
+
+
+def open_generated(
+    suite: str,
+    clean_root,
+    *,
+    limit=None,
+    corruptions=None,
+    severities=None,
+    difficulty=None,
+    seed: int = 0,
+    device: str = "cpu",
+    resolution: int | None = None,
+    fast_jpeg: bool = False,
+    clean_decoder: str = "pil",
+    cache: bool | None = None,
+    threads: int | None = None,
+) -> PipelineSuite:
+    """``suite`` (imagenet-c, tinyimagenet-c or imagenet-p) made on the fly from the clean
+    ``<clean_root>/<wnid>/<file>`` folder (ImageNet val; Tiny-ImageNet: 64 px images in class
+    folders). ``resolution`` (ImageNet-C only), ``fast_jpeg`` (GPU-side final save, other bytes)
+    and ``clean_decoder`` ("nvjpeg": clean JPEGs decoded and resized on the CUDA device, other
+    bytes) are recorded in the metadata. ``cache=None`` keeps the decoded clean set in memory
+    when it takes at most a quarter of the memory of the device it is decoded on."""
+    if suite in RELEASED_ONLY:
+        raise UserError(RELEASED_ONLY[suite])
+    if suite not in GENERATED:
+        raise UserError(f"cannot generate suite {suite!r} from a clean folder; expected one of: "
+                        f"{', '.join(GENERATED)}")
+    kind, preset, dataset, size, _ = GENERATED[suite]
+    if clean_root is None:
+        raise UserError(f"generate=True needs clean_root: the clean {dataset} folder of <wnid>/ class folders")
+    if resolution is None:
+        resolution = size
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 32:
+        raise UserError(f"invalid resolution {resolution!r}; expected an integer number of pixels >= 32")
+    if resolution != size and suite != "imagenet-c":
+        raise UserError(f"resolution {resolution} is available for imagenet-c only; {suite} is "
+                        f"generated at its released {size} px")
+    if fast_jpeg and kind == "p":
+        raise UserError("fast_jpeg applies to the JPEG save of -C suites; imagenet-p has none")
+    if clean_decoder not in DECODERS:
+        raise UserError(f"unknown clean_decoder {clean_decoder!r}; expected one of: {', '.join(DECODERS)}")
+    decode_device = torch.device(device) if clean_decoder == "nvjpeg" else torch.device("cpu")
+    clean = CleanImages(clean_root, resolution=resolution, resize=suite != "tinyimagenet-c",
+                        decoder=clean_decoder, device=decode_device, cache=False, threads=threads)
+    limit = check_limit(limit)
+    count = min(limit or len(clean), len(clean))
+    if cache is None:
+        cache = count * 3 * resolution ** 2 <= _memory_budget(decode_device)
+    if cache:
+        clean.hold_in_memory()
+    if kind == "c":
+        names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
+        levels = select_levels(severities, SEVERITIES, "severity")
+        complete = names == list(CORRUPTIONS) and levels == list(SEVERITIES)
+    else:
+        names = select_names(corruptions, IMAGENET_P_TEST, PERTURBATIONS, "perturbation")
+        levels = select_difficulties(severities, difficulty)
+        complete = names == list(IMAGENET_P_TEST) and levels == [1]
+    options = {k: v for k, v in (("resolution", resolution if resolution != size else None),
+                                 ("fast_jpeg", True if fast_jpeg else None),
+                                 ("clean_decoder", clean_decoder if clean_decoder != "pil" else None))
+               if v is not None}
+    final_save = ReleasedSave(fast=fast_jpeg, threads=threads) if kind == "c" else None
+    return PipelineSuite(
+        suite_name(suite, resolution), kind, clean, clean.labels, len(clean.classes), names=names, levels=levels,
+        complete=complete, limit=limit, seed=seed, preset=preset, device=device,
+        source={"dataset": dataset, "data_root": str(Path(clean_root)), "preprocessing": clean.preprocessing},
+        rescale=resolution != RELEASED_SIZE and suite == "imagenet-c", options=options,
+        final_save=final_save, resolution=resolution, label=suite_label(suite, resolution))

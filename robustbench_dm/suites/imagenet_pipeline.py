@@ -1,0 +1,299 @@
+"""The released ImageNet-C pipeline around the corruption, shared by ``make-suite`` and ``score --generate``.
+
+HR ``make_imagenet_c.py`` (and ``make_tinyimagenet_c.py``): decode the clean JPEG (PIL, RGB) ->
+``Resize(256)`` + ``CenterCrop(224)`` (PIL bilinear; Tiny-ImageNet: the 64 px images as they are)
+-> corrupt -> ``np.uint8`` truncation (the corruption kernels return it) -> JPEG ``quality=85,
+optimize=True`` by PIL. A reader then decodes that JPEG. Here:
+
+- :class:`CleanImages` is the clean side: the class-folder listing of ``ImageNetFolder``, decoded
+  on a thread pool (PIL, as the release) or with nvJPEG on a GPU, ``Resize(round(R*256/224))`` +
+  ``CenterCrop(R)`` at resolution R (R = 224 is the release), optionally held in memory after the
+  first cell so the 75 cells of a suite decode each clean image once, with the next slice decoded
+  ahead while the current one is corrupted.
+- :class:`ReleasedSave` is the final save: :meth:`ReleasedSave.encode` gives the bytes
+  ``make-suite`` writes, :meth:`ReleasedSave.pipelined` the images a reader of those files gets
+  (decoded by PIL on the CPU, by nvJPEG on CUDA, as ``score`` reads files), with the encodes of
+  one chunk on CPU threads while the device corrupts the next. ``fast=True`` encodes with
+  torchvision's ``encode_jpeg`` on the images' device instead (nvJPEG on CUDA: other bytes;
+  recorded in the suite's provenance).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import warnings
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision.transforms.v2 import functional as F
+
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites.base import Batch
+from robustbench_dm.suites.clean_imagenet import ImageNetFolder
+
+RELEASED_SIZE = 224
+RELEASED_SAVE = {"quality": 85, "optimize": True}  # make_imagenet_c.py / make_tinyimagenet_c.py
+JPEG_SUFFIXES = (".jpeg", ".jpg")
+
+
+def resize_size(resolution: int) -> int:
+    """The short side the clean image is resized to before ``CenterCrop(resolution)``:
+    ``round(resolution * 256 / 224)`` (256 at the released 224 px)."""
+    return int(round(resolution * 256 / RELEASED_SIZE))
+
+
+def default_threads() -> int:
+    """CPU threads for decoding and JPEG encoding: every core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="imagenet-pipeline")
+
+
+def _open_rgb(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as file:
+            return file.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise UserError(f"unreadable image {path} ({str(err).splitlines()[0]}); "
+                        "expected a JPEG or PNG file") from None
+
+
+def _chw(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())
+
+
+class CleanImages:
+    """The clean images of an ImageNet-style ``<root>/<wnid>/<file>`` folder at ``resolution``.
+
+    Slicing (``clean[a:b]``) gives uint8 N x 3 x R x R in (stem, wnid) order, like
+    ``ImageNetFolder``; ``labels``, ``classes``, ``keys`` and ``files`` are its listing. ``resize=True``:
+    PIL ``Resize(round(R*256/224))`` + ``CenterCrop(R)`` (at R = 224 exactly
+    ``ImageNetFolder``'s images); ``resize=False``: every image must already be R x R (Tiny-ImageNet).
+    ``decoder="nvjpeg"`` decodes JPEGs on ``device`` (CUDA) and resizes there with torchvision's
+    antialiased bilinear resize (other bytes than PIL). ``cache=True`` keeps every decoded image
+    (on the device it was decoded on) so later cells do not decode again.
+    """
+
+    def __init__(self, root: str | Path, *, resolution: int = RELEASED_SIZE, resize: bool = True,
+                 decoder: str = "pil", device: str | torch.device = "cpu", cache: bool = False,
+                 threads: int | None = None):
+        if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 8:
+            raise UserError(f"invalid resolution {resolution!r}; expected an integer number of pixels >= 8")
+        if decoder not in ("pil", "nvjpeg"):
+            raise UserError(f"unknown decoder {decoder!r}; expected pil or nvjpeg")
+        folder = ImageNetFolder(root)
+        self.root, self.classes, self.keys, self.labels = folder.root, folder.classes, folder.keys, folder.labels
+        self.files = folder.files
+        self.paths = [p for _, _, p in folder.files]
+        self.resolution, self.resize, self.decoder = resolution, resize, decoder
+        self.device = torch.device(device)
+        if decoder == "nvjpeg" and self.device.type != "cuda":
+            raise UserError(f"decoder 'nvjpeg' needs a CUDA device; got {self.device}")
+        self.threads = threads or default_threads()
+        self._executor: ThreadPoolExecutor | None = None
+        self._cache: torch.Tensor | None = None
+        self._filled = torch.zeros(len(self.paths), dtype=torch.bool) if cache else None
+        self._ahead: dict[tuple[int, int], Future] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def preprocessing(self) -> str:
+        """What is done to a clean file before the corruption, in words."""
+        if not self.resize:
+            return f"as stored ({self.resolution}x{self.resolution} required)"
+        how = "PIL" if self.decoder == "pil" else "nvJPEG decode, torchvision antialiased resize"
+        return f"Resize({resize_size(self.resolution)}) + CenterCrop({self.resolution}) ({how})"
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def hold_in_memory(self) -> None:
+        """Keep every image once decoded (``cache=True``), from now on."""
+        if self._filled is None:
+            self._filled = torch.zeros(len(self.paths), dtype=torch.bool)
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = _pool(self.threads)
+        return self._executor
+
+    def _decode_one(self, path: Path) -> torch.Tensor:
+        image = _open_rgb(path)
+        if self.resize:
+            image = F.center_crop(F.resize(image, [resize_size(self.resolution)]),
+                                  [self.resolution, self.resolution])
+        elif image.size != (self.resolution, self.resolution):
+            raise UserError(f"{path} is {image.size[0]}x{image.size[1]} px; expected "
+                            f"{self.resolution}x{self.resolution} clean images")
+        return _chw(image)
+
+    def _decode_nvjpeg(self, paths: list[Path]) -> torch.Tensor:
+        from torchvision.io import ImageReadMode, decode_jpeg, read_file
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            images = decode_jpeg([read_file(str(p)) for p in paths], mode=ImageReadMode.RGB,
+                                 device=self.device)
+        size = [self.resolution, self.resolution]
+        if self.resize:
+            images = [F.center_crop(F.resize(i, [resize_size(self.resolution)], antialias=True), size)
+                      for i in images]
+        for path, image in zip(paths, images):
+            if tuple(image.shape[-2:]) != tuple(size):
+                raise UserError(f"{path} is {image.shape[-1]}x{image.shape[-2]} px; expected "
+                                f"{size[1]}x{size[0]} clean images")
+        return torch.stack(images)
+
+    def decode(self, start: int, stop: int) -> torch.Tensor:
+        """Decode rows ``[start, stop)`` now (PIL on the thread pool, or nvJPEG)."""
+        paths = self.paths[start:stop]
+        if self.decoder == "nvjpeg" and all(p.suffix.lower() in JPEG_SUFFIXES for p in paths):
+            return self._decode_nvjpeg(paths)
+        images = torch.stack(list(self.pool.map(self._decode_one, paths)))
+        return images.to(self.device) if self.decoder == "nvjpeg" else images
+
+    def _rows(self, start: int, stop: int) -> torch.Tensor:
+        """Rows ``[start, stop)``, from a decode started ahead when there is one."""
+        with self._lock:
+            ahead = self._ahead.pop((start, stop), None)
+        return ahead.result() if ahead is not None else self.decode(start, stop)
+
+    def _read_ahead(self, start: int, stop: int) -> None:
+        """Start decoding ``[start, stop)`` in the background (not when cached or past the end)."""
+        if start >= stop or (self._filled is not None and bool(self._filled[start:stop].all())):
+            return
+        with self._lock:
+            if (start, stop) not in self._ahead:
+                self._ahead = {(start, stop): self.pool.submit(self.decode, start, stop)}
+
+    def __getitem__(self, rows: slice) -> torch.Tensor:
+        start, stop, step = rows.indices(len(self))
+        if step != 1:
+            raise ValueError("CleanImages takes contiguous slices only")
+        if stop <= start:
+            return torch.empty((0, 3, self.resolution, self.resolution), dtype=torch.uint8)
+        if self._filled is not None and bool(self._filled[start:stop].all()):
+            return self._cache[start:stop]
+        images = self._rows(start, stop)
+        self._read_ahead(stop, min(stop + (stop - start), len(self)))
+        if self._filled is not None:
+            if self._cache is None:
+                self._cache = torch.empty((len(self),) + tuple(images.shape[1:]), dtype=torch.uint8,
+                                          device=images.device)
+            self._cache[start:stop] = images
+            self._filled[start:stop] = True
+        return images
+
+
+def _encode_pil(hwc: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(hwc).save(buffer, "JPEG", **RELEASED_SAVE)
+    return buffer.getvalue()
+
+
+def _decode_pil(data: bytes) -> torch.Tensor:
+    with Image.open(io.BytesIO(data)) as file:
+        return _chw(file.convert("RGB"))
+
+
+def _decode_pil_of_encoded(hwc: np.ndarray) -> torch.Tensor:
+    return _decode_pil(_encode_pil(hwc))
+
+
+class ReleasedSave:
+    """The final JPEG q85 save of ImageNet-C and Tiny-ImageNet-C, and reading it back.
+
+    Exact (default): PIL ``quality=85, optimize=True`` on CPU threads, the bytes ``make-suite``
+    writes; read back by PIL on the CPU, by nvJPEG when the images are on CUDA (as ``score``
+    reads JPEG files there). ``fast=True``: torchvision ``encode_jpeg(quality=85)`` on the images'
+    device (nvJPEG on CUDA) and ``decode_jpeg`` on the same device.
+    """
+
+    def __init__(self, *, fast: bool = False, threads: int | None = None):
+        self.fast = bool(fast)
+        self.threads = threads or default_threads()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def describe(self, device: torch.device) -> str:
+        """How the save is made and read back, in words (for the provenance)."""
+        if self.fast:
+            return f"JPEG quality 85 by torchvision encode_jpeg on {device.type}, decode_jpeg on {device.type}"
+        reader = "nvJPEG" if device.type == "cuda" else "PIL"
+        return f"JPEG quality 85, optimize=True by PIL (as the release); read back by {reader}"
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = _pool(self.threads)
+        return self._executor
+
+    def _encode_device(self, images: torch.Tensor) -> list[torch.Tensor]:
+        from torchvision.io import encode_jpeg
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return encode_jpeg(list(images.contiguous()), quality=RELEASED_SAVE["quality"])
+
+    def encode(self, images: torch.Tensor) -> list[bytes]:
+        """The JPEG bytes of each uint8 3 x H x W image of ``images`` (what make-suite writes)."""
+        if self.fast:
+            return [bytes(e.cpu().numpy()) for e in self._encode_device(images)]
+        hwc = images.cpu().permute(0, 2, 3, 1).numpy()
+        return list(self.pool.map(_encode_pil, hwc))
+
+    def _decode(self, encoded: list, device: torch.device) -> torch.Tensor:
+        if device.type == "cuda":
+            from torchvision.io import ImageReadMode, decode_jpeg
+
+            data = [e if isinstance(e, torch.Tensor) else torch.frombuffer(bytearray(e), dtype=torch.uint8)
+                    for e in encoded]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return torch.stack(decode_jpeg(data, mode=ImageReadMode.RGB, device=device))
+        data = [bytes(e.numpy()) if isinstance(e, torch.Tensor) else e for e in encoded]
+        return torch.stack([_decode_pil(d) for d in data])
+
+    def submit(self, images: torch.Tensor) -> Callable[[], torch.Tensor]:
+        """Start the round trip of ``images``; the returned call gives the decoded batch on
+        ``images.device``. Exact mode: one PIL encode (and decode on the CPU) per image on the
+        thread pool, running while the caller goes on."""
+        device = images.device
+        if len(images) == 0:
+            return lambda: images
+        if self.fast:
+            encoded = self._encode_device(images)
+            return lambda: self._decode(encoded, device)
+        work = _encode_pil if device.type == "cuda" else _decode_pil_of_encoded
+        # the copy to the CPU waits for the device in a pool thread, not in the caller
+        started = self.pool.submit(lambda: [self.pool.submit(work, image)
+                                            for image in images.cpu().permute(0, 2, 3, 1).numpy()])
+
+        def done() -> torch.Tensor:
+            results = [f.result() for f in started.result()]
+            return self._decode(results, device) if device.type == "cuda" else torch.stack(results)
+        return done
+
+    def pipelined(self, batches: Iterable[Batch], depth: int) -> Iterator[Batch]:
+        """``batches`` with the round trip applied to the images, ``depth`` batches in flight."""
+        pending: deque = deque()
+        for images, labels, index in batches:
+            pending.append((self.submit(images), labels, index))
+            if len(pending) > depth:
+                done, labels_, index_ = pending.popleft()
+                yield done(), labels_, index_
+        while pending:
+            done, labels_, index_ = pending.popleft()
+            yield done(), labels_, index_
