@@ -43,7 +43,7 @@ class Preset(str):
 
     scale: float
 
-    def __new__(cls, name: str, scale: float = 1.0) -> "Preset":
+    def __new__(cls, name: str, scale: float = 1.0) -> Preset:
         preset = super().__new__(cls, name)
         preset.scale = float(scale)
         return preset

@@ -142,7 +142,7 @@ def test_imagenet_p_on_the_fly_gives_seeded_videos(clean):
     suite = get_suite("imagenet-p", generate=True, clean_root=clean, corruptions="gaussian_noise,translate",
                       severities="1,2", seed=2, limit=2)
     assert suite.cells() == [("gaussian_noise", 1), ("gaussian_noise", 2), ("translate", 1), ("translate", 2)]
-    videos, labels, index = next(iter(suite.iter_cell("gaussian_noise", 2, 8)))
+    videos, labels, _ = next(iter(suite.iter_cell("gaussian_noise", 2, 8)))
     assert videos.shape[0] == 2 and videos.shape[2:] == (3, 224, 224) and labels.tolist() == [0, 0]
     again = get_suite("imagenet-p", generate=True, clean_root=clean, corruptions="gaussian_noise", severities="2",
                       seed=2, limit=2)
@@ -154,7 +154,7 @@ def test_imagenet_p_on_the_fly_gives_seeded_videos(clean):
 
 
 def test_resolution_is_its_own_suite_and_options_change_the_images_key(clean):
-    kwargs = dict(generate=True, clean_root=clean, corruptions="fog", severities=[1], limit=2)
+    kwargs = {"generate": True, "clean_root": clean, "corruptions": "fog", "severities": [1], "limit": 2}
     default = get_suite("imagenet-c", **kwargs)
     same = get_suite("imagenet-c", resolution=224, **kwargs)
     big = get_suite("imagenet-c", resolution=256, **kwargs)

@@ -24,11 +24,20 @@ import torch
 
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
 from robustbench_dm.errors import UserError
-from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
+from robustbench_dm.suites.base import (
+    check_limit,
+    select_difficulties,
+    select_levels,
+    select_names,
+)
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.image_folder_c import SEVERITIES
-from robustbench_dm.suites.imagenet_pipeline import RELEASED_SIZE, CleanImages, ReleasedSave
 from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST
+from robustbench_dm.suites.imagenet_pipeline import (
+    RELEASED_SIZE,
+    CleanImages,
+    ReleasedSave,
+)
 from robustbench_dm.suites.provenance import generated_key, sha256_json
 
 # suite -> (kind, preset, clean dataset, released image size, display name)

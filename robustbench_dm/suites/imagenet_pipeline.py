@@ -25,9 +25,9 @@ import os
 import threading
 import warnings
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ JPEG_SUFFIXES = (".jpeg", ".jpg")
 def resize_size(resolution: int) -> int:
     """The short side the clean image is resized to before ``CenterCrop(resolution)``:
     ``round(resolution * 256 / 224)`` (256 at the released 224 px)."""
-    return int(round(resolution * 256 / RELEASED_SIZE))
+    return round(resolution * 256 / RELEASED_SIZE)
 
 
 def default_threads() -> int:
