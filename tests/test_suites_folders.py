@@ -108,15 +108,17 @@ def test_image_of_other_size_is_refused(tmp_path):
 
 # ---- ImageNet-P ----
 
+WN_P = ["n03", "n01", "n02", "n05", "n04"]  # the top-5 distance needs at least 5 classes
+
 def test_imagenet_p_decodes_every_frame(tmp_path):
-    write_imagenet_p(tmp_path, ["gaussian_noise", "translate", "rotate"], WN, 1, difficulties=(1, 2), size=32)
+    write_imagenet_p(tmp_path, ["gaussian_noise", "translate", "rotate"], WN_P, 1, difficulties=(1, 2), size=32)
     suite = get_suite("imagenet-p", tmp_path, corruptions="gaussian_noise,translate,rotate", severities="1,2")
-    assert suite.kind == "p" and suite.num_classes == 3
+    assert suite.kind == "p" and suite.num_classes == 5
     assert suite.cells() == [(p, d) for p in ("gaussian_noise", "translate", "rotate") for d in (1, 2)]
     videos, labels, index = _all(suite, "translate", 1)
-    assert videos.shape == (3, 41, 3, 32, 32) and videos.dtype == torch.uint8
-    assert _all(suite, "gaussian_noise", 2)[0].shape == (3, 31, 3, 32, 32)
-    assert sorted(labels.tolist()) == [0, 1, 2] and index.tolist() == [0, 1, 2]
+    assert videos.shape == (5, 41, 3, 32, 32) and videos.dtype == torch.uint8
+    assert _all(suite, "gaussian_noise", 2)[0].shape == (5, 31, 3, 32, 32)
+    assert sorted(labels.tolist()) == [0, 1, 2, 3, 4] and index.tolist() == [0, 1, 2, 3, 4]
     # the _2 folder holds other videos; rotate at difficulty 2 reads the same videos as at 1
     assert not torch.equal(_all(suite, "gaussian_noise", 2)[0], _all(suite, "gaussian_noise", 1)[0])
     assert torch.equal(_all(suite, "rotate", 2)[0], _all(suite, "rotate", 1)[0])
@@ -136,13 +138,15 @@ def test_imagenet_p_frames_match_written_content(tmp_path):
             frame = np.full((32, 32, 3), v, np.uint8)
             out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         out.mux(stream.encode(None))
+    for wnid in ("n02", "n03", "n04", "n05"):  # empty class folders: 5 classes, one video
+        (tmp_path / "brightness" / wnid).mkdir()
     videos = _all(get_suite("imagenet-p", tmp_path, corruptions="brightness"), "brightness", 1)[0]
     means = videos.float().mean(dim=(0, 2, 3, 4)).numpy()
     assert np.abs(means - levels).max() < 4
 
 
 def test_imagenet_p_bad_input(tmp_path):
-    write_imagenet_p(tmp_path, ["shot_noise"], WN, 1, size=16, frames=4)
+    write_imagenet_p(tmp_path, ["shot_noise"], WN_P, 1, size=16, frames=4)
     with pytest.raises(UserError, match="shot_noise_3"):
         get_suite("imagenet-p", tmp_path, corruptions="shot_noise", difficulty=3)
     with pytest.raises(UserError, match=r"missing folder .*gaussian_noise"):

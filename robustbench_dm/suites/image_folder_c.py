@@ -20,7 +20,10 @@ from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels,
 from robustbench_dm.suites.clean_imagenet import PREPROCESSING as CLEAN_PREPROCESSING
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.folders import IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch, list_files
+from robustbench_dm.suites.provenance import (clean_fingerprint, files_fingerprint, files_size, manifest_key,
+                                              provenance, released_key)
 from robustbench_dm.suites.registry import register_suite
+from robustbench_dm.suites.written import Written
 
 SEVERITIES = (1, 2, 3, 4, 5)
 CORRUPTIONS_3DCC = ("near_focus", "far_focus", "fog_3d", "flash", "color_quant", "low_light",
@@ -45,27 +48,40 @@ class ImageFolderCSuite(Suite):
         if preprocessing not in PREPROCESSING:
             raise UserError(f"unknown preprocessing {preprocessing!r}; expected one of: {', '.join(PREPROCESSING)}")
         self.preprocessing = preprocessing
+        self.data_root = str(data_root)
         self.limit = check_limit(limit)
-        default = list(benchmark) + [c for c in extras if (self.root / c).is_dir()]
-        self.corruptions = select_names(corruptions, default, list(benchmark) + list(extras), "corruption")
-        self.severities = select_levels(severities, SEVERITIES, "severity")
-        self._complete = self.corruptions == default and self.severities == list(SEVERITIES)
-        for c in self.corruptions:
-            for s in self.severities:
-                if not (self.root / c / str(s)).is_dir():
-                    raise UserError(f"missing folder {self.root / c / str(s)}; expected the images of "
-                                    f"{c} at severity {s} in <wnid>/ class folders")
-        first = self.root / self.corruptions[0] / str(self.severities[0])
+        self.names = list(benchmark) + list(extras)
+        self.written = Written.open(data_root)  # folders of any make-suite target read as this suite
+        if self.written is not None and self.written.cells is not None:
+            self._cells = self.written.select(corruptions, severities, self.names, SEVERITIES, "corruption", "severity")
+            self._complete = self.written.complete(self._cells, [(c, s) for c in benchmark for s in SEVERITIES], limit)
+        else:
+            default = list(benchmark) + [c for c in extras if (self.root / c).is_dir()]
+            names = select_names(corruptions, default, self.names, "corruption")
+            levels = select_levels(severities, SEVERITIES, "severity")
+            self._cells = [(c, s) for c in names for s in levels]
+            self._complete = names == default and levels == list(SEVERITIES) and (
+                self.written is None or self.written.manifest.get("limit") is None)
+        self.corruptions = list(dict.fromkeys(c for c, _ in self._cells))
+        self.severities = sorted({s for _, s in self._cells})
+        for c, s in self._cells:
+            if not (self.root / c / str(s)).is_dir():
+                raise UserError(f"missing folder {self.root / c / str(s)}; expected the images of "
+                                f"{c} at severity {s} in <wnid>/ class folders")
+        first = self.root / self._cells[0][0] / str(self._cells[0][1])
         self.classes = class_folders(first)
         self.num_classes = len(self.classes)
         self._class_index = {w: i for i, w in enumerate(self.classes)}
         self._listings: dict[tuple[str, int], Listing] = {}
-        reference = self._listing(self.corruptions[0], self.severities[0])
+        reference = self._listing(*self._cells[0])
         if not reference:
             raise UserError(f"{first} holds no JPEG/PNG images in its class folders")
         self.keys = [(stem, wnid) for stem, wnid, _ in reference]
         self.size = None if preprocessing == "augmix" else tuple(decode_batch([reference[0][2]], "none", None).shape[-2:])
         self.clean_root = Path(clean_root) if clean_root is not None else None
+        self.clean_root_given = None if clean_root is None else str(clean_root)
+        self.clean_source_fingerprint = None
+        self._fingerprints: dict[tuple[str, int], str] = {}
         self.clean = self._clean_paths() if self.clean_root is not None else None
 
     def _listing(self, corruption: str, severity: int) -> Listing:
@@ -85,6 +101,8 @@ class ImageFolderCSuite(Suite):
         folder = ImageNetFolder(self.clean_root)
         if folder.classes != self.classes:
             raise UserError(f"class folders of {self.clean_root} differ from those of {self.root}")
+        if self.written is not None:  # does the clean cell hold the suite's source images?
+            self.clean_source_fingerprint = clean_fingerprint(folder, folder.labels)
         by_key = {(stem, wnid): path for stem, wnid, path in folder.files}
         missing = [k for k in self.keys if k not in by_key]
         if missing:
@@ -94,7 +112,7 @@ class ImageFolderCSuite(Suite):
 
     def cells(self) -> list[tuple[str, int]]:
         first = [("clean", 0)] if self.clean is not None else []
-        return first + [(c, s) for c in self.corruptions for s in self.severities]
+        return first + list(self._cells)
 
     def cell_size(self, name: str, level: int) -> int:
         self._check_cell(name, level)
@@ -118,15 +136,66 @@ class ImageFolderCSuite(Suite):
             labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
             yield images, labels, torch.arange(start, stop, dtype=torch.int64)
 
+    def _count(self) -> int:
+        """Images per cell, after ``limit``."""
+        return min(self.limit or len(self.keys), len(self.keys))
+
+    def _paths(self, name: str, level: int) -> tuple[Path, list[Path]]:
+        """(folder, files) cell ``(name, level)`` reads, after ``limit`` (any cell of the data
+        root, selected or not; a folder that does not hold the suite's images is a ``UserError``)."""
+        if name == "clean":
+            return self.clean_root, self.clean[:self._count()]
+        return self.root / name / str(level), [p for _, _, p in self._listing(name, level)[:self._count()]]
+
+    def _fingerprint(self, name: str, level: int) -> str:
+        if (name, level) not in self._fingerprints:
+            self._fingerprints[(name, level)] = files_fingerprint(*self._paths(name, level))
+        return self._fingerprints[(name, level)]
+
+    def cell_fingerprint(self, name: str, level: int) -> str | None:
+        """Names and sizes of the files the cell reads, full bytes of the first few."""
+        self._check_cell(name, level)
+        return self._fingerprint(name, level)
+
+    def _released_key(self) -> str:
+        """``released_key`` over every corruption/severity folder of the data root (selected or not)."""
+        cells = {}
+        for name in self.names:
+            for level in SEVERITIES:
+                if (self.root / name / str(level)).is_dir():
+                    try:
+                        cells[f"{name}/{level}"] = self._fingerprint(name, level)
+                    except UserError:
+                        continue  # not the images of the other cells: none of this suite's
+        return released_key(cells, read=self.preprocessing)
+
+    def images_key(self) -> str:
+        """Images key (docs/internals.md): from the manifest of a written suite, else from the files."""
+        if getattr(self, "_images_key", None) is None:
+            key = None
+            if self.written is not None:
+                differs = self.clean is not None and self.clean_source_fingerprint != self.written.manifest.get(
+                    "clean_fingerprint")
+                key = manifest_key(self.written.manifest, self._count(), stored="jpeg-q85",
+                                   read=self.preprocessing,
+                                   clean_cell=self.cell_fingerprint("clean", 0) if differs else None)
+            self._images_key = key or self._released_key()
+        return self._images_key
+
     def metadata(self) -> dict:
+        written = self.written
         return {
             "suite": self.name,
-            "data_root": str(self.root),
-            "clean_root": str(self.clean_root) if self.clean_root else None,
+            "data_root": self.data_root,
+            "clean_root": self.clean_root_given,
             "preprocessing": PREPROCESSING[self.preprocessing],
             "clean_preprocessing": CLEAN_PREPROCESSING if self.clean_root else None,
-            "subset": subset_metadata(self.limit, self.corruptions, self.severities, self._complete),
+            "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
+                                      self.corruptions, self.severities, self._complete),
             "num_classes": self.num_classes,
+            "provenance": provenance("written" if written else "released", written.manifest if written else None,
+                                     files_size(p for cell in self._cells for p in self._paths(*cell)[1])),
+            "images_key": self.images_key(),
         }
 
 

@@ -17,7 +17,9 @@ import torch
 from corruptions import PERTURBATIONS
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
+from robustbench_dm.metrics.ranking import TOP
 from robustbench_dm.suites.folders import class_folders, list_files
+from robustbench_dm.suites.provenance import files_fingerprint, files_size, provenance, released_key
 from robustbench_dm.suites.registry import register_suite
 
 IMAGENET_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "snow",
@@ -64,7 +66,7 @@ class ImageNetPSuite(Suite):
     def __init__(self, data_root, *, limit=None, corruptions=None, severities=None, difficulty=None):
         if data_root is None:
             raise UserError("suite 'imagenet-p' needs a data root (the folder of <perturbation>/ folders)")
-        self.root = Path(data_root)
+        self.root, self.data_root = Path(data_root), str(data_root)
         if not self.root.is_dir():
             raise UserError(f"data root {self.root} does not exist; expected <root>/<perturbation>/<wnid>/<name>.mp4")
         self.limit = check_limit(limit)
@@ -78,12 +80,18 @@ class ImageNetPSuite(Suite):
         first = sequence_folder(self.root, *self.cells()[0])
         self.classes = class_folders(first)
         self.num_classes = len(self.classes)
+        if self.num_classes < TOP:
+            raise UserError(f"{first} holds {self.num_classes} class folder(s) ({', '.join(self.classes)}); "
+                            f"ImageNet-P needs at least {TOP} classes (its top-{TOP} distance ranks {TOP} classes)")
         self._class_index = {w: i for i, w in enumerate(self.classes)}
         self._listings: dict[Path, list] = {}
         reference = self._listing(first)
         if not reference:
             raise UserError(f"{first} holds no .mp4 videos in its class folders")
         self.keys = [(stem, wnid) for stem, wnid, _ in reference]
+        for cell in self.cells():  # every cell holds the same videos: checked before any is scored
+            self._listing(sequence_folder(self.root, *cell))
+        self._fingerprints: dict[Path, str] = {}
 
     def _listing(self, folder: Path) -> list:
         if folder not in self._listings:
@@ -113,13 +121,45 @@ class ImageNetPSuite(Suite):
             labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
             yield decode_videos(paths[start:stop]), labels, torch.arange(start, stop, dtype=torch.int64)
 
+    def _paths(self, folder: Path) -> list[Path]:
+        """The videos of ``folder`` read, after ``limit``."""
+        return [p for _, _, p in self._listing(folder)[:min(self.limit or len(self.keys), len(self.keys))]]
+
+    def _fingerprint(self, folder: Path) -> str:
+        if folder not in self._fingerprints:
+            self._fingerprints[folder] = files_fingerprint(folder, self._paths(folder))
+        return self._fingerprints[folder]
+
+    def cell_fingerprint(self, name: str, level: int) -> str | None:
+        """Names and sizes of the videos the cell reads, full bytes of the first few."""
+        self._check_cell(name, level)
+        return self._fingerprint(sequence_folder(self.root, name, level))
+
+    def images_key(self) -> str:
+        """``released_key`` over every perturbation folder of the data root (selected or not)."""
+        if getattr(self, "_images_key", None) is None:
+            cells = {}
+            for name in PERTURBATIONS:
+                for level in (1, 2, 3) if "noise" in name else (1,):
+                    folder = sequence_folder(self.root, name, level)
+                    if folder.is_dir():
+                        try:
+                            cells[f"{name}/{level}"] = self._fingerprint(folder)
+                        except UserError:
+                            continue  # not the videos of the other cells: none of this suite's
+            self._images_key = released_key(cells)
+        return self._images_key
+
     def metadata(self) -> dict:
         return {
             "suite": self.name,
-            "data_root": str(self.root),
+            "data_root": self.data_root,
             "preprocessing": "as stored (every mp4 frame decoded with PyAV, RGB, no resize)",
             "subset": subset_metadata(self.limit, self.perturbations, self.difficulties, self._complete),
             "num_classes": self.num_classes,
+            "provenance": provenance("released", None, files_size(
+                p for cell in self.cells() for p in self._paths(sequence_folder(self.root, *cell)))),
+            "images_key": self.images_key(),
         }
 
 
