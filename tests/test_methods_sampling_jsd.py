@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
+from robustbench_dm.losses import JSDLoss
 from robustbench_dm.methods import js_divergence, jsd_loss
 from robustbench_dm.methods.sampling import sample_beta, sample_dirichlet, sample_gamma
 
@@ -57,11 +58,20 @@ def test_js_divergence_zero_for_identical_distributions():
     assert float(js_divergence([p, p.clone(), p.clone()])) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_jsd_loss_equals_augmix_reference_code_with_gradients():
+# the trainer's loss, and the public JSDLoss on the parts or on one [clean; aug1; aug2] tensor
+JSD_LOSSES = {
+    "jsd_loss": lambda logits, targets: jsd_loss(list(logits.unbind(0)), targets, 12.0),
+    "JSDLoss parts": lambda logits, targets: JSDLoss()(list(logits.unbind(0)), targets),
+    "JSDLoss concatenated": lambda logits, targets: JSDLoss(lam=12.0)(logits.flatten(0, 1), targets),
+}
+
+
+@pytest.mark.parametrize("loss_fn", JSD_LOSSES.values(), ids=JSD_LOSSES.keys())
+def test_jsd_loss_equals_augmix_reference_code_with_gradients(loss_fn):
     g = torch.Generator().manual_seed(4)
     logits = torch.randn(3, 6, 5, generator=g, requires_grad=True)
     targets = torch.randint(0, 5, (6,), generator=g)
-    ours = jsd_loss(list(logits.unbind(0)), targets, 12.0)
+    ours = loss_fn(logits, targets)
     (grad_ours,) = torch.autograd.grad(ours, logits)
     # google-research/augmix cifar.py train(), verbatim
     logits_clean, logits_aug1, logits_aug2 = logits.unbind(0)
