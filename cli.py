@@ -56,7 +56,7 @@ def _listing(what: str) -> list[tuple[str, str]]:
     from robustbench_dm.models import list_models
     return list_models()
 @main.command()
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path(dir_okay=False), required=False)
 @click.option("--suite", "suite_name", required=True, help="Suite name (see `robust-eval list suites`).")
 @click.option("--data-root", type=click.Path(), default=None, help="Folder holding the suite.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -68,7 +68,14 @@ def _listing(what: str) -> list[tuple[str, str]]:
 @click.option("--limit", type=int, default=None, help="Score only the first N images per cell.")
 @click.option("--corruptions", default=None, help="Comma-separated corruption/perturbation names.")
 @click.option("--severities", default=None, help="Comma-separated severities (difficulties for -P).")
-@click.option("--arch", default=None, help="Architecture of a bare state dict.")
+@click.option("--arch", default=None,
+              help="Architecture of a bare state dict: a toolkit model (see `list models`), "
+                   "torchvision:NAME or timm:NAME.")
+@click.option("--weights", default=None, metavar="FILE|NAME",
+              help="Instead of CHECKPOINT: a state-dict file (.pt, .pth, .safetensors) or "
+                   "torchvision weights such as ResNet50_Weights.IMAGENET1K_V2 (from $TORCH_HOME).")
+@click.option("--download-weights", is_flag=True,
+              help="Let --weights NAME download torchvision weights missing from $TORCH_HOME.")
 @click.option("--normalize", type=click.Choice(["imagenet", "cifar", "none"]), default=None,
               help="Input normalisation (required for bare state dicts; overrides a checkpoint's).")
 @click.option("--unsafe-pickle", is_flag=True, help="Allow full pickles (they can run code).")
@@ -101,9 +108,12 @@ def _listing(what: str) -> list[tuple[str, str]]:
               help="Decode JPEG folder suites with nvJPEG on the GPU (default: on with CUDA "
                    "where the suite allows it).")
 def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, workers, limit,
-          corruptions, severities, arch, normalize, unsafe_pickle, baseline, clean_root, seed,
+          corruptions, severities, arch, weights, download_weights, normalize, unsafe_pickle,
+          baseline, clean_root, seed,
           generate, resolution, fast_jpeg, options, shard, bf16, channels_last, gpu_decode) -> None:
-    """Score CHECKPOINT on a corruption suite; writes OUT/results.h5 and OUT/summary.json.
+    """Score CHECKPOINT (or --weights) on a corruption suite; writes OUT/results.h5 and
+    OUT/summary.json. Checkpoints may be .safetensors (the safe format), .pt/.pth, exported
+    programs (.pt2) or TorchScript.
 
     Under `torchrun --nproc-per-node N` each cell is split across the N processes and rank 0
     writes the one results file (see docs/scale-out.md).
@@ -137,7 +147,9 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
         extra["fast_jpeg"] = True
     suite = get_suite(suite_name, data_root, limit=limit, corruptions=corruptions,
                       severities=severities, **extra)
-    model, info = load_model(checkpoint, arch=arch, normalize=normalize, unsafe_pickle=unsafe_pickle)
+    model, info = load_model(checkpoint, arch=arch, weights=weights,
+                             download_weights=download_weights, normalize=normalize,
+                             unsafe_pickle=unsafe_pickle)
     results = run_score(model, suite, out_dir=out_dir, batch_size=batch_size, device=device,
                         checkpoint_info=info, baseline=baseline, seed=seed or 0, workers=workers,
                         shard=shard, bf16=bf16, channels_last=channels_last,
@@ -174,19 +186,6 @@ def merge_command(parts, out_dir, baseline) -> None:
                f"and {summary_path}")
 
 
-@main.command("make-suite")
-@click.argument("suite")
-@click.option("--from", "source", required=True,
-              help="clean dataset: cifar10, cifar100, fashion-mnist or imagenet (a val folder)")
-@click.option("--data-root", required=True, type=click.Path(), help="folder holding the clean dataset")
-@click.option("--out", required=True, type=click.Path(), help="folder to write the suite into")
-@click.option("--format", "fmt", type=click.Choice(["npy", "folder", "h5"]), default=None,
-              help="npy (CIFAR-C/-P style, default for 32 px), folder (ImageNet-C style JPEG q85) "
-                   "or h5 (the npy arrays in one OUT/suite.h5; read back with --data-root OUT/suite.h5)")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--corruptions", default=None, help="comma-separated corruption/perturbation names")
-@click.option("--severities", default=None, help="comma-separated severities (difficulties for -P)")
-@click.option("--limit", type=int, default=None, help="first N clean images only")
 @main.command("download")
 @click.argument("suites", nargs=-1, required=True)
 @click.option("--to", "to", default=".", show_default=True, type=click.Path(file_okay=False),
@@ -221,6 +220,19 @@ def download_command(suites, to, mirror, manifest, dry_run, keep_archives) -> No
                    f"(score with --suite {suite.name} --data-root {suite.folder})")
 
 
+@main.command("make-suite")
+@click.argument("suite")
+@click.option("--from", "source", required=True,
+              help="clean dataset: cifar10, cifar100, fashion-mnist or imagenet (a val folder)")
+@click.option("--data-root", required=True, type=click.Path(), help="folder holding the clean dataset")
+@click.option("--out", required=True, type=click.Path(), help="folder to write the suite into")
+@click.option("--format", "fmt", type=click.Choice(["npy", "folder", "h5"]), default=None,
+              help="npy (CIFAR-C/-P style, default for 32 px), folder (ImageNet-C style JPEG q85) "
+                   "or h5 (the npy arrays in one OUT/suite.h5; read back with --data-root OUT/suite.h5)")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--corruptions", default=None, help="comma-separated corruption/perturbation names")
+@click.option("--severities", default=None, help="comma-separated severities (difficulties for -P)")
+@click.option("--limit", type=int, default=None, help="first N clean images only")
 @click.option("--batch-size", type=int, default=256, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, severities, limit,

@@ -1,17 +1,23 @@
-"""Checkpoint files: the toolkit's own dict (saved atomically), TorchScript, bare state dicts
-and — only on explicit request — full pickles.
+"""Checkpoint files: the toolkit's own dict (saved atomically) as a torch file or as
+safetensors, bare state dicts (torch or safetensors), torchvision weights by name, exported
+programs (``.pt2``), TorchScript and — only on explicit request — full pickles.
 
 The toolkit's checkpoint is a dict of plain types and tensors, so ``torch.load(weights_only=
 True)`` reads it without running code::
 
     arch, num_classes, normalization ({"mean": [...], "std": [...]} | None), state_dict (of the
     bare net), method, method_options, dataset, epoch, optimizer, scheduler, config, metadata
+
+As ``.safetensors`` (the safe format to share models in) the state dict is the file's tensors
+and every other field but optimizer and scheduler is JSON in the header's metadata, under its
+own name, beside ``"format": "robustbench_dm"``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pickletools
 import warnings
@@ -24,8 +30,22 @@ from torch import nn
 
 from robustbench_dm.atomic import write_atomic
 from robustbench_dm.errors import UserError
+from robustbench_dm.models.exported import is_exported_program, load_exported
 from robustbench_dm.models.normalization import Normalized, resolve_normalization
 from robustbench_dm.models.registry import build_network
+from robustbench_dm.models.safetensors_file import (
+    SUFFIX as SAFETENSORS_SUFFIX,
+)
+from robustbench_dm.models.safetensors_file import (
+    is_safetensors,
+    read_safetensors,
+    save_safetensors,
+)
+from robustbench_dm.models.sources import (
+    default_normalization,
+    is_weights_name,
+    resolve_torchvision_weights,
+)
 
 CHECKPOINT_KEYS = ("arch", "num_classes", "normalization", "state_dict", "method",
                    "method_options", "dataset", "epoch", "optimizer", "scheduler", "config",
@@ -37,6 +57,7 @@ _HARMLESS_GLOBALS = ("torch.", "collections.OrderedDict", "_codecs.encode", "bui
                      "__builtin__.set")
 
 NormalizeArg = str | tuple[Sequence[float], Sequence[float]] | None
+SAFETENSORS_FORMAT = "robustbench_dm"
 # Training config fields that are not part of the recipe (paths, hardware, evaluation).
 _NOT_RECIPE = ("data_root", "out", "device", "workers", "eval_batch_size", "seed")
 
@@ -65,6 +86,8 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Mapping[str, Any] | Non
     Fields come from ``checkpoint`` and/or keywords (keywords win); missing optional fields are
     stored as ``None``. ``arch``, ``num_classes`` and ``state_dict`` are required. Everything
     must be plain types and tensors, so the file loads with ``torch.load(weights_only=True)``.
+    A ``.safetensors`` path writes the model only: the state dict as tensors and the other
+    fields as header metadata (no optimizer or scheduler state, so it cannot resume training).
     """
     data: dict[str, Any] = dict(checkpoint or {})
     data.update(fields)
@@ -79,7 +102,24 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: Mapping[str, Any] | Non
     for key, value in out.items():
         _check_plain(value, key)
     path = Path(path)
+    if path.suffix == SAFETENSORS_SUFFIX:
+        meta = {key: json.dumps(out[key]) for key in CHECKPOINT_KEYS
+                if key not in ("state_dict", "optimizer", "scheduler")}
+        return save_safetensors(path, out["state_dict"], {"format": SAFETENSORS_FORMAT, **meta})
     return write_atomic(path, lambda f: torch.save(out, f), binary=True)
+
+
+def _from_safetensors(path: Path) -> dict[str, Any]:
+    """A safetensors file as the dict ``torch.load`` would give: the toolkit's checkpoint when
+    its metadata says so, else a bare state dict."""
+    tensors, meta = read_safetensors(path)
+    if meta.get("format") != SAFETENSORS_FORMAT:
+        return tensors
+    try:
+        fields = {key: json.loads(meta[key]) for key in CHECKPOINT_KEYS if key in meta}
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path}: unreadable toolkit metadata in the safetensors header ({err})") from None
+    return {**fields, "state_dict": tensors}
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -194,7 +234,27 @@ def _load_weights(net: nn.Module, state: Mapping[str, Any], path: Path, arch: st
                     f"{missing}, unexpected keys {extra}); check --arch")
 
 
-def _infer_num_classes(state: Mapping[str, Any], path: Path) -> int:
+def _class_count_keys(arch: str) -> list[str]:
+    """State-dict keys of ``arch`` whose shape depends on the class count (its classifier),
+    found by building it (on the meta device: no memory) for two class counts."""
+    shapes = []
+    for count in (3, 5):
+        try:
+            with torch.device("meta"):
+                net = build_network(arch, count)
+        except (RuntimeError, NotImplementedError):  # an init the meta device cannot run
+            net = build_network(arch, count)
+        shapes.append({k: tuple(v.shape) for k, v in net.state_dict().items()})
+    return [k for k, shape in shapes[0].items() if shapes[1].get(k) != shape]
+
+
+def _infer_num_classes(state: Mapping[str, Any], path: Path, arch: str) -> int:
+    """The class count of ``state`` for ``arch``: the first dimension of its classifier
+    (else of the last weight matrix, for architectures that ignore the class count)."""
+    for key in _class_count_keys(arch):
+        value = state.get(key)
+        if isinstance(value, torch.Tensor) and value.ndim >= 1:
+            return int(value.shape[0])
     for key in reversed(list(state)):
         value = state[key]
         if key.endswith("weight") and isinstance(value, torch.Tensor) and value.ndim >= 2:
@@ -223,30 +283,110 @@ def _training_recipe(config: Any) -> dict[str, Any]:
     return {"seed": config.get("seed"), "recipe": dict(recipe)}
 
 
-def load_model(path: str | os.PathLike, *, arch: str | None = None,
+def _toolkit_model(obj: Mapping[str, Any], path: Path, arch: str | None, override: tuple,
+                   info: dict[str, Any]) -> Normalized:
+    """The model of a toolkit checkpoint dict (``override``: ``(normalisation asked for,)``,
+    or empty when none was asked for)."""
+    info.update(**{k: obj.get(k) for k in
+                   ("arch", "num_classes", "method", "method_options", "dataset", "epoch")},
+                **_training_recipe(obj.get("config")))
+    if arch is not None and arch != obj["arch"]:
+        raise UserError(f"{path} is a checkpoint of arch {obj['arch']!r}, but --arch "
+                        f"{arch!r} was given; drop --arch")
+    stored = obj.get("normalization")
+    norm = override[0] if override else (
+        None if stored is None else (tuple(stored["mean"]), tuple(stored["std"])))
+    net = build_network(obj["arch"], int(obj["num_classes"]))
+    _load_weights(net, obj["state_dict"], path, obj["arch"])
+    return Normalized(net, *(norm or (None, None)))
+
+
+def _state_dict_model(obj: Mapping[str, Any], path: Path, arch: str | None, override: tuple,
+                      default_norm, info: dict[str, Any]) -> Normalized:
+    """The model of a bare state dict (or ``{"state_dict": ...}``) for ``arch``; normalised by
+    ``override`` (as in ``_toolkit_model``), else ``default_norm`` (the weights' own), else the
+    architecture's own, else an error."""
+    state = obj.get("state_dict", obj)
+    if not isinstance(state, Mapping) or not state or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        keys = sorted(map(str, obj))[:8]
+        raise UserError(f"{path} is not a checkpoint: a dict with keys {keys}; expected "
+                        "the toolkit's checkpoint (arch, num_classes, normalization, "
+                        "state_dict) or a state dict of tensors")
+    if arch is None:
+        raise UserError(f"{path} is a bare state dict: pass --arch NAME (a toolkit model, "
+                        "torchvision:NAME or timm:NAME; and --normalize imagenet|cifar|none)")
+    variant = _state_dict_variants(state)[-1]
+    num_classes = _infer_num_classes(variant, path, arch)
+    net = build_network(arch, num_classes)
+    norm = override[0] if override else (
+        default_norm if default_norm is not None else default_normalization(arch, net))
+    if norm is None and not override:
+        raise UserError(f"{path} is a bare state dict without normalisation: pass "
+                        "--normalize imagenet|cifar|none")
+    _load_weights(net, state, path, arch)
+    info.update(format="state_dict", arch=arch, num_classes=num_classes,
+                epoch=obj.get("epoch") if "state_dict" in obj else None)
+    return Normalized(net, *(norm or (None, None)))
+
+
+def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None,
+               weights: str | os.PathLike | None = None, download_weights: bool = False,
                normalize: NormalizeArg = None, unsafe_pickle: bool = False
                ) -> tuple[nn.Module, dict[str, Any]]:
     """Load a model taking float [0, 1] NCHW input, in eval mode on the CPU.
 
-    Accepts the toolkit's checkpoint dict, a TorchScript file, a bare state dict (with
-    ``arch``; ``normalize`` required), or — only with ``unsafe_pickle=True`` — a pickled
-    ``nn.Module``. ``normalize`` (a name in ``NORMALIZATIONS`` or ``(mean, std)``) overrides a
-    checkpoint's own normalisation; TorchScript and pickled modules are assumed to take [0, 1]
-    input unless it is given. Returns ``(model, info)``; ``info`` holds path (as given),
-    sha256, format, arch, num_classes (``None`` when unknown), normalization, method,
-    method_options, dataset, epoch, seed and recipe (training seed and recipe, ``None`` when
-    the checkpoint has no training config).
+    ``path`` (or ``weights``, when it is a file) may be the toolkit's checkpoint (torch file or
+    ``.safetensors`` with the toolkit's metadata), a bare state dict (``.pt``/``.pth``/
+    ``.safetensors``, with ``arch``), an exported program (``.pt2``), a TorchScript file, or
+    — only with ``unsafe_pickle=True`` — a pickled ``nn.Module``. ``arch`` is a toolkit model,
+    ``torchvision:NAME`` or ``timm:NAME``; the class count comes from the weights.
+    ``weights`` may instead name torchvision weights (``ResNet50_Weights.IMAGENET1K_V2``),
+    read from the torch hub cache and downloaded only with ``download_weights``.
+
+    Normalisation: ``normalize`` (a name in ``NORMALIZATIONS`` or ``(mean, std)``) overrides
+    everything; else a checkpoint's own, torchvision weights' metadata, or timm's pretrained
+    configuration; a bare state dict of another architecture needs ``normalize``. TorchScript,
+    exported programs and pickled modules are assumed to take [0, 1] input unless it is given.
+    Returns ``(model, info)``; ``info`` holds path (as given), sha256, format, arch,
+    num_classes (``None`` when unknown), normalization, method, method_options, dataset,
+    epoch, seed and recipe (training seed and recipe, ``None`` when the checkpoint has no
+    training config) and weights (the torchvision weights name, or ``None``).
     """
+    if (path is None) == (weights is None):
+        raise UserError("give either a checkpoint file or weights (a file or a torchvision "
+                        "weights name such as ResNet50_Weights.IMAGENET1K_V2), not both")
+    tv_weights = None
+    if path is None:
+        if is_weights_name(str(weights)) and not Path(weights).exists():
+            tv_weights = resolve_torchvision_weights(str(weights), arch, download=download_weights)
+            path, arch = tv_weights.path, tv_weights.arch
+        else:
+            path = weights
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist or is not a file")
     info: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path),
                             "format": None, "arch": arch, "num_classes": None,
                             "normalization": None, "method": None, "method_options": None,
-                            "dataset": None, "epoch": None, "seed": None, "recipe": None}
-    override = _normalization_from(normalize)
+                            "dataset": None, "epoch": None, "seed": None, "recipe": None,
+                            "weights": tv_weights.name if tv_weights else None}
+    asked = (_normalization_from(normalize),) if normalize is not None else ()
+    override = asked[0] if asked else None
 
-    if _is_torchscript(path):
+    if is_safetensors(path):
+        obj = _from_safetensors(path)
+        if all(k in obj for k in _REQUIRED):
+            model = _toolkit_model(obj, path, arch, asked, info)
+            info["format"] = "safetensors"
+        else:
+            model = _state_dict_model(obj, path, arch, asked, None, info)
+            info["format"] = "safetensors_state_dict"
+    elif is_exported_program(path):
+        net = load_exported(path, _pickle_globals)
+        info.update(format="exported_program", arch=arch or "exported_program")
+        model = Normalized(net, *(override or (None, None)))
+    elif _is_torchscript(path):
         try:
             with warnings.catch_warnings():  # TorchScript's deprecation notice
                 warnings.simplefilter("ignore", FutureWarning)
@@ -264,39 +404,13 @@ def load_model(path: str | os.PathLike, *, arch: str | None = None,
             else:
                 model = Normalized(obj, *(override or (None, None)))
         elif isinstance(obj, Mapping) and all(k in obj for k in _REQUIRED):
-            info.update(format="toolkit", **{k: obj.get(k) for k in
-                        ("arch", "num_classes", "method", "method_options", "dataset", "epoch")},
-                        **_training_recipe(obj.get("config")))
-            if arch is not None and arch != obj["arch"]:
-                raise UserError(f"{path} is a checkpoint of arch {obj['arch']!r}, but --arch "
-                                f"{arch!r} was given; drop --arch")
-            stored = obj.get("normalization")
-            norm = override if normalize is not None else (
-                None if stored is None else (tuple(stored["mean"]), tuple(stored["std"])))
-            net = build_network(obj["arch"], int(obj["num_classes"]))
-            _load_weights(net, obj["state_dict"], path, obj["arch"])
-            model = Normalized(net, *(norm or (None, None)))
+            model = _toolkit_model(obj, path, arch, asked, info)
+            info["format"] = "toolkit"
         elif isinstance(obj, Mapping):
-            state = obj.get("state_dict", obj)
-            if not isinstance(state, Mapping) or not state or not all(
-                    isinstance(v, torch.Tensor) for v in state.values()):
-                keys = sorted(map(str, obj))[:8]
-                raise UserError(f"{path} is not a checkpoint: a dict with keys {keys}; expected "
-                                "the toolkit's checkpoint (arch, num_classes, normalization, "
-                                "state_dict) or a state dict of tensors")
-            if arch is None:
-                raise UserError(f"{path} is a bare state dict: pass --arch NAME (and "
-                                "--normalize imagenet|cifar|none)")
-            if normalize is None:
-                raise UserError(f"{path} is a bare state dict without normalisation: pass "
-                                "--normalize imagenet|cifar|none")
-            variant = _state_dict_variants(state)[-1]
-            num_classes = _infer_num_classes(variant, path)
-            net = build_network(arch, num_classes)
-            _load_weights(net, state, path, arch)
-            info.update(format="state_dict", arch=arch, num_classes=num_classes,
-                        epoch=obj.get("epoch") if "state_dict" in obj else None)
-            model = Normalized(net, *(override or (None, None)))
+            model = _state_dict_model(obj, path, arch, asked,
+                                      tv_weights.normalization if tv_weights else None, info)
+            if tv_weights is not None:
+                info["format"] = "torchvision_weights"
         else:
             raise UserError(f"{path} is not a checkpoint: it holds a {type(obj).__name__}; "
                             "expected the toolkit's checkpoint dict, a state dict or TorchScript")

@@ -15,6 +15,7 @@ from torch import nn
 
 from robustbench_dm.errors import UserError
 from robustbench_dm.models.normalization import Normalized
+from robustbench_dm.models.sources import build_prefixed
 
 ModelFactory = Callable[[int], nn.Module]
 
@@ -43,15 +44,25 @@ def _torchvision_names() -> list[str]:
 
 
 def list_models() -> list[tuple[str, str]]:
-    """``[(name, description)]``: the toolkit's own models, then torchvision's."""
+    """``[(name, description)]``: the toolkit's own models, how to name torchvision and timm
+    models, then torchvision's models by name."""
     own = [(n, _DESCRIPTIONS[n]) for n in sorted(_REGISTRY)]
+    prefixed = [
+        ("torchvision:NAME", "any torchvision classification model, e.g. torchvision:resnet50; "
+                             "weights: a state-dict file or a name such as ResNet50_Weights.IMAGENET1K_V2"),
+        ("timm:NAME", "any timm model, e.g. timm:convnext_tiny (needs pip install "
+                      "'robustbench_dm[timm]'); normalisation from timm's pretrained configuration"),
+    ]
     tv = [(n, "torchvision architecture (weights=None)") for n in _torchvision_names()
           if n not in _REGISTRY]
-    return own + tv
+    return own + prefixed + tv
 
 
 def build_network(name: str, num_classes: int) -> nn.Module:
-    """The bare network ``name`` for ``num_classes`` classes (no normalisation wrapper)."""
+    """The bare network ``name`` for ``num_classes`` classes (no normalisation wrapper):
+    a toolkit model, a torchvision model name, or ``torchvision:NAME`` / ``timm:NAME``."""
+    if ":" in name:
+        return build_prefixed(name, num_classes)
     if name in _REGISTRY:
         return _REGISTRY[name](num_classes)
     if name in _torchvision_names():
@@ -61,7 +72,8 @@ def build_network(name: str, num_classes: int) -> nn.Module:
     known = ", ".join(sorted(_REGISTRY)) or "none registered"
     raise UserError(
         f"unknown architecture {name!r}: expected one of the toolkit's models ({known}) "
-        "or a torchvision model name such as resnet50 or alexnet"
+        "or a torchvision model name such as resnet50 or alexnet (also torchvision:NAME, "
+        "timm:NAME)"
     )
 
 
