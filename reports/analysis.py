@@ -1,5 +1,6 @@
 """From loaded runs to the numbers a report states: per suite, each run's aggregates with
-bootstrap intervals, the most robust run, and paired differences with a plain sentence."""
+bootstrap intervals, which models are at chance, the units compared (one run, or the training
+seeds of one recipe), the most robust unit, and paired differences with a plain sentence."""
 
 from __future__ import annotations
 
@@ -9,14 +10,40 @@ import numpy as np
 
 from reports import bootstrap, compare
 from reports.bootstrap import Interval
+from reports.coverage import images_phrase, run_flags, subset_phrase
 from reports.load import ScoredRun
 from reports.measures import (Baseline, Measure, baseline_from_run, default_baseline,
                               measures_for)
+from reports.seeds import Unit, group_label, make_unit, seed_groups
 from robustbench_dm import metrics
-from robustbench_dm.errors import UserError
+from robustbench_dm.scoring.baseline import check_baseline_suite
 
 PRIMARY = {"c": ("mce", "mean_error"), "p": ("mfr", "mfp")}
 CALIBRATION_BIN = 100   # images per equal-mass bin (Hendrycks calib_err)
+
+
+@dataclass(frozen=True)
+class Chance:
+    """A model whose error interval reaches chance level 1 - 1/K."""
+
+    suite: str                 # the -C suite where it was measured
+    measure: str               # "clean_error", else "mean_error"
+    measure_label: str
+    interval: Interval
+    classes: int
+
+    @property
+    def level(self) -> float:
+        return 1.0 - 1.0 / self.classes
+
+    def sentence(self, label: str, suite: str) -> str:
+        iv = self.interval
+        where = "" if suite == self.suite else f" on {self.suite}"
+        what = "its flip probabilities are" if suite != self.suite else "it is"
+        return (f"{label} is at chance: its {self.measure_label.lower()}{where} is "
+                f"{100 * iv.estimate:.1f} % (95% CI {100 * iv.low:.1f} to {100 * iv.high:.1f}), "
+                f"which reaches the chance level of {100 * self.level:.1f} % for {self.classes} "
+                f"classes, so {what} not ranked or compared.")
 
 
 @dataclass
@@ -28,6 +55,12 @@ class RunAnalysis:
     measures: dict[str, Measure]
     intervals: dict[str, Interval]
     calibration: dict[tuple[str, int], float | None]   # per -C cell; None below one bin
+    chance: Chance | None = None
+
+    @property
+    def flags(self) -> list[str]:
+        """Marks shown beside this run's numbers everywhere."""
+        return run_flags(self.run) + (["at chance"] if self.chance else [])
 
 
 @dataclass
@@ -42,18 +75,21 @@ class Comparison:
     difference: Interval | None
     refused: list[str]
     notes: list[str]
+    scope: str = ""            # what was compared: images per cell, cells, seeds
 
     @property
     def sentence(self) -> str:
         if self.difference is None:
             return (f"{self.better} and {self.other} were not scored on the same images, so no "
-                    f"paired comparison is made ({'; '.join(self.refused)}).")
+                    f"paired comparison is made: {'; '.join(self.refused)}.")
         d = self.difference
         span = f"{100 * d.estimate:.1f} points (95% CI {100 * d.low:.1f} to {100 * d.high:.1f})"
+        scope = f" ({self.scope})" if self.scope else ""
         if d.low > 0:
-            return f"{self.better} is more robust than {self.other} by {span} of {self.measure_label}."
+            return (f"{self.better} is more robust than {self.other} by {span} of "
+                    f"{self.measure_label}{scope}.")
         return (f"The difference in {self.measure_label} between {self.better} and {self.other} "
-                f"({span}) is within noise.")
+                f"({span}) is within noise{scope}.")
 
 
 @dataclass
@@ -63,11 +99,20 @@ class SuiteAnalysis:
     runs: list[RunAnalysis]
     primary: str | None
     primary_label: str | None
-    ranking: list[str]
+    ranking: list[str]                      # unit labels, lowest primary measure first
     comparisons: list[Comparison] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
 
     def run(self, label: str) -> RunAnalysis:
         return next(r for r in self.runs if r.run.label == label)
+
+    def unit(self, label: str) -> Unit:
+        return next(u for u in self.units if u.label == label)
+
+    @property
+    def groups(self) -> list[Unit]:
+        """Units of several training seeds."""
+        return [u for u in self.units if u.grouped]
 
 
 @dataclass
@@ -91,18 +136,51 @@ def imagenet_c_and_3dcc(analysis: Analysis) -> tuple[SuiteAnalysis, SuiteAnalysi
 
 def analyse(runs: list[ScoredRun], *, baseline_run: ScoredRun | None = None,
             n_boot: int = 1000, seed: int = 0) -> Analysis:
-    """Group runs by suite and compute everything the report states."""
-    if baseline_run is not None and all(r.suite != baseline_run.suite for r in runs):
-        raise UserError(f"--baseline {baseline_run.path} holds {baseline_run.suite} results, but "
-                        f"no input is a {baseline_run.suite} results file")
+    """Group runs by suite and compute everything the report states.
+
+    Models at chance (see :func:`chance`) are marked and left out of the ranking and of the
+    paired comparisons; a -P run inherits the verdict of the same checkpoint on a -C suite.
+    """
+    if baseline_run is not None:
+        check_baseline_suite(baseline_run.shown_path, baseline_run.suite, [r.suite for r in runs])
     suites = list(dict.fromkeys(r.suite for r in runs))
-    out = [_analyse_suite([r for r in runs if r.suite == s], baseline_run, n_boot, seed)
-           for s in suites]
+    parts = [_measure_suite([r for r in runs if r.suite == s], baseline_run, n_boot, seed)
+             for s in suites]
+    verdicts = {}
+    for sa, _ in parts:
+        for ra in sa.runs:
+            ra.chance = chance(ra.run, ra.intervals, sa.suite)
+            if ra.chance is not None:
+                verdicts.setdefault(_identity(ra.run), ra.chance)
+    for sa, _ in parts:
+        for ra in sa.runs:
+            if sa.kind == "p":
+                ra.chance = verdicts.get(_identity(ra.run))
+    out = [_rank_suite(sa, reps, seed) for sa, reps in parts]
     return Analysis(suites=out, n_boot=n_boot, seed=seed, baseline_run=baseline_run)
 
 
-def _analyse_suite(runs: list[ScoredRun], baseline_run: ScoredRun | None, n_boot: int,
-                   seed: int) -> SuiteAnalysis:
+def chance(run: ScoredRun, intervals: dict[str, Interval], suite: str) -> Chance | None:
+    """At chance when the 95% interval of the clean error (else of the mean corruption error)
+    reaches 1 - 1/K for a K-class -C suite; None otherwise (and for -P suites)."""
+    if run.kind != "c" or run.num_classes < 2:
+        return None
+    key = next((k for k in ("clean_error", "mean_error") if k in intervals), None)
+    if key is None:
+        return None
+    found = Chance(suite, key, _LABELS[key], intervals[key], run.num_classes)
+    return found if intervals[key].high >= found.level - 1e-12 else None
+
+
+_LABELS = {"clean_error": "Clean error", "mean_error": "Mean corruption error"}
+
+
+def _identity(run: ScoredRun):
+    return run.checkpoint.get("sha256") or run.label
+
+
+def _measure_suite(runs: list[ScoredRun], baseline_run: ScoredRun | None, n_boot: int,
+                   seed: int) -> tuple[SuiteAnalysis, dict[str, dict[str, np.ndarray]]]:
     suite, kind = runs[0].suite, runs[0].kind
     user_baseline = None
     if baseline_run is not None and baseline_run.suite == suite:
@@ -123,24 +201,57 @@ def _analyse_suite(runs: list[ScoredRun], baseline_run: ScoredRun | None, n_boot
         analysed.append(RunAnalysis(run, baselines[run.label], ms, intervals,
                                     _calibration(run) if kind == "c" else {}))
     primary = next((k for k in PRIMARY[kind] if all(k in a.intervals for a in analysed)), None)
-    result = SuiteAnalysis(suite, kind, analysed, primary, None, [])
-    if primary is None:
-        return result
-    result.primary_label = analysed[0].measures[primary].label
-    ranked = sorted(analysed, key=lambda a: a.intervals[primary].estimate)
-    result.ranking = [a.run.label for a in ranked]
+    label = analysed[0].measures[primary].label if primary else None
+    return SuiteAnalysis(suite, kind, analysed, primary, label, []), reps
+
+
+def _rank_suite(sa: SuiteAnalysis, reps: dict[str, dict[str, np.ndarray]],
+                seed: int) -> SuiteAnalysis:
+    """Units (seed groups), the ranking of the units not at chance, and the paired comparisons
+    of the best unit with every other one."""
+    by_label = {ra.run.label: ra for ra in sa.runs}
+    rng = np.random.default_rng([seed, 1])
+    taken = set(by_label)
+    for members in seed_groups([ra.run for ra in sa.runs]):
+        label = group_label(members, taken) if len(members) > 1 else members[0].label
+        taken.add(label)
+        unit = make_unit(label, [by_label[r.label] for r in members], reps, rng)
+        unit.chance = (chance(unit.run, unit.intervals, sa.suite) if sa.kind == "c"
+                       else unit.members[0].chance)
+        sa.units.append(unit)
+    if sa.primary is None:
+        return sa
+    ranked = sorted((u for u in sa.units if u.chance is None),
+                    key=lambda u: u.intervals[sa.primary].estimate)
+    sa.ranking = [u.label for u in ranked]
+    if not ranked:
+        return sa
     best = ranked[0]
     for other in ranked[1:]:
         reasons = compare.differences(best.run, other.run)
         diff = None
         if not reasons:
-            samples = reps[other.run.label][primary] - reps[best.run.label][primary]
-            estimate = other.intervals[primary].estimate - best.intervals[primary].estimate
+            samples = other.replicates[sa.primary] - best.replicates[sa.primary]
+            estimate = other.intervals[sa.primary].estimate - best.intervals[sa.primary].estimate
             diff = bootstrap.interval(estimate, samples)
-        result.comparisons.append(Comparison(
-            suite, primary, result.primary_label, best.run.label, other.run.label, diff,
-            reasons, compare.notes(best.run, other.run)))
-    return result
+        sa.comparisons.append(Comparison(
+            sa.suite, sa.primary, sa.primary_label, best.label, other.label, diff, reasons,
+            compare.notes(best.run, other.run), paired_scope(best, other)))
+    return sa
+
+
+def paired_scope(a: Unit, b: Unit) -> str:
+    """What a paired comparison of ``a`` and ``b`` resampled, as a phrase."""
+    run = a.run
+    cells = len(run.cells)
+    text = f"paired over the same {images_phrase([run])}, {cells} cell{'s' * (cells > 1)}"
+    if a.grouped or b.grouped:
+        text += (f", {len(a.members)} and {len(b.members)} training seeds resampled with the "
+                 "images")
+    subset = subset_phrase(run)
+    if subset:
+        text += f"; a subset of the suite ({subset})"
+    return text
 
 
 def _same_images(runs: list[ScoredRun]) -> list[list[ScoredRun]]:

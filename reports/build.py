@@ -9,9 +9,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from dataclasses import replace
+
 from reports import published
 from reports.analysis import Analysis, analyse
 from reports.cells_csv import write_cells_csv
+from reports.display import display_text
 from reports.document import Document
 from reports.html import write_html
 from reports.latex import write_latex
@@ -20,52 +23,43 @@ from reports.markdown import write_markdown
 from reports.plots import build_plots
 from reports.provenance import definitions, provenance
 from reports.report_json import write_json
+from reports.sentences import summary_lines, warnings
 from reports.tables import build_tables
 from robustbench_dm.errors import UserError
 
 OUTPUTS = ("report.html", "report.md", "cells.csv", "tables.tex", "report.json")
 
 
-def summary_lines(analysis: Analysis) -> list[str]:
-    """The sentences at the top: per suite, the most robust run, by how much, with intervals."""
-    lines = []
-    for sa in analysis.suites:
-        if sa.primary is None:
-            lines.append(f"{sa.suite}: no aggregate measure could be computed.")
-            continue
-        best = sa.run(sa.ranking[0])
-        iv = best.intervals[sa.primary]
-        head = (f"{sa.suite}: {best.run.label} has {sa.primary_label} {100 * iv.estimate:.1f} "
-                f"(95% CI {100 * iv.low:.1f} to {100 * iv.high:.1f})")
-        if len(sa.runs) == 1:
-            lines.append(head + "; it is the only model scored on this suite.")
-            continue
-        lines.append(head + ", the lowest of " + f"{len(sa.runs)} models.")
-        lines += [f"{sa.suite}: {c.sentence}" for c in sa.comparisons]
-        lines += [f"{sa.suite}: note ({c.better} vs {c.other}): {'; '.join(c.notes)}."
-                  for c in sa.comparisons if c.notes]
-    suites = [sa.suite for sa in analysis.suites]
-    if len(suites) > 1:
-        lines.append("Different suites are reported separately and never compared image by "
-                     f"image ({', '.join(suites)}).")
-    return lines
-
-
 def make_document(analysis: Analysis, reference: str) -> Document:
     runs = [ra.run for sa in analysis.suites for ra in sa.runs]
     models = list(dict.fromkeys(r.label for r in runs))
+    left_out = {sa.suite: line for sa in analysis.suites
+                if (line := published.decide(reference, sa.suite, [ra.run for ra in sa.runs])[1])}
     return Document(
         title=f"Corruption robustness report: {len(models)} model{'s' * (len(models) > 1)}, "
               f"{len(analysis.suites)} suite{'s' * (len(analysis.suites) > 1)}",
-        summary=summary_lines(analysis),
+        summary=summary_lines(analysis, left_out),
         tables=build_tables(analysis, reference),
-        plots=build_plots(analysis),
+        plots=[_mark_plot(plot, analysis) for plot in build_plots(analysis)],
         provenance=[provenance(r) for r in runs]
         + ([dict(provenance(analysis.baseline_run), label=f"baseline: {analysis.baseline_run.label}")]
            if analysis.baseline_run is not None else []),
         definitions=definitions(analysis),
         reference=reference,
+        warnings=warnings(analysis),
     )
+
+
+def _mark_plot(plot, analysis: Analysis):
+    """``plot`` with a caption sentence naming the flagged models it shows (subset, at chance,
+    dataset mismatch); galleries show images, not numbers, and are left as they are."""
+    if plot.filename.startswith("gallery"):
+        return plot
+    marked = [f"{ra.run.label} ({'; '.join(ra.flags)})" for sa in analysis.suites
+              if sa.suite in plot.filename for ra in sa.runs if ra.flags]
+    if not marked:
+        return plot
+    return replace(plot, caption=f"{plot.caption} Marked models: {', '.join(marked)}.".strip())
 
 
 def write_report(
@@ -74,7 +68,7 @@ def write_report(
     *,
     names: dict[str, str] | None = None,
     baseline: Path | str | None = None,
-    reference: str = "dynmix-paper",
+    reference: str = "auto",
     n_boot: int = 1000,
     seed: int = 0,
 ) -> Document:
@@ -87,7 +81,7 @@ def write_report(
         raise UserError("no results files given")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} exists and is not a folder")
+        raise UserError(f"--out {display_text(out)} exists and is not a folder")
     runs = load_runs(paths, names)
     baseline_run = load_run(baseline, None) if baseline is not None else None
     if baseline_run is not None:

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 
 from reports.analysis import Analysis
+from reports.coverage import compatibility, subset_phrase
 
 COLUMNS = ["model", "suite", "kind", "corruption", "severity", "n", "error",
-           "rms_calibration_error", "flip_probability", "top5_distance", "results_file"]
+           "rms_calibration_error", "flip_probability", "top5_distance", "results_file",
+           "at_chance", "subset", "compatibility", "flags"]
 
 
 def cells_frame(analysis: Analysis) -> pd.DataFrame:
@@ -28,13 +30,17 @@ def cells_frame(analysis: Analysis) -> pd.DataFrame:
                     "rms_calibration_error": _none_nan(ra.calibration.get(key)),
                     "flip_probability": float(np.mean(v["flip"])) if "flip" in v else np.nan,
                     "top5_distance": float(np.mean(v["t5d"])) if "t5d" in v else np.nan,
-                    "results_file": str(run.path),
+                    "results_file": run.shown_path,
+                    "at_chance": ra.chance is not None,
+                    "subset": subset_phrase(run) is not None,
+                    "compatibility": compatibility(run)[0],
+                    "flags": "; ".join(ra.flags),
                 })
     return pd.DataFrame.from_records(records, columns=COLUMNS)
 
 
 def write_cells_csv(analysis: Analysis, path: Path) -> None:
-    cells_frame(analysis).to_csv(path, index=False, float_format="%.10g")
+    cells_frame(analysis).to_csv(path, index=False, float_format="%.10g", encoding="utf-8")
 
 
 def _none_nan(value) -> float:

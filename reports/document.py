@@ -55,3 +55,4 @@ class Document:
     definitions: list[tuple[str, str]]
     reference: str
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # compatibility warnings: shown in red

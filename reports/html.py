@@ -10,7 +10,7 @@ from pathlib import Path
 
 from reports.document import Document
 from reports.provenance import provenance_text
-from reports.table import PUBLISHED_MARK, Table, cell_text
+from reports.table import PUBLISHED_MARK, Table, cell_text, row_label
 
 CSS = """
 *{box-sizing:border-box}
@@ -30,6 +30,10 @@ th.group{text-align:center;border-bottom:1px solid #999}
 td.label,th.label,td.text{text-align:left;overflow-wrap:anywhere}
 td.label{max-width:220px}
 tr.published td{color:#555;font-style:italic;background:#fcfbf5}
+tr.alert td{color:#b00020;background:#fdecee}
+.warning{color:#b00020;background:#fdecee;border:1px solid #e8a0a8;border-radius:6px;
+padding:8px 14px;margin:8px 0}
+.notes{font-size:12px;color:#444;margin:2px 0 0 18px}
 .ci{display:block;color:#666;font-size:10.5px}
 .mark{font-size:10.5px;color:#8a6d00}
 .sources{font-size:12px;color:#555}
@@ -59,9 +63,9 @@ def table_html(table: Table) -> str:
                + "".join(f"<th>{escape(c.header)}</th>" for c in table.columns) + "</tr>")
     out.append("</thead><tbody>")
     for row in table.rows:
-        cls = ' class="published"' if row.published else ""
+        cls = ' class="published"' if row.published else ' class="alert"' if row.alert else ""
         mark = f'<br><span class="mark">{PUBLISHED_MARK}</span>' if row.published else ""
-        cells = [f'<td class="label">{escape(row.label)}{mark}</td>']
+        cells = [f'<td class="label">{escape(row_label(row))}{mark}</td>']
         for c in table.columns:
             value, interval = cell_text(row, c)
             ci = f'<span class="ci">{escape(interval)}</span>' if interval else ""
@@ -77,12 +81,17 @@ def render_html(doc: Document) -> str:
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{escape(doc.title)}</title><style>{CSS}</style></head><body><main>",
              f"<h1>{escape(doc.title)}</h1>",
+             *[f'<p class="warning" role="alert"><b>Warning:</b> {escape(w)}</p>'
+               for w in doc.warnings],
              '<section class="summary"><h2 style="margin-top:4px;border:0">Summary</h2><ul>']
     parts += [f"<li>{escape(line)}</li>" for line in doc.summary]
     parts.append("</ul></section>")
     for table in doc.tables:
         parts.append(f"<section><h2>{escape(table.title)}</h2>"
                      f'<p class="caption">{escape(table.caption)}</p>{table_html(table)}')
+        if table.notes:
+            parts.append('<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in table.notes)
+                         + "</ul>")
         sources = sorted({r.source for r in table.rows if r.published and r.source})
         if sources:
             parts.append(f'<p class="sources">Published rows ({PUBLISHED_MARK}): '

@@ -1,4 +1,6 @@
-"""``report.md``: the same tables as GitHub Markdown, plots as PNG files beside it."""
+"""``report.md``: the same tables as GitHub Markdown, plots as PNG files beside it. Flagged rows
+read "label (subset; at chance)", with the flags explained under the table; compatibility
+warnings open the report as marked quotes."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from pathlib import Path
 
 from reports.document import Document
 from reports.provenance import provenance_text
-from reports.table import PUBLISHED_MARK, Table, cell_text
+from reports.table import PUBLISHED_MARK, Table, cell_text, row_label
 
 
 def table_md(table: Table) -> str:
@@ -16,7 +18,9 @@ def table_md(table: Table) -> str:
              "|" + "|".join([":--"] + ["--:" if c.kind != "text" else ":--"
                                        for c in table.columns]) + "|"]
     for row in table.rows:
-        label = row.label + (f" *({PUBLISHED_MARK})*" if row.published else "")
+        label = row_label(row) + (f" *({PUBLISHED_MARK})*" if row.published else "")
+        if row.alert:
+            label = f"**⚠ {label}**"
         cells = []
         for c in table.columns:
             value, interval = cell_text(row, c)
@@ -31,10 +35,13 @@ def _cell(text: str) -> str:
 
 def write_markdown(doc: Document, path: Path) -> None:
     """Write report.md; ``doc.plots`` file names are relative to ``path``'s folder."""
-    out = [f"# {doc.title}", "", "## Summary", ""]
+    out = [f"# {doc.title}", ""]
+    out += [line for w in doc.warnings for line in (f"> **⚠ Warning:** {w}", "")]
+    out += ["## Summary", ""]
     out += [f"- {line}" for line in doc.summary] + [""]
     for table in doc.tables:
         out += [f"## {table.title}", "", table.caption, "", table_md(table), ""]
+        out += [f"- *{note}*" for note in table.notes] + ([""] if table.notes else [])
         sources = sorted({r.source for r in table.rows if r.published and r.source})
         if sources:
             out += ["Published rows: " + "; ".join(sources) + ".", ""]

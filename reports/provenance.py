@@ -6,24 +6,35 @@ import json
 
 from reports.analysis import CALIBRATION_BIN, Analysis
 from reports.bootstrap import LEVEL
+from reports.coverage import compatibility
+from reports.display import display_value
 from reports.load import ScoredRun
 from reports.measures import ALEXNET
 
 
 def provenance(run: ScoredRun) -> dict[str, object]:
-    """One results file's provenance as plain values (JSON-serialisable)."""
+    """One results file's provenance as plain, printable values (JSON-serialisable). Paths are
+    shown as recorded (relative stays relative); the report adds none."""
     meta, ck = run.metadata, run.checkpoint
     generator = {k: meta[k] for k in ("seed", "generator", "generator_version") if k in meta}
-    return {
+    source = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else {}
+    status, messages = compatibility(run)
+    return display_value({
         "label": run.label,
-        "results_file": str(run.path),
+        "results_file": run.shown_path,
         "suite": run.suite,
         "kind": run.kind,
         "data_root": meta.get("data_root"),
+        "suite_source": source.get("source"),
+        "suite_manifest": source.get("manifest"),
+        "data_read": source.get("data"),
+        "images_key": meta.get("images_key"),
         "subset": meta.get("subset"),
         "preprocessing": meta.get("preprocessing"),
         "scoring_seed": run.seed,
         "generator": generator or None,
+        "compatibility": {"status": status, "messages": messages}
+        if run.compatibility or status != "ok" else None,
         "checkpoint_sha256": ck.get("sha256"),
         "checkpoint_path": ck.get("path"),
         "arch": ck.get("arch"),
@@ -31,10 +42,12 @@ def provenance(run: ScoredRun) -> dict[str, object]:
         "method_options": ck.get("method_options"),
         "dataset": ck.get("dataset"),
         "epoch": ck.get("epoch"),
+        "training_seed": ck.get("seed"),
+        "recipe": ck.get("recipe"),
         "versions": run.versions,
         "cells": len(run.cells),
         "images_per_cell": sorted({c.n for c in run.cells.values()}),
-    }
+    })
 
 
 def provenance_text(value: object) -> str:
@@ -75,6 +88,13 @@ def definitions(analysis: Analysis) -> list[tuple[str, str]]:
         ("Intervals", f"{int(LEVEL * 100)}% percentile bootstrap over test images (videos for -P), "
          f"{analysis.n_boot} replicates, seed {analysis.seed}; an image keeps its identity across "
          "corruptions and severities; baselines are constants. Paired differences resample the "
-         "same images for both models and are refused when the images, suites or subsets differ."),
+         "same images for both models and are refused when the images differ (suite, images key, "
+         "subset, cells or image identities). Several training seeds of one recipe: mean over "
+         "seeds ± standard deviation; their intervals and paired differences resample seeds too."),
+        ("At chance", "a model whose 95% interval of clean error (else of mean corruption error) "
+         "reaches 1 - 1/K for K classes; it is marked, not ranked and not compared (a -P result "
+         "takes the verdict of the same checkpoint on a -C suite)."),
+        ("Published rows", "shown only beside results of the suite the paper measured that cover "
+         "every cell it measured and the whole test set, with no compatibility warning."),
     ]
     return out

@@ -80,7 +80,7 @@ def decide(reference: str, suite: str, runs: list[ScoredRun]) -> tuple[str | Non
         subset = subset_phrase(run)
         if subset:
             reasons.append(f"{run.label} covers a subset of the suite ({subset})")
-        missing = missing_cells(run, sorted({n for n, _ in wanted}),
+        missing = missing_cells(run, list(dict.fromkeys(n for n, _ in wanted)),
                                 sorted({lvl for _, lvl in wanted}))
         if missing:
             reasons.append(f"{run.label} lacks {len(missing)} of the {len(wanted)} cells "

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from reports.analysis import Analysis
+from reports.coverage import compatibility, subset_phrase
 from reports.document import Document
 from reports.table import Table
 
@@ -29,9 +30,12 @@ def _table(table: Table) -> dict:
         "columns": [{"key": c.key, "header": c.header, "group": c.group, "kind": c.kind}
                     for c in table.columns],
         "rows": [{"label": r.label, "published": r.published, "source": r.source or None,
+                  "flags": r.flags, "alert": r.alert,
                   "values": {k: _num(v) for k, v in r.values.items()},
-                  "intervals": {k: [_num(lo), _num(hi)] for k, (lo, hi) in r.intervals.items()}}
+                  "intervals": {k: [_num(lo), _num(hi)] for k, (lo, hi) in r.intervals.items()},
+                  "spread": {k: _num(v) for k, v in r.spread.items()}}
                  for r in table.rows],
+        "notes": table.notes,
     }
 
 
@@ -43,10 +47,22 @@ def report_dict(analysis: Analysis, doc: Document) -> dict:
             "suite": sa.suite, "kind": sa.kind, "primary_measure": sa.primary,
             "ranking": sa.ranking,
             "models": {ra.run.label: {
-                "results_file": str(ra.run.path),
+                "results_file": ra.run.shown_path,
                 "baseline": ra.baseline.name if ra.baseline else None,
                 "measures": {k: _interval(iv) for k, iv in ra.intervals.items()},
+                "flags": ra.flags,
+                "at_chance": ra.chance is not None,
+                "subset": subset_phrase(ra.run),
+                "compatibility": dict(zip(("status", "messages"), compatibility(ra.run))),
+                "training_seed": ra.run.training_seed,
             } for ra in sa.runs},
+            "seed_groups": {u.label: {
+                "members": [m.run.label for m in u.members],
+                "seeds": u.seeds,
+                "at_chance": u.chance is not None,
+                "measures": {k: dict(_interval(iv), sd=_num(u.spread.get(k)))
+                             for k, iv in u.intervals.items()},
+            } for u in sa.groups},
             "comparisons": [{
                 "measure": c.measure, "better": c.better, "other": c.other,
                 "difference": _interval(c.difference) if c.difference else None,
@@ -60,6 +76,7 @@ def report_dict(analysis: Analysis, doc: Document) -> dict:
                       "unit": "test image (video for -P suites)"},
         "reference": doc.reference,
         "summary": doc.summary,
+        "warnings": doc.warnings,
         "suites": suites,
         "tables": {t.key: _table(t) for t in doc.tables},
         "plots": [p.filename for p in doc.plots],

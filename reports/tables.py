@@ -5,7 +5,12 @@
 - summary table (CIFAR-C style): clean and mean corruption error with intervals, calibration;
 - methods x architectures (the Dynamic Mixup paper's Tables 1-2) when several architectures;
 - perturbation table (ImageNet-P style): FP (FR with a baseline) per perturbation, mFP/mFR, mT5D;
-- ImageNet-3DCC beside ImageNet-C; paired comparisons.
+- ImageNet-3DCC beside ImageNet-C; paired comparisons;
+- mean ± standard deviation over training seeds, when results differ only in the seed.
+
+Every measured row carries its run's flags ("dataset mismatch", "subset", "at chance"), and the
+table's notes say what each flag means there. Published rows appear only where
+`published.decide` allows them.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import numpy as np
 from corruptions import GROUPS
 from reports import published
 from reports.analysis import Analysis, RunAnalysis, SuiteAnalysis, imagenet_c_and_3dcc
+from reports.coverage import COMPATIBILITY_FLAGS, compatibility, subset_phrase
 from reports.measures import ALEXNET, corruption_means, corruption_ratios
+from reports.seeds import Unit
 from reports.table import Col, Row, Table
 
 SHORT = {
@@ -37,27 +44,65 @@ def short(name: str) -> str:
 
 def build_tables(analysis: Analysis, reference: str) -> list[Table]:
     """Every table of the report, in reading order."""
+    papers = {sa.suite: published.decide(reference, sa.suite, [ra.run for ra in sa.runs])[0]
+              for sa in analysis.suites}
     tables: list[Table] = []
     for sa in analysis.suites:
+        paper = papers[sa.suite]
         if sa.kind == "c":
-            tables.append(summary_table(sa, reference))
-            tables.append(corruption_table(sa, reference))
-            tables.extend(filter(None, [architecture_table(sa),
-                                        published.method_architecture_table(reference, sa.suite)]))
+            tables.append(summary_table(sa, paper))
+            tables.append(corruption_table(sa, paper))
+            tables.extend(filter(None, [seed_table(sa), architecture_table(sa),
+                                        published.method_architecture_table(paper, sa.suite)]))
         else:
-            tables.append(perturbation_table(sa, reference))
+            tables.append(perturbation_table(sa, paper))
+            tables.extend(filter(None, [seed_table(sa)]))
+    ablation = [s for s, p in papers.items() if p == "dynmix-paper"]
     tables.extend(filter(None, [threed_table(analysis), comparison_table(analysis),
-                                published.ablation_table(reference,
-                                                         [s.suite for s in analysis.suites])]))
+                                published.ablation_table("dynmix-paper", ablation)]))
+    for table in tables:
+        _add_flag_notes(table, analysis)
     return tables
 
 
-def _aggregate(ra: RunAnalysis, row: Row, keys) -> None:
+def _aggregate(ra: RunAnalysis | Unit, row: Row, keys) -> None:
+    spread = getattr(ra, "spread", {})
     for key in keys:
         if key in ra.intervals:
             iv = ra.intervals[key]
             row.values[key] = iv.estimate
             row.intervals[key] = (iv.low, iv.high)
+            if key in spread:
+                row.spread[key] = spread[key]
+
+
+def measured_row(ra: RunAnalysis, values: dict) -> Row:
+    """A row of ``ra``'s numbers carrying its flags (red for a compatibility warning)."""
+    return Row(ra.run.label, dict(values), flags=ra.flags,
+               alert=compatibility(ra.run)[0] in COMPATIBILITY_FLAGS)
+
+
+def _add_flag_notes(table: Table, analysis: Analysis) -> None:
+    """One note per flag used in ``table``: what it means for the rows it marks."""
+    runs = {ra.run.label: ra for sa in analysis.suites for ra in sa.runs}
+    flagged = [r for r in table.rows if r.flags and not r.published]
+    chance = [r.label for r in flagged if "at chance" in r.flags]
+    if chance:
+        table.notes.append(f"at chance ({', '.join(chance)}): the 95% interval of the clean error "
+                           "(or, without a clean cell, of the mean corruption error) reaches "
+                           "1 - 1/K for K classes; not ranked or compared.")
+    for row in flagged:
+        ra = runs.get(row.label)
+        if ra is None:
+            continue
+        if "subset" in row.flags:
+            table.notes.append(f"subset ({row.label}): scored on part of the suite "
+                               f"({subset_phrase(ra.run)}).")
+        status, messages = compatibility(ra.run)
+        if status in COMPATIBILITY_FLAGS:
+            detail = "; ".join(m.rstrip(".") for m in messages) or "no detail recorded"
+            table.notes.append(f"{COMPATIBILITY_FLAGS[status]} ({row.label}): {detail}.")
+    table.notes = list(dict.fromkeys(table.notes))
 
 
 def _uses_alexnet(sa: SuiteAnalysis) -> bool:
@@ -69,7 +114,7 @@ def _baseline_phrase(sa: SuiteAnalysis) -> str:
     return " / ".join(sorted(names))
 
 
-def corruption_table(sa: SuiteAnalysis, reference: str) -> Table:
+def corruption_table(sa: SuiteAnalysis, reference: str | None) -> Table:
     """ImageNet-C layout; CE per corruption when every run has a baseline, else mean error."""
     ratios = {ra.run.label: corruption_ratios(ra.run, ra.baseline) for ra in sa.runs}
     names = list(dict.fromkeys(n for ra in sa.runs for n in ra.run.cell_names()))
@@ -84,10 +129,10 @@ def corruption_table(sa: SuiteAnalysis, reference: str) -> Table:
     rows = []
     for ra in sa.runs:
         values = ratios[ra.run.label] if use_ce else corruption_means(ra.run)
-        row = Row(ra.run.label, dict(values))
+        row = measured_row(ra, values)
         _aggregate(ra, row, ["clean_error", *aggregates])
         rows.append(row)
-    if use_ce and _uses_alexnet(sa):
+    if use_ce and _uses_alexnet(sa) and reference:
         rows += published.corruption_rows(reference, sa.suite)
     unit = (f"CE (%) normalised by {_baseline_phrase(sa)}, ratio of sums over severities 1-5"
             if use_ce else "top-1 error (%) averaged over the severities scored")
@@ -101,7 +146,7 @@ def _extra(name: str) -> bool:
     return name in ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 
 
-def summary_table(sa: SuiteAnalysis, reference: str) -> Table:
+def summary_table(sa: SuiteAnalysis, reference: str | None) -> Table:
     """CIFAR-C layout: one row per model with clean / mean corruption error and calibration."""
     columns = [Col("architecture", "Arch.", kind="text"), Col("method", "Method", kind="text")]
     keys = [k for k in ("clean_error", "mean_error", "mce", "relative_mce")
@@ -113,13 +158,13 @@ def summary_table(sa: SuiteAnalysis, reference: str) -> Table:
     rows = []
     for ra in sa.runs:
         ck = ra.run.checkpoint
-        row = Row(ra.run.label, {"architecture": ck.get("arch"), "method": ck.get("method")})
+        row = measured_row(ra, {"architecture": ck.get("arch"), "method": ck.get("method")})
         _aggregate(ra, row, keys)
         row.values["rms_clean"] = ra.calibration.get(("clean", 0))
         corrupted = [v for k, v in ra.calibration.items() if k[0] != "clean" and v is not None]
         row.values["rms_corrupted"] = float(np.mean(corrupted)) if corrupted else None
         rows.append(row)
-    if sa.suite != "imagenet-c" or _uses_alexnet(sa):
+    if reference and (sa.suite != "imagenet-c" or _uses_alexnet(sa)):
         rows += published.summary_rows(reference, sa.suite)
     return Table(f"summary_{sa.suite}", f"{sa.suite}: summary",
                  "Top-1 error (%) with 95% bootstrap intervals over test images; mean corruption "
@@ -130,14 +175,18 @@ def summary_table(sa: SuiteAnalysis, reference: str) -> Table:
 
 
 def architecture_table(sa: SuiteAnalysis) -> Table | None:
-    """Methods x architectures of mean corruption error, when several architectures are given."""
+    """Methods x architectures of mean corruption error, when several architectures are given
+    (the training seeds of one recipe count once, as their mean)."""
     cells: dict[tuple[str, str], float] = {}
-    for ra in sa.runs:
-        arch, method = ra.run.checkpoint.get("arch"), ra.run.checkpoint.get("method")
-        if arch and method and "mean_error" in ra.intervals:
+    chance: dict[str, list[str]] = {}
+    for unit in sa.units:
+        arch, method = unit.run.checkpoint.get("arch"), unit.run.checkpoint.get("method")
+        if arch and method and "mean_error" in unit.intervals:
             if (method, arch) in cells:
                 return None
-            cells[(method, arch)] = ra.intervals["mean_error"].estimate
+            cells[(method, arch)] = unit.intervals["mean_error"].estimate
+            if unit.chance is not None:
+                chance.setdefault(method, []).append(arch)
     archs = list(dict.fromkeys(a for _, a in cells))
     if len(archs) < 2:
         return None
@@ -146,13 +195,41 @@ def architecture_table(sa: SuiteAnalysis) -> Table | None:
         values = {a: cells.get((method, a)) for a in archs}
         present = [v for v in values.values() if v is not None]
         values["mean"] = float(np.mean(present)) if len(present) == len(archs) else None
-        rows.append(Row(method, values))
+        flags = [f"at chance: {', '.join(chance[method])}"] if method in chance else []
+        rows.append(Row(method, values, flags=flags))
     return Table(f"methods_{sa.suite}", f"{sa.suite}: mean corruption error by method and architecture",
                  "Mean corruption error (%); 'Mean' over architectures (as the paper's Tables 1-2).",
                  [Col(a, a) for a in archs] + [Col("mean", "Mean")], rows, row_header="Method")
 
 
-def perturbation_table(sa: SuiteAnalysis, reference: str) -> Table:
+def seed_table(sa: SuiteAnalysis) -> Table | None:
+    """Mean ± standard deviation over training seeds, one row per recipe with several seeds;
+    intervals resample seeds and images (the per-seed rows are in the suite's other tables)."""
+    groups = sa.groups
+    if not groups:
+        return None
+    keys = [k for k in ("clean_error", "mean_error", "mce", "relative_mce", "mfp", "mfr",
+                        "mt5d_unnormalized", "mt5d") if any(k in u.intervals for u in groups)]
+    headers = {"clean_error": "Clean err.", "mean_error": "Mean corruption err.", "mce": "mCE",
+               "relative_mce": "Rel. mCE", "mfp": "mFP", "mfr": "mFR",
+               "mt5d_unnormalized": "Mean T5D", "mt5d": "mT5D"}
+    columns = [Col("seeds", "Seeds", kind="text")]
+    columns += [Col(k, headers[k], kind="num" if k == "mt5d_unnormalized" else "pct") for k in keys]
+    rows = []
+    for unit in groups:
+        row = Row(unit.label, {"seeds": ", ".join(map(str, unit.seeds))},
+                  flags=["at chance"] if unit.chance else [],
+                  alert=any(compatibility(m.run)[0] in COMPATIBILITY_FLAGS for m in unit.members))
+        _aggregate(unit, row, keys)
+        rows.append(row)
+    members = "; ".join(f"{u.label}: {', '.join(m.run.label for m in u.members)}" for u in groups)
+    return Table(f"seeds_{sa.suite}", f"{sa.suite}: mean ± standard deviation over training seeds",
+                 "Mean over seeds ± sample standard deviation over seeds (%), with 95% intervals "
+                 "of a bootstrap that resamples seeds and, in every replicate, the same test "
+                 f"images. Per-seed rows: {members}.", columns, rows, row_header="Recipe")
+
+
+def perturbation_table(sa: SuiteAnalysis, reference: str | None) -> Table:
     """ImageNet-P layout: FP per perturbation (FR with a baseline), mFP / mFR, mT5D."""
     names = list(dict.fromkeys(n for ra in sa.runs for n in ra.run.cell_names()))
     ratios = {ra.run.label: corruption_ratios(ra.run, ra.baseline, "flip") for ra in sa.runs}
@@ -165,10 +242,10 @@ def perturbation_table(sa: SuiteAnalysis, reference: str) -> Table:
     rows = []
     for ra in sa.runs:
         values = ratios[ra.run.label] if use_fr else corruption_means(ra.run, "flip")
-        row = Row(ra.run.label, dict(values))
+        row = measured_row(ra, values)
         _aggregate(ra, row, keys)
         rows.append(row)
-    if use_fr:
+    if use_fr and reference:
         rows += published.perturbation_rows(reference, sa.suite)
     unit = (f"flip rate FR = FP / FP of {_baseline_phrase(sa)} (%)" if use_fr
             else "flip probability (%) (no baseline given, so no FR)")
@@ -185,7 +262,7 @@ def threed_table(analysis: Analysis) -> Table | None:
     c, d3, labels = both
     rows = []
     for label in labels:
-        row = Row(label, {})
+        row = Row(label, {}, flags=list(dict.fromkeys(c.run(label).flags + d3.run(label).flags)))
         for prefix, sa in (("c", c), ("3d", d3)):
             ra = sa.run(label)
             for key in ("mean_error", "mce"):

@@ -96,7 +96,7 @@ def test_paired_statistics_refused_when_images_differ(tmp_path):
     assert cmp.difference is None and "not scored on the same images" in cmp.sentence
     # different suites are never compared
     c = load_run(write_results(tmp_path / "c.h5", c_suite_cells(errors, 100), suite="cifar100-c"), "A")
-    assert compare.differences(a, c) == ["suite: cifar10-c vs cifar100-c"]
+    assert compare.differences(a, c) == ["the suite differs (A: cifar10-c vs A: cifar100-c)"]
     assert [len(s.comparisons) for s in analyse([a, c], n_boot=100).suites] == [0, 0]
 
 
