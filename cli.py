@@ -308,14 +308,17 @@ def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr,
               help="Label for a results file (repeatable); the file is added if not listed.")
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None,
               help="Results file of the model that normalises CE / FR (same suite).")
-@click.option("--reference", type=click.Choice(["dynmix-paper", "augmix-paper", "none"]),
-              default="dynmix-paper", show_default=True, help="Published reference rows to show.")
+@click.option("--reference", type=click.Choice(["auto", "dynmix-paper", "augmix-paper", "none"]),
+              default="auto", show_default=True,
+              help="Published reference rows to show (auto: the paper that measured the suite); "
+                   "shown only beside results of that whole suite.")
 @click.option("--bootstrap", "n_boot", type=int, default=1000, show_default=True,
               help="Bootstrap replicates for the 95% intervals.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 def report(results, out, names, baseline, reference, n_boot, seed):
     """Compare results files: tables, plots and bootstrap intervals in one report folder."""
     from reports.build import write_report
+    from reports.display import display_text
 
     labels = {}
     for item in names:
@@ -325,10 +328,12 @@ def report(results, out, names, baseline, reference, n_boot, seed):
         labels[path] = label
     doc = write_report(list(results), out, names=labels, baseline=baseline, reference=reference,
                        n_boot=n_boot, seed=seed)
+    for line in doc.warnings:
+        click.echo(f"warning: {line}", err=True)
     for line in doc.summary:
         click.echo(line)
-    click.echo(f"wrote {out}/report.html, report.md, cells.csv, tables.tex, report.json "
-               f"and {len(doc.plots)} plots")
+    click.echo(f"wrote {display_text(out)}/report.html, report.md, cells.csv, tables.tex, "
+               f"report.json and {len(doc.plots)} plots")
 
 
 # -- command: demo --
