@@ -2,8 +2,8 @@
 
 Trains every built-in method (and the Dynamic Mixup ablations of the paper's Table 5) with one
 architecture and one schedule, for several seeds; scores each checkpoint on the -C and -P suites;
-writes the comparison report (bootstrap intervals, published CIFAR-10-C rows marked as such) and
-a per-method table with the spread over seeds.
+writes the comparison report (bootstrap intervals, published CIFAR-10-C rows marked as such where
+the whole suite was scored) and the report's per-method tables of mean ± sd over seeds.
 
     python bench/reproduce.py --profile cpu --out runs/reproduce-cpu      # ~1 h on 2 CPU cores
     python bench/reproduce.py --profile gpu --out runs/reproduce-gpu      # one GPU
@@ -15,8 +15,6 @@ Re-running resumes: finished trainings and scored cells are reused. See docs/rep
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import subprocess
 import sys
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reports import write_report  # noqa: E402
+from reports.markdown import table_md  # noqa: E402
 from robustbench_dm.demo import find_fashion_mnist  # noqa: E402
 from robustbench_dm.experiment import Experiment, RunSpec, SuiteSpec, run_experiment  # noqa: E402
 
@@ -69,40 +68,12 @@ def _suites(dataset: str, data_root: Path, c_root: str | None, p_root: str | Non
     return tuple(suites)
 
 
-def _spread(values: list[float]) -> str:
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return f"{100 * mean:.2f}"
-    return f"{100 * mean:.2f} ± {100 * statistics.stdev(values):.2f}"
-
-
-def seed_table(outcomes, suites: tuple[SuiteSpec, ...]) -> str:
-    """Markdown table: per method, mean ± std over seeds of clean error, mean corruption error,
-    RMS calibration error (pooled mean over cells) and mean flip probability."""
-    c_suite = suites[0].name
-    p_suite = suites[1].name if len(suites) > 1 else None
-    rows: dict[str, dict[str, list[float]]] = {}
-    for o in outcomes:
-        method = o.label.rsplit("-s", 1)[0]
-        entry = rows.setdefault(method, {"clean": [], "mce": [], "rms": [], "mfp": []})
-        c = json.loads((o.results[c_suite].parent / "summary.json").read_text())
-        if c["clean_error"] is not None:
-            entry["clean"].append(c["clean_error"])
-        entry["mce"].append(c["mean_error"])
-        rms = [v for cor in c["corruptions"].values() for v in cor["rms_calibration_error"]
-               if v is not None]
-        entry["rms"].append(statistics.fmean(rms))
-        if p_suite:
-            entry["mfp"].append(json.loads(
-                (o.results[p_suite].parent / "summary.json").read_text())["mfp"])
-    head = ("| method | seeds | clean error % | mean corruption error % | "
-            "RMS calibration error % (mean over cells) | mean flip probability % |")
-    lines = [head, "|" + "---|" * 6]
-    for method, e in rows.items():
-        lines.append(f"| {method} | {len(e['mce'])} | {_spread(e['clean'])} | "
-                     f"{_spread(e['mce'])} | {_spread(e['rms'])} | "
-                     f"{_spread(e['mfp']) if e['mfp'] else 'n/a'} |")
-    return "\n".join(lines)
+def seed_tables(doc) -> str:
+    """The report's mean ± standard deviation over seeds tables (``reports.seeds``: intervals
+    and paired comparisons resample seeds and images), as Markdown."""
+    tables = [t for t in doc.tables if t.key.startswith("seeds_")]
+    return "\n\n".join(f"**{t.title}**\n\n{table_md(t)}" for t in tables) or (
+        "(no recipe has several seeds)")
 
 
 def main() -> None:
@@ -148,8 +119,8 @@ def main() -> None:
     started = time.perf_counter()
     outcomes = run_experiment(exp)
     files = {str(p): o.label for o in outcomes for p in o.results.values()}
-    write_report(list(files), out / "report", names=files, reference="dynmix-paper")
-    table = seed_table(outcomes, suites)
+    doc = write_report(list(files), out / "report", names=files)
+    table = seed_tables(doc)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=Path(__file__).parent).stdout.strip() or "unknown"
     text = (f"# Method comparison, profile `{args.profile}`\n\n"
@@ -160,8 +131,9 @@ def main() -> None:
             f"{profile['score_limit'] or 'all'} images, -P {profile['p_limit']} videos.  \n"
             f"Wall time: {(time.perf_counter() - started) / 60:.1f} min (this run; finished "
             f"work is reused on a re-run).\n\n"
-            f"Mean ± standard deviation over seeds (per-seed 95% bootstrap intervals and the "
-            f"paired comparisons are in report/report.md).\n\n{table}\n")
+            f"Mean ± standard deviation over seeds, 95% intervals resampling seeds and images "
+            f"(per-seed rows and the paired comparisons are in report/report.md).\n\n"
+            f"{table}\n")
     (out / "table.md").write_text(text)
     print(text)
 
