@@ -273,8 +273,8 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Method option (repeatable), e.g. --option alpha=0.5.")
 def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr, weight_decay,
-                  seed, device, amp, channels_last, limit, workers, resume, no_jsd, linear_only,
-                  single_sample_jsd, options) -> None:
+                  seed, device, amp, channels_last, limit, workers, resume, save_format, no_jsd,
+                  linear_only, single_sample_jsd, options) -> None:
     """Train ARCH with METHOD on DATASET (paper recipe unless overridden).
 
     Under `torchrun --nproc-per-node N` this trains with DistributedDataParallel (gloo on the
@@ -295,9 +295,13 @@ def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr,
                    f"loss {row['loss']:.4f}  train acc {row['train_acc']:.4f}  "
                    f"test acc {row['test_acc']:.4f}  {row['images_per_s']:.0f} img/s")
 
-    result = train(config, resume=resume, on_epoch=report)
+    with _output_folder(out):
+        _device(config.device)
+        result = train(config, resume=resume, on_epoch=report, save_format=save_format)
     if is_main():
         click.echo(f"checkpoint: {result['checkpoint']}")
+        if "model" in result:
+            click.echo(f"model: {result['model']}")
 
 
 @main.command("report")

@@ -68,31 +68,43 @@ def grid_figure(names: list[str], levels: list[int], image: ImageFn,
         for r, level in enumerate(levels):
             cells = ([("clean", 0)] if first else []) + [(n, level) for n in block]
             for col, (name, lvl) in enumerate(cells):
-                ax = fig.add_subplot(grid[row + r, col])
+                ax = fig.add_subplot(grid[row + r, col], label=f"cell {name} {lvl}")
                 ax.set_axis_off()
-                pixels = clean if name == "clean" else image(name, lvl)
-                ax.imshow(pixels, interpolation="none")   # SVG: the pixels as they are
-                if r == 0:
-                    ax.set_title(textwrap.fill(short(name), 10, break_long_words=False),
-                                 fontsize=8)
-                    titled.append(ax)
                 if col == 0:
                     ax.text(-0.08, 0.5, f"severity {level}", rotation=90, va="center",
                             ha="right", transform=ax.transAxes, fontsize=8)
+                if name == "clean" and r > 0:     # the clean image once per block
+                    ax.set_label("")
+                    continue
+                pixels = clean if name == "clean" else image(name, lvl)
+                ax.imshow(pixels, interpolation="none")   # SVG: the pixels as they are
+                if r == 0:
+                    ax.set_title(_wrap(short(name)), fontsize=8, pad=3, va="bottom")
+                    titled.append(ax)
         row += len(levels)
     if note:
         fig.text(0.5, 0.02 / height, note, ha="center", va="bottom", fontsize=7, wrap=True)
-    fit_titles(fig, titled)
+    fit_titles(fig, titled, height=spacer)
     return fig
 
 
-def fit_titles(fig, axes, smallest: float = 4.0) -> None:
-    """Shrink each axes' title until it is no wider than its axes (drawn with Agg)."""
+def _wrap(label: str) -> str:
+    """A column title on at most two lines (three for a single word longer than the column)."""
+    width = max(10, -(-len(label) // 2))
+    return "\n".join(textwrap.wrap(label, width, break_long_words=len(label) > 2 * width))
+
+
+def fit_titles(fig, axes, *, height: float, smallest: float = 3.0) -> None:
+    """Shrink each axes' title until it is no wider than its axes and ends within ``height``
+    times the axes' height above it (the spacer row), measured with the Agg renderer."""
     renderer = fig.canvas.get_renderer()
     for ax in axes:
-        limit = ax.get_window_extent(renderer).width
+        box = ax.get_window_extent(renderer)
         title = ax.title
-        while title.get_window_extent(renderer).width > limit and title.get_fontsize() > smallest:
+        while title.get_fontsize() > smallest:
+            extent = title.get_window_extent(renderer)
+            if extent.width <= box.width and extent.y1 <= box.y1 + height * box.height:
+                break
             title.set_fontsize(title.get_fontsize() - 0.5)
 
 

@@ -52,6 +52,8 @@ from robustbench_dm.training.run_files import read_log, write_log
 from robustbench_dm.training.schedule import cosine_schedule
 
 CHECKPOINT_NAME = "last.pt"
+SAFETENSORS_NAME = "model.safetensors"
+SAVE_FORMATS = ("pt", "safetensors")
 _RANK_SEED_STRIDE = 1_000_003
 
 
@@ -241,8 +243,11 @@ def _diverged(where: str, config: TrainConfig, lr: float, epoch: int,
 
 def train(config: TrainConfig, *, resume: bool = False, method=None,
           on_epoch: Callable[[dict[str, Any]], None] | None = None,
-          progress: bool | None = None) -> dict[str, Any]:
+          progress: bool | None = None, save_format: str = "pt") -> dict[str, Any]:
     """Train as ``config`` says; returns the last ``log.csv`` row plus ``checkpoint`` (path).
+    ``save_format="safetensors"`` also writes ``OUT/model.safetensors`` after every epoch (the
+    model and its metadata, the safe format to share; ``last.pt`` stays for resuming) and
+    returns it as ``model``.
     ``on_epoch(row)`` is called after each epoch's checkpoint is written (on rank 0 only
     under torchrun, where every rank returns the same row). ``progress`` as in
     :class:`robustbench_dm.progress.Progress` (``False``: none).
@@ -256,6 +261,8 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
     ``create_method(config.method, scale=config.scale, **config.method_options)``; its
     resolved ``options()`` are stored in the config and the checkpoint.
     """
+    if save_format not in SAVE_FORMATS:
+        raise UserError(f"unknown save format {save_format!r}; expected one of {', '.join(SAVE_FORMATS)}")
     if method is None:
         method = create_method(config.method, scale=config.scale, **config.method_options)
     config = dataclasses.replace(config, method_options=dict(method.options()))
@@ -273,12 +280,13 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
             raise UserError(f"{out} already holds a run ({ckpt_path}); pass --resume to "
                             "continue it or choose another --out")
         with process_group(config.device) as (ctx, device):
-            return _train(config, method, checkpoint, on_epoch, ctx, device, progress)
+            return _train(config, method, checkpoint, on_epoch, ctx, device, progress,
+                          save_format)
 
 
 def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
            on_epoch: Callable[[dict[str, Any]], None] | None, ctx: DistContext,
-           device: torch.device, progress: bool | None) -> dict[str, Any]:
+           device: torch.device, progress: bool | None, save_format: str) -> dict[str, Any]:
     out = Path(config.out)
     ckpt_path = out / CHECKPOINT_NAME
     train_split, test_split = load_splits(dataclasses.replace(config, device=str(device)))
@@ -383,11 +391,18 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
                 method=config.method, method_options=config.method_options,
                 dataset=config.dataset, epoch=epoch + 1, optimizer=optimizer.state_dict(),
                 scheduler=scheduler.state_dict(), config=config.to_dict(), metadata=metadata)
+            if save_format == "safetensors":
+                save_checkpoint(
+                    out / SAFETENSORS_NAME, arch=config.arch, num_classes=config.num_classes,
+                    normalization=model.normalization, state_dict=_plain_state(model.net),
+                    method=config.method, method_options=config.method_options,
+                    dataset=config.dataset, epoch=epoch + 1, config=config.to_dict())
             if on_epoch is not None:
                 on_epoch(row)
         barrier(ctx)
     bar.close()
-    return {**row, "checkpoint": str(ckpt_path)}
+    saved = {"model": str(out / SAFETENSORS_NAME)} if save_format == "safetensors" else {}
+    return {**row, "checkpoint": str(ckpt_path), **saved}
 
 
 def _plain_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
