@@ -353,9 +353,11 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
     epoch, seed and recipe (training seed and recipe, ``None`` when the checkpoint has no
     training config) and weights (the torchvision weights name, or ``None``).
     """
-    if (path is None) == (weights is None):
-        raise UserError("give either a checkpoint file or weights (a file or a torchvision "
-                        "weights name such as ResNet50_Weights.IMAGENET1K_V2), not both")
+    if path is not None and weights is not None:
+        raise UserError(f"give a checkpoint ({path}) or weights ({weights}), not both")
+    if path is None and weights is None:
+        raise UserError("no model given: expected a checkpoint file, or weights (a file or a "
+                        "torchvision weights name such as ResNet50_Weights.IMAGENET1K_V2)")
     tv_weights = None
     if path is None:
         if is_weights_name(str(weights)) and not Path(weights).exists():
