@@ -273,8 +273,8 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Method option (repeatable), e.g. --option alpha=0.5.")
 def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr, weight_decay,
-                  seed, device, amp, channels_last, limit, workers, resume, no_jsd, linear_only,
-                  single_sample_jsd, options) -> None:
+                  seed, device, amp, channels_last, limit, workers, resume, save_format, no_jsd,
+                  linear_only, single_sample_jsd, options) -> None:
     """Train ARCH with METHOD on DATASET (paper recipe unless overridden).
 
     Under `torchrun --nproc-per-node N` this trains with DistributedDataParallel (gloo on the
@@ -295,9 +295,13 @@ def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr,
                    f"loss {row['loss']:.4f}  train acc {row['train_acc']:.4f}  "
                    f"test acc {row['test_acc']:.4f}  {row['images_per_s']:.0f} img/s")
 
-    result = train(config, resume=resume, on_epoch=report)
+    with _output_folder(out):
+        _device(config.device)
+        result = train(config, resume=resume, on_epoch=report, save_format=save_format)
     if is_main():
         click.echo(f"checkpoint: {result['checkpoint']}")
+        if "model" in result:
+            click.echo(f"model: {result['model']}")
 
 
 @main.command("report")
@@ -308,14 +312,17 @@ def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr,
               help="Label for a results file (repeatable); the file is added if not listed.")
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None,
               help="Results file of the model that normalises CE / FR (same suite).")
-@click.option("--reference", type=click.Choice(["dynmix-paper", "augmix-paper", "none"]),
-              default="dynmix-paper", show_default=True, help="Published reference rows to show.")
+@click.option("--reference", type=click.Choice(["auto", "dynmix-paper", "augmix-paper", "none"]),
+              default="auto", show_default=True,
+              help="Published reference rows to show (auto: the paper that measured the suite); "
+                   "shown only beside results of that whole suite.")
 @click.option("--bootstrap", "n_boot", type=int, default=1000, show_default=True,
               help="Bootstrap replicates for the 95% intervals.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 def report(results, out, names, baseline, reference, n_boot, seed):
     """Compare results files: tables, plots and bootstrap intervals in one report folder."""
     from reports.build import write_report
+    from reports.display import display_text
 
     labels = {}
     for item in names:
@@ -325,10 +332,12 @@ def report(results, out, names, baseline, reference, n_boot, seed):
         labels[path] = label
     doc = write_report(list(results), out, names=labels, baseline=baseline, reference=reference,
                        n_boot=n_boot, seed=seed)
+    for line in doc.warnings:
+        click.echo(f"warning: {line}", err=True)
     for line in doc.summary:
         click.echo(line)
-    click.echo(f"wrote {out}/report.html, report.md, cells.csv, tables.tex, report.json "
-               f"and {len(doc.plots)} plots")
+    click.echo(f"wrote {display_text(out)}/report.html, report.md, cells.csv, tables.tex, "
+               f"report.json and {len(doc.plots)} plots")
 
 
 # -- command: demo --
