@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -10,8 +11,29 @@ from robustbench_dm import __version__
 from robustbench_dm.errors import UserError
 
 
+# click >= 8.2 raises this for a command run without its arguments; it shows the help
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _Group(click.Group):
-    """Click group that turns ``UserError`` into one clear line and exit status 2."""
+    """Click group that turns ``UserError`` and click's own usage errors (a bad choice, a
+    missing option, an --out that is a file) into one ``error: ...`` line and exit status 2."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _NO_ARGS_IS_HELP as err:  # bare `robust-eval` or `robust-eval score`: the help
+            err.show()
+            sys.exit(2)
+        except click.ClickException as err:
+            click.echo(f"error: {err.format_message()}", err=True)
+            sys.exit(2)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -19,6 +41,29 @@ class _Group(click.Group):
         except UserError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(2)
+
+
+_DEVICE_HELP = "auto (CUDA when available, else the CPU), cpu, cuda or cuda:N."
+
+
+def _device(device: str) -> str:
+    """``--device`` resolved (:func:`robustbench_dm.devices.resolve_device`), said once."""
+    from robustbench_dm.devices import resolve_device
+    from robustbench_dm.distributed import is_main
+
+    resolved = str(resolve_device(device))
+    if is_main():
+        click.echo(f"device: {resolved}")
+    return resolved
+
+
+@contextlib.contextmanager
+def _output_folder(path: str):
+    """Check that ``--out`` can be written before any work; hold its lock while writing."""
+    from robustbench_dm.outdir import check_writable, lock_folder
+
+    with lock_folder(check_writable(path, what="--out")):
+        yield
 
 
 @click.group(cls=_Group)
@@ -62,7 +107,7 @@ def _listing(what: str) -> list[tuple[str, str]]:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: results.h5 and summary.json (re-running resumes).")
 @click.option("--batch-size", type=int, default=256, show_default=True)
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--device", default="auto", show_default=True, help=_DEVICE_HELP)
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Batches read ahead in a background thread (0: none).")
 @click.option("--limit", type=int, default=None, help="Score only the first N images per cell.")
@@ -123,9 +168,12 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
 
     from robustbench_dm.distributed import is_main
     from robustbench_dm.models import load_model
+    from robustbench_dm.outdir import check_writable
     from robustbench_dm.scoring import format_summary, score as run_score
     from robustbench_dm.suites import get_suite
 
+    check_writable(out_dir, what="--out")
+    device = _device(device)
     extra = {}
     for item in options:
         key, sep, value = item.partition("=")
@@ -179,7 +227,8 @@ def merge_command(parts, out_dir, baseline) -> None:
 
     from robustbench_dm.scoring import format_summary, merge
 
-    results = merge(list(parts), out_dir, baseline=baseline)
+    with _output_folder(out_dir):
+        results = merge(list(parts), out_dir, baseline=baseline)
     summary_path = Path(out_dir) / "summary.json"
     click.echo(format_summary(json.loads(summary_path.read_text())))
     click.echo(f"merged {len(parts)} parts ({len(results.cells())} cells) into {results.path} "
@@ -234,14 +283,17 @@ def download_command(suites, to, mirror, manifest, dry_run, keep_archives) -> No
 @click.option("--severities", default=None, help="comma-separated severities (difficulties for -P)")
 @click.option("--limit", type=int, default=None, help="first N clean images only")
 @click.option("--batch-size", type=int, default=256, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help=_DEVICE_HELP)
 def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, severities, limit,
                        batch_size, device):
     """Write SUITE (cifar10-c, fmnist-c, imagenet-c, fmnist-p, ...) made from a clean dataset."""
     from robustbench_dm.suites.make_suite import make_suite
 
-    done = make_suite(suite, source, data_root, out, fmt=fmt, seed=seed, corruptions=corruptions,
-                      severities=severities, limit=limit, batch_size=batch_size, device=device)
+    with _output_folder(out):
+        device = _device(device)
+        done = make_suite(suite, source, data_root, out, fmt=fmt, seed=seed,
+                          corruptions=corruptions, severities=severities, limit=limit,
+                          batch_size=batch_size, device=device)
     click.echo(f"{suite} in {out}: {len(done['written'])} written, "
                f"{len(done['skipped'])} already complete")
 @main.command("train")
@@ -255,9 +307,10 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
 @click.option("--epochs", type=int, help="Default: the paper recipe for the dataset and arch.")
 @click.option("--batch-size", type=int, help="Clean images per step (128 CIFAR, 256 ImageNet).")
 @click.option("--lr", type=float, help="Peak learning rate (0.1; ImageNet 0.1 x batch/256).")
-@click.option("--weight-decay", type=float, help="5e-4 (DenseNet and ImageNet 1e-4).")
+@click.option("--weight-decay", type=float,
+              help="5e-4; 1e-4 for Mixup, CutMix, DenseNets and ImageNet.")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--device", help="cpu, cuda or cuda:N (default: cuda when available).")
+@click.option("--device", default="auto", show_default=True, help=_DEVICE_HELP)
 @click.option("--amp/--no-amp", default=None,
               help="bfloat16 autocast (CUDA only; default: on with CUDA).")
 @click.option("--channels-last/--no-channels-last", default=None,
@@ -266,9 +319,6 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
 @click.option("--workers", type=int, default=4, show_default=True,
               help="DataLoader workers decoding ImageNet images.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
-@click.option("--save-format", type=click.Choice(["pt", "safetensors"]), default="pt",
-              show_default=True,
-              help="safetensors: also write OUT/model.safetensors (the safe format to share).")
 @click.option("--no-jsd", is_flag=True, help="Ablation: no Jensen-Shannon loss (jsd=False).")
 @click.option("--linear-only", is_flag=True, help="Dynamic Mixup ablation: linear mixing only.")
 @click.option("--single-sample-jsd", is_flag=True,
@@ -333,8 +383,9 @@ def report(results, out, names, baseline, reference, n_boot, seed):
         if not sep or not label or not path:
             raise UserError(f"--name {item!r}: expected LABEL=RESULTS")
         labels[path] = label
-    doc = write_report(list(results), out, names=labels, baseline=baseline, reference=reference,
-                       n_boot=n_boot, seed=seed)
+    with _output_folder(out):
+        doc = write_report(list(results), out, names=labels, baseline=baseline,
+                           reference=reference, n_boot=n_boot, seed=seed)
     for line in doc.warnings:
         click.echo(f"warning: {line}", err=True)
     for line in doc.summary:
@@ -351,15 +402,20 @@ def report(results, out, names, baseline, reference, n_boot, seed):
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False),
               help="Output folder; re-running resumes and reuses finished work.")
 @click.option("--epochs", type=int, default=2, show_default=True, help="Training epochs per method.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--device", default="auto", show_default=True, help=_DEVICE_HELP)
 @click.option("--quick", is_flag=True, help="Train Standard and Dynamic Mixup only (skip AugMix).")
+@click.option("--train-limit", type=int, default=None,
+              help="Train on the first N training images only.")
+@click.option("--eval-limit", type=int, default=None,
+              help="Score at most M images (videos for -P) per cell.")
 @click.option("--limit", type=int, default=None,
-              help="Use only the first N training images and at most N images per scored cell.")
+              help="Both: --train-limit N and --eval-limit N (each wins where also given).")
 @click.option("--score-limit", type=int, default=1000, show_default=True,
               help="Test images per Fashion-MNIST-C cell (10000 = the whole test set).")
 @click.option("--p-limit", type=int, default=250, show_default=True,
               help="Test videos per Fashion-MNIST-P perturbation.")
-def demo(data_root, out, epochs, device, quick, limit, score_limit, p_limit) -> None:
+def demo(data_root, out, epochs, device, quick, train_limit, eval_limit, limit, score_limit,
+         p_limit) -> None:
     """Train a small CNN on Fashion-MNIST with Standard, Dynamic Mixup and AugMix, score each
     on generated Fashion-MNIST-C (15 corruptions x 5 severities, CIFAR-C severities at 32 px)
     and Fashion-MNIST-P, and write a comparison report.
@@ -379,14 +435,19 @@ def demo(data_root, out, epochs, device, quick, limit, score_limit, p_limit) -> 
 
     started = time.perf_counter()
     root = find_fashion_mnist(data_root)
-    click.echo(f"Fashion-MNIST: {root}")
-    plan = demo_experiment(out, root, epochs=epochs, quick=quick, limit=limit,
-                           score_limit=score_limit, p_limit=p_limit, device=device)
-    outcomes = run_experiment(plan, log=click.echo)
-    files = {str(path): o.label for o in outcomes for path in o.results.values()}
-    report_dir = f"{out}/report"
-    click.echo(f"writing the comparison report to {report_dir}")
-    doc = write_report(list(files), report_dir, names={p: label for p, label in files.items()})
+    with _output_folder(out):
+        click.echo(f"Fashion-MNIST: {root}")
+        device = _device(device)
+        plan = demo_experiment(out, root, epochs=epochs, quick=quick,
+                               train_limit=limit if train_limit is None else train_limit,
+                               eval_limit=limit if eval_limit is None else eval_limit,
+                               score_limit=score_limit, p_limit=p_limit, device=device)
+        outcomes = run_experiment(plan, log=click.echo)
+        files = {str(path): o.label for o in outcomes for path in o.results.values()}
+        report_dir = f"{out}/report"
+        click.echo(f"writing the comparison report to {report_dir}")
+        doc = write_report(list(files), report_dir,
+                           names={p: label for p, label in files.items()})
     click.echo("")
     for line in doc.summary:
         click.echo(line)

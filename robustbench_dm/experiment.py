@@ -16,8 +16,10 @@ from typing import Any, Callable
 
 import torch
 
+from robustbench_dm.atomic import write_text_atomic
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import load_model
+from robustbench_dm.outdir import check_writable, lock_folder
 from robustbench_dm.scoring import score
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.make_suite import make_suite
@@ -66,7 +68,7 @@ class Experiment:
     batch_size: int | None = None
     lr: float | None = None
     train_limit: int | None = None
-    device: str = "cpu"
+    device: str = "auto"
     score_batch_size: int = 500
 
 
@@ -137,32 +139,37 @@ def _materialize(exp: Experiment, spec: SuiteSpec, log: Callable[[str], None]) -
 
 
 def run_experiment(exp: Experiment, log: Callable[[str], None] = print) -> list[RunOutcome]:
-    """Train every run of ``exp`` and score it on every suite; returns one outcome per run."""
+    """Train every run of ``exp`` and score it on every suite; returns one outcome per run.
+    ``exp.out`` is checked before any work and locked while the experiment writes into it;
+    paths are recorded as ``exp.out`` gives them (a relative folder stays relative)."""
     labels = [run.label for run in exp.runs]
     if len(set(labels)) != len(labels):
         raise UserError(f"run labels must be unique, got {labels}")
-    root = Path(exp.out)
-    root.mkdir(parents=True, exist_ok=True)
-    suites = [_materialize(exp, spec, log) for spec in exp.suites]
-    outcomes = []
-    for run in exp.runs:
-        started = time.perf_counter()
-        row = _train_run(exp, run, log)
-        checkpoint = root / "runs" / run.label / CHECKPOINT_NAME
-        model, info = load_model(checkpoint)
-        results = {}
-        for spec in suites:
-            suite = get_suite(spec.name, spec.data_root, limit=spec.limit, **spec.options)
-            out = root / "scores" / run.label / spec.name
-            log(f"[{run.label}] scoring on {spec.name}"
-                + (f" (first {spec.limit} images per cell)" if spec.limit else ""))
-            score(model, suite, out_dir=out, batch_size=exp.score_batch_size,
-                  device=exp.device, checkpoint_info=info, progress=None)
-            results[spec.name] = out / "results.h5"
-        outcomes.append(RunOutcome(run.label, checkpoint, results, row,
-                                   time.perf_counter() - started))
-    (root / "experiment.json").write_text(json.dumps({
-        "runs": [{"label": o.label, "checkpoint": str(o.checkpoint),
-                  "results": {k: str(v) for k, v in o.results.items()}} for o in outcomes],
-    }, indent=2) + "\n")
+    root = check_writable(exp.out, what="out")
+    with lock_folder(root):
+        suites = [_materialize(exp, spec, log) for spec in exp.suites]
+        outcomes = [_train_and_score(exp, run, suites, log) for run in exp.runs]
+        write_text_atomic(root / "experiment.json", json.dumps({
+            "runs": [{"label": o.label, "checkpoint": str(o.checkpoint),
+                      "results": {k: str(v) for k, v in o.results.items()}} for o in outcomes],
+        }, indent=2) + "\n")
     return outcomes
+
+
+def _train_and_score(exp: Experiment, run: RunSpec, suites: list[SuiteSpec],
+                     log: Callable[[str], None]) -> RunOutcome:
+    root = Path(exp.out)
+    started = time.perf_counter()
+    row = _train_run(exp, run, log)
+    checkpoint = root / "runs" / run.label / CHECKPOINT_NAME
+    model, info = load_model(checkpoint)
+    results = {}
+    for spec in suites:
+        suite = get_suite(spec.name, spec.data_root, limit=spec.limit, **spec.options)
+        out = root / "scores" / run.label / spec.name
+        log(f"[{run.label}] scoring on {spec.name}"
+            + (f" (first {spec.limit} images per cell)" if spec.limit else ""))
+        score(model, suite, out_dir=out, batch_size=exp.score_batch_size,
+              device=exp.device, checkpoint_info=info, progress=None)
+        results[spec.name] = out / "results.h5"
+    return RunOutcome(run.label, checkpoint, results, row, time.perf_counter() - started)

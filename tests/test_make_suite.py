@@ -128,4 +128,6 @@ def test_cli(tmp_path):
     assert "1 written" in result.output and (tmp_path / "out" / "fog.npy").is_file()
     assert "1 already complete" in runner.invoke(main, args).output
     bad = runner.invoke(main, args[:-1] + ["3"])
-    assert bad.exit_code == 2 and bad.output.startswith("error: ") and "seed" in bad.output
+    assert bad.exit_code == 2 and "seed" in bad.output
+    assert bad.output.splitlines() == ["device: cpu", bad.output.splitlines()[1]]  # said at start
+    assert bad.output.splitlines()[1].startswith("error: ")

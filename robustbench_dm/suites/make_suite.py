@@ -37,6 +37,7 @@ import numpy as np
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
 from robustbench_dm.atomic import write_text_atomic
 from robustbench_dm.errors import UserError
+from robustbench_dm.outdir import LOCK_NAME
 from robustbench_dm.progress import Progress
 from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
 from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file, sequence_name
@@ -91,7 +92,7 @@ def _check_manifest(out: Path, settings: dict, data_root) -> dict:
                             "choose another --out")
         return {**old, **settings, "data_root": old.get("data_root", str(data_root)),
                 "cells": [list(c) for c in manifest_cells(old) or []]}
-    if out.exists() and any(p.name != MANIFEST for p in out.iterdir()):
+    if out.exists() and any(p.name not in (MANIFEST, LOCK_NAME) for p in out.iterdir()):
         raise UserError(f"output folder {out} is not empty and holds no {MANIFEST}; expected a new or "
                         "make-suite folder")
     out.mkdir(parents=True, exist_ok=True)
