@@ -319,6 +319,9 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
 @click.option("--workers", type=int, default=4, show_default=True,
               help="DataLoader workers decoding ImageNet images.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
+@click.option("--save-format", type=click.Choice(["pt", "safetensors"]), default="pt",
+              show_default=True,
+              help="safetensors: also write OUT/model.safetensors (the safe format to share).")
 @click.option("--no-jsd", is_flag=True, help="Ablation: no Jensen-Shannon loss (jsd=False).")
 @click.option("--linear-only", is_flag=True, help="Dynamic Mixup ablation: linear mixing only.")
 @click.option("--single-sample-jsd", is_flag=True,
