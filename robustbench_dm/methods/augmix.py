@@ -24,7 +24,12 @@ import torch
 from robustbench_dm.methods.base import LossOutput, Method
 from robustbench_dm.methods.base_transform import to_float
 from robustbench_dm.methods.jsd import jsd_loss
-from robustbench_dm.methods.ops import AUGMIX_OPS, apply_ops, sample_levels, sample_signs
+from robustbench_dm.methods.ops import (
+    AUGMIX_OPS,
+    apply_ops,
+    sample_levels,
+    sample_signs,
+)
 from robustbench_dm.methods.registry import register_method
 from robustbench_dm.methods.sampling import sample_beta, sample_dirichlet
 

@@ -49,7 +49,7 @@ def affine_image(images: torch.Tensor, matrices: torch.Tensor, fill: float = 0.0
     Matrices that only move by whole pixels (translations, the identity) are exact copies, as
     in PIL; the others go through ``grid_sample`` in chunks of about ``_CHUNK_BYTES`` of float
     pixels, so that each chunk's passes stay in cache."""
-    n, _, h, w = images.shape
+    n = images.shape[0]
     device = images.device
     params = matrices.to(device=device, dtype=torch.float32).reshape(n, 6)
     a, b, c, d, e, f = params.unbind(1)
