@@ -151,39 +151,48 @@ def _gallery(preset: str, severities: tuple[int, ...], registered: tuple[str, ..
                 f"seed 0). {note}".strip(), fig)
 
 
-def _open_options(run: ScoredRun) -> list[dict]:
-    """The ways to reopen ``run``'s suite from its recorded metadata, most specific first."""
-    md = run.metadata
-    base = {"clean_root": md["clean_root"]} if md.get("clean_root") else {}
+def _open_options(md: dict) -> list[tuple[object, dict]]:
+    """The ways to reopen a suite from its recorded metadata ``md``: (data_root, options),
+    most specific first."""
+    options = {"limit": (md.get("subset") or {}).get("limit")}
     if not md.get("generated"):
-        return [base]
-    base["seed"] = md.get("seed", 0)
-    # CIFAR-C suites generate only when asked; Fashion-MNIST suites take no such option.
-    return [dict(base, generate=True), base]
+        if md.get("clean_root"):
+            options["clean_root"] = md["clean_root"]
+        return [(md.get("data_root"), options)]
+    source = (md.get("source") or {}).get("data_root", md.get("data_root"))
+    options.update(md.get("options") or {}, seed=md.get("seed", 0))
+    device = str((md.get("generator") or {}).get("device", "cpu"))
+    if device == "cpu" or (device.startswith("cuda") and torch.cuda.is_available()):
+        options["device"] = device
+    # CIFAR-C and ImageNet-C suites generate from clean_root only when asked; Fashion-MNIST
+    # suites generate from data_root and take no such option.
+    return [(source, dict(options, generate=True, clean_root=source)), (source, options)]
 
 
 def read_first_images(run: ScoredRun, names: list[str], levels: list[int]
                       ) -> dict[CellKey, np.ndarray]:
     """{(name, level): first image (H x W x 3 uint8)} of each cell of ``run``'s suite, clean
-    included when the suite has it; UserError saying why when the suite cannot be read."""
+    included when the suite has it. The suite is reopened from the recorded metadata and must
+    hold the images scored (equal ``images_key`` where recorded); UserError saying why not."""
     from robustbench_dm.suites import get_suite
 
     md = run.metadata
-    data_root = md.get("data_root")
-    if md.get("generated"):
-        data_root = (md.get("source") or {}).get("data_root", data_root)
     reasons = []
-    for options in _open_options(run):
+    for data_root, options in _open_options(md):
         try:
-            suite = get_suite(run.suite, data_root, limit=1, corruptions=names,
-                              severities=levels, **options)
-            if bool(suite.metadata().get("generated")) != bool(md.get("generated")):
+            suite = get_suite(run.suite, data_root, corruptions=names, severities=levels,
+                              **options)
+            opened = suite.metadata()
+            if md.get("images_key") and opened.get("images_key") != md["images_key"]:
+                raise UserError(f"the {run.suite} suite opened from {data_root} holds other "
+                                "images than those scored (its images_key differs)")
+            if bool(opened.get("generated")) != bool(md.get("generated")):
                 raise UserError(f"{data_root} does not open as the {run.suite} suite scored")
             return {cell: _hwc(next(iter(suite.iter_cell(*cell, batch_size=1)))[0])
                     for cell in suite.cells()}
         except (UserError, OSError, ValueError, KeyError, StopIteration) as err:
             reasons.append(str(err) or type(err).__name__)
-    raise UserError(reasons[0])
+    raise UserError(next((r for r in reasons if "does not take option" not in r), reasons[0]))
 
 
 def suite_gallery(runs: list[ScoredRun]) -> tuple[Plot | None, str]:

@@ -165,6 +165,16 @@ def test_gallery_reads_a_released_suite(tmp_path):
     assert "first image of each cell" in plot.caption
 
 
+def test_gallery_refuses_files_changed_since_scoring(tmp_path):
+    data = write_cifar_c(tmp_path / "c10c", 4, corruptions=NAMES, seed=5)
+    suite = get_suite("cifar10-c", data, corruptions=list(NAMES))
+    run = _scored_results(tmp_path / "r.h5", suite, {k: v for k, v in _errors().items()
+                                                     if k[0] != "clean"})
+    write_cifar_c(tmp_path / "c10c", 4, corruptions=NAMES, seed=6)     # other pixels, same path
+    plot, reason = plots.suite_gallery([run])
+    assert plot is None and "holds other images than those scored" in reason
+
+
 def test_gallery_regenerates_a_generated_suite(tmp_path):
     root = write_fashion_mnist_idx(tmp_path / "fmnist", 8, seed=2)
     suite = get_suite("fmnist-c", root, corruptions=["fog", "gaussian_noise"], seed=7)
