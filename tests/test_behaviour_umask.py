@@ -88,3 +88,24 @@ def test_training_run_files_are_readable_by_the_group(tmp_path):
         train(config, method=FlipCE())
     assert {p.name: mode(p) for p in (tmp_path / "run").iterdir()} == {
         "last.pt": 0o644, "log.csv": 0o644, "config.json": 0o644}
+
+
+def test_score_removes_the_summary_temp_files_of_a_killed_run(tmp_path):
+    labels = np.arange(8) % 4
+    suite = MemorySuite("cifar10-c", labels, {("clean", 0): labels, ("fog", 1): labels}, 4)
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / ".summary.json.k1ll3d.tmp").write_text('{"half": ')
+    score(PixelCodeNet(4), suite, out_dir=out, batch_size=4, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["results.h5", "summary.json"]
+
+
+def test_train_removes_the_temp_files_of_a_killed_run(tmp_path):
+    data = write_fashion_mnist(tmp_path / "data", n_train=16, n_test=16)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".log.csv.x1.tmp").write_text("epoch,")
+    config = resolve_config("flip_ce", "small_cnn", "fashion-mnist", str(data), str(out),
+                            epochs=1, batch_size=16, lr=0.05, device="cpu")
+    train(config, method=FlipCE())
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "last.pt", "log.csv"]
