@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from corruptions.chunks import items_per_chunk
 from corruptions.fft import fast_fft_length, irfft2, rfft2
 from corruptions.gaussian import pad_indices
+from corruptions.presets import scale_length
 from corruptions.registry import register_corruption
 
 DEFOCUS_BLUR = {
@@ -139,7 +140,7 @@ def defocus_blur(images: torch.Tensor, severity: int, preset: str,
 
     Works on the 0..255 scale (HR: on x / 255, then x 255; same values to ~1e-13).
     """
-    radius, alias_blur = DEFOCUS_BLUR[preset][severity - 1]
+    radius, alias_blur = (scale_length(p, preset) for p in DEFOCUS_BLUR[preset][severity - 1])
     kernel = _kernel(radius, alias_blur)
     support = kernel > _NEGLIGIBLE
     weights = kernel[support].unique()

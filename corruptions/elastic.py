@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from corruptions.color import to_uint8
 from corruptions.gaussian import gaussian_filter
 from corruptions.noise import resolve_generator
+from corruptions.presets import scale_length
 from corruptions.registry import register_corruption
 
 # (alpha, sigma, affine jitter), multiplied by SIZE_FACTOR[preset]
@@ -42,7 +43,7 @@ SIZE_FACTOR = {"imagenet": 244, "tinyimagenet": 64, "cifar": 32}
 def elastic_parameters(severity: int, preset: str) -> tuple[float, float, float]:
     """(alpha, sigma, jitter) in pixels for ``severity`` at ``preset``."""
     factor = SIZE_FACTOR[preset]
-    return tuple(factor * p for p in ELASTIC[preset][severity - 1])
+    return tuple(scale_length(factor * p, preset) for p in ELASTIC[preset][severity - 1])
 
 
 def _anchor_points(height: int, width: int, device) -> torch.Tensor:

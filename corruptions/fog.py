@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
 from corruptions.color import to_uint8
 from corruptions.noise import resolve_generator
+from corruptions.presets import spatial_scale
 from corruptions.registry import register_corruption
 
 # (strength, wibbledecay)
@@ -81,13 +83,20 @@ def fog(images: torch.Tensor, severity: int, preset: str,
     def uniform(shape: tuple[int, ...]) -> torch.Tensor:
         return torch.rand(shape, generator=generator, device=images.device)
 
-    plasma = plasma_fractal(n, _mapsize(preset, h, w), decay, uniform, images.device)
+    scale = spatial_scale(preset)
+    if scale == 1.0:
+        plasma = plasma_fractal(n, _mapsize(preset, h, w), decay, uniform, images.device)
+    else:  # the preset-size fog, resampled to the image: the same fog over the same scene
+        ph, pw = max(1, round(h / scale)), max(1, round(w / scale))
+        plasma = plasma_fractal(n, _mapsize(preset, ph, pw), decay, uniform, images.device)
+        plasma = F.interpolate(plasma[:, None, :ph, :pw], size=(h, w), mode="bilinear",
+                               align_corners=False, antialias=scale < 1.0)[:, 0]
     return fog_blend(images, severity, preset, plasma)
 
 
 def fog_blend(images: torch.Tensor, severity: int, preset: str,
               plasma: torch.Tensor) -> torch.Tensor:
-    """Blend given N x M x M plasma maps (M >= H, W) into the images like the reference."""
+    """Blend given plasma maps (N x M x M', M >= H, M' >= W) into the images like the reference."""
     strength, _ = FOG[preset][severity - 1]
     h, w = images.shape[-2:]
     x = images.to(plasma.dtype).div_(255.0)

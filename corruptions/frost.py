@@ -21,6 +21,7 @@ from PIL import Image
 
 from corruptions.color import as_rgb, from_rgb, to_uint8
 from corruptions.noise import resolve_generator
+from corruptions.presets import spatial_scale
 from corruptions.registry import register_corruption
 
 FROST_DIR = Path(__file__).with_name("frost")
@@ -70,21 +71,29 @@ def cv2_linear_resize(image: np.ndarray, factor: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def frost_textures(preset: str) -> tuple[np.ndarray, ...]:
-    """The five frost textures as uint8 H x W x 3 RGB arrays, resized for ``preset``."""
+def frost_textures(preset: str, scale: float = 1.0) -> tuple[np.ndarray, ...]:
+    """The five frost textures as uint8 H x W x 3 RGB arrays, resized for ``preset`` (and by
+    the spatial ``scale`` on top of the preset's factor, with the same resize)."""
     textures = []
     for name in FROST_FILES:
         with Image.open(FROST_DIR / name) as im:
             rgb = np.asarray(im.convert("RGB"))
-        factor = FROST_SCALE[preset]
+        factor = FROST_SCALE[str(preset)]
+        if scale != 1.0:
+            factor = (factor or 1.0) * scale
         textures.append(rgb if factor is None else cv2_linear_resize(rgb, factor))
     return tuple(textures)
 
 
-@lru_cache(maxsize=None)
 def _texture_stack(preset: str, device: str) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
-    """The textures as uint8 3 x H x W tensors on ``device``, and their 5 x 2 sizes."""
-    textures = frost_textures(preset)
+    """The textures as uint8 3 x H x W tensors on ``device``, and their 5 x 2 sizes (cached per
+    preset name, spatial scale and device)."""
+    return _cached_stack(str(preset), spatial_scale(preset), device)
+
+
+@lru_cache(maxsize=None)
+def _cached_stack(preset: str, scale: float, device: str) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    textures = frost_textures(preset, scale)
     chw = tuple(torch.from_numpy(np.ascontiguousarray(t.transpose(2, 0, 1))).to(device)
                 for t in textures)
     sizes = torch.tensor([t.shape[:2] for t in textures], device=device)

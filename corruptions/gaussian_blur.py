@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from corruptions.gaussian import gaussian_filter
+from corruptions.presets import scale_length
 from corruptions.registry import register_corruption
 
 GAUSSIAN_BLUR = {
@@ -18,6 +19,6 @@ GAUSSIAN_BLUR = {
 def gaussian_blur(images: torch.Tensor, severity: int, preset: str,
                   generator: torch.Generator | None) -> torch.Tensor:
     """HR gaussian_blur: truncate 4, mode 'nearest', float32 (within the exact bar); truncating cast."""
-    sigma = GAUSSIAN_BLUR[preset][severity - 1]
+    sigma = scale_length(GAUSSIAN_BLUR[preset][severity - 1], preset)
     x = gaussian_filter(images.to(torch.float32) / 255.0, sigma)
     return (x.clamp(0, 1) * 255).to(torch.uint8)

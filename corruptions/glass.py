@@ -23,6 +23,7 @@ import torch
 
 from corruptions.gaussian import gaussian_filter
 from corruptions.noise import resolve_generator
+from corruptions.presets import scale_count, scale_length
 from corruptions.registry import register_corruption
 
 # (sigma, max_delta, iterations) per severity.
@@ -97,6 +98,7 @@ def glass_blur(images: torch.Tensor, severity: int, preset: str,
                generator: torch.Generator | None) -> torch.Tensor:
     """HR glass_blur with (dx, dy) ~ U{-d, ..., d - 1} drawn from ``generator``."""
     sigma, delta, iterations = GLASS_BLUR[preset][severity - 1]
+    sigma, delta = scale_length(sigma, preset), scale_count(delta, preset)
     n, _, h, w = images.shape
     positions = max(h - 2 * delta, 0) * max(w - 2 * delta, 0)
     generator = resolve_generator(generator, images.device)

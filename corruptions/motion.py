@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from corruptions.fft import fast_fft_length, irfft2, rfft2
 from corruptions.noise import resolve_generator
+from corruptions.presets import scale_count, scale_length
 from corruptions.registry import register_corruption
 
 # ImageMagick (radius, sigma) per severity (HR make_*_c.py).
@@ -117,6 +118,7 @@ def motion_blur(images: torch.Tensor, severity: int, preset: str,
                 generator: torch.Generator | None) -> torch.Tensor:
     """HR motion_blur: per-image angle U(-45, 45), ImageMagick (radius, sigma) of the preset."""
     radius, sigma = MOTION_BLUR[preset][severity - 1]
+    radius, sigma = scale_count(radius, preset), scale_length(sigma, preset)
     generator = resolve_generator(generator, images.device)
     angles = random_angles(images.shape[0], -45.0, 45.0, generator, images.device)
     out = motion_blur_batch(images.to(torch.float32), radius, sigma, angles)

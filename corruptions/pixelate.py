@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from corruptions.presets import spatial_scale
 from corruptions.registry import register_corruption
 
 PIXELATE = {
@@ -148,6 +149,8 @@ def pixelate(images: torch.Tensor, severity: int, preset: str,
     :func:`box_resize` runs the same arithmetic as batched tensor passes.
     """
     c = PIXELATE[preset][severity - 1]
+    scale = spatial_scale(preset)
+    c = c if scale == 1.0 else c / scale  # blocks of 1/c preset pixels: the same blocks of the scene
     h, w = images.shape[-2:]
     small = (max(int(h * c), 1), max(int(w * c), 1))
     if images.device.type == "cpu":

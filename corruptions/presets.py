@@ -60,3 +60,17 @@ def scaled_preset(preset: str, height: int, width: int) -> Preset:
 def spatial_scale(preset: str) -> float:
     """The factor a kernel applies to its spatial parameters (1.0 unless rescaled)."""
     return getattr(preset, "scale", 1.0)
+
+
+def scale_length(value: float, preset: str) -> float:
+    """A length in pixels (blur sigma, radius, zoom of a noise layer) at ``preset``'s scale;
+    ``value`` itself, untouched, at scale 1."""
+    scale = spatial_scale(preset)
+    return value if scale == 1.0 else value * scale
+
+
+def scale_count(value: int, preset: str) -> int:
+    """A whole number of pixels (tap radius, displacement) at ``preset``'s scale, rounded, at
+    least 1; ``value`` itself at scale 1."""
+    scale = spatial_scale(preset)
+    return value if scale == 1.0 else max(1, round(value * scale))

@@ -16,6 +16,7 @@ import torch
 from corruptions.color import as_rgb, from_rgb, to_uint8
 from corruptions.motion import motion_blur_batch, random_angles
 from corruptions.noise import resolve_generator
+from corruptions.presets import scale_count, scale_length
 from corruptions.registry import register_corruption
 from corruptions.zoom import clipped_zoom
 
@@ -39,6 +40,8 @@ def snow_layer(noise: torch.Tensor, angles: torch.Tensor, severity: int,
                preset: str) -> torch.Tensor:
     """The blurred snow layer in [0, 1] (float32 N x 1 x H x W) from a N(loc, scale) layer."""
     _, _, zoom, threshold, radius, sigma, _ = SNOW[preset][severity - 1]
+    zoom, sigma = scale_length(zoom, preset), scale_length(sigma, preset)  # flake size, blur
+    radius = scale_count(radius, preset)
     layer = clipped_zoom(noise[:, None].to(torch.float64), float(zoom))
     layer = torch.where(layer < threshold, 0.0, layer)
     layer = torch.trunc(layer.clamp(0, 1) * 255).to(torch.float32)

@@ -30,6 +30,7 @@ from corruptions.chunks import items_per_chunk
 from corruptions.color import as_rgb, from_rgb
 from corruptions.gaussian import gaussian_filter
 from corruptions.noise import resolve_generator
+from corruptions.presets import scale_length
 from corruptions.registry import register_corruption
 
 # (loc, scale, sigma, threshold, intensity, mode 0 = water / 1 = mud)
@@ -260,8 +261,9 @@ def _parts(x: torch.Tensor) -> list[slice]:
     return [slice(i, i + step) for i in range(0, max(n, 1), step)]  # one, empty, for n = 0
 
 
-def _water_mask(liquid: torch.Tensor) -> torch.Tensor:
-    """Water drop mask (float32 N x 1 x H x W, max 1 per image) from the thresholded layer.
+def _water_mask(liquid: torch.Tensor, limit: float = 20) -> torch.Tensor:
+    """Water drop mask (float32 N x 1 x H x W, max 1 per image) from the thresholded layer
+    (``limit``: the distance, in pixels, the reference truncates the edge distance at).
 
     Runs image group by image group (:func:`_parts`), except the chamfer distance, which walks
     the rows of the whole batch at once.
@@ -270,7 +272,7 @@ def _water_mask(liquid: torch.Tensor) -> torch.Tensor:
     # numpy's uint8 cast of the unclipped layer: truncate, keep the low 8 bits (wrap-around)
     layers = [(liquid[p] * 255).to(torch.int32).bitwise_and_(255).to(torch.uint8) for p in parts]
     edges = _hysteresis(*(torch.cat(masks) for masks in zip(*map(_canny_candidates, layers))))
-    dist = chamfer_distance(edges, 20)
+    dist = chamfer_distance(edges, limit)
     return torch.cat([_drops(layer, dist[p]) for layer, p in zip(layers, parts)])
 
 
@@ -288,16 +290,18 @@ def spatter_apply(images: torch.Tensor, severity: int, preset: str,
                   layer: torch.Tensor) -> torch.Tensor:
     """Spatter for a given N(loc, scale) layer (float N x H x W, e.g. the reference's draw)."""
     _, _, sigma, threshold, intensity, mode = SPATTER[preset][severity - 1]
+    sigma = scale_length(sigma, preset)  # drop size
     rgb, gray_input = as_rgb(images)
     layer = layer[:, None].to(images.device, torch.float32)
     parts = _parts(rgb)
     liquid = torch.cat([gaussian_filter(layer[p], sigma) for p in parts])
     liquid = liquid.masked_fill_(liquid < threshold, 0.0)
     if mode == 0:
-        mask = _water_mask(liquid)
+        mask = _water_mask(liquid, scale_length(20, preset))
         colour = torch.tensor(WATER, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
     else:
-        mask = torch.cat([gaussian_filter((liquid[p] > threshold).to(torch.float32), intensity)
+        mud_sigma = scale_length(intensity, preset)  # mud: the intensity is a blur sigma
+        mask = torch.cat([gaussian_filter((liquid[p] > threshold).to(torch.float32), mud_sigma)
                           for p in parts])
         mask = mask.masked_fill_(mask < 0.8, 0.0)
         colour = torch.tensor(MUD, dtype=torch.float32, device=images.device).view(1, 3, 1, 1)
