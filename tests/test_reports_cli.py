@@ -44,7 +44,7 @@ def test_cli_report_writes_everything(tmp_path, files):
     (["{a}", "--name", "nolabel"], "expected LABEL=RESULTS"),
     (["{a}", "--bootstrap", "5"], "at least 100"),
     (["{a}", "--baseline", "{other}"], "no input is a cifar100-c results file"),
-    (["{a}", "{notresults}"], "not a readable HDF5 results file"),
+    (["{a}", "{notresults}"], "HDF5 results file"),
 ])
 def test_cli_report_bad_input(tmp_path, files, args, message):
     a, _ = files
