@@ -50,6 +50,12 @@ def _bars(sa: SuiteAnalysis, value: str, n_boot: int, seed: int):
     return fig, ax, use_ratio
 
 
+def _legend_above(ax, entries: int) -> None:
+    """The legend in a row above the axes, where it covers no bar or error bar."""
+    ax.legend(ncols=min(5, entries), loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=7,
+              frameon=False)
+
+
 def ce_bars(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Plot:
     """CE (or error) per corruption, one bar per model, 95% error bars; AlexNet = 100 line for
     ImageNet-C CE."""
@@ -58,7 +64,7 @@ def ce_bars(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Plot:
         ax.axhline(100, color="#444", ls="--", lw=1, label="AlexNet = 100")
     ax.set_ylabel("Corruption error CE (%)" if use_ce else "Top-1 error (%)")
     ax.set_xlabel("Corruption")
-    ax.legend(ncols=min(5, len(sa.runs) + 1), loc="upper left", fontsize=7)
+    _legend_above(ax, len(sa.runs) + 1)
     what = "CE (% of the baseline's error)" if use_ce else "top-1 error (%), mean over severities"
     alexnet = (" The dashed line is AlexNet (CE = 100)."
                if use_ce and sa.suite == "imagenet-c" else "")
@@ -72,7 +78,7 @@ def flip_bars(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Plot:
     fig, ax, use_fr = _bars(sa, "flip", n_boot, seed)
     ax.set_xlabel("Perturbation")
     ax.set_ylabel("Flip rate FR (%)" if use_fr else "Flip probability (%)")
-    ax.legend(ncols=min(5, len(sa.runs)), fontsize=7)
+    _legend_above(ax, len(sa.runs))
     return Plot(f"flip_{sa.suite}.png",
                 f"{sa.suite}: {'flip rate' if use_fr else 'flip probability'} per perturbation",
                 f"Lower is more stable; mean over the difficulties scored; "

@@ -19,7 +19,7 @@ import corruptions
 from corruptions.registry import registered_corruptions
 from reports.document import Plot
 from reports.load import CellKey, ScoredRun
-from reports.plot_style import new_figure
+from reports.plot_style import new_figure, per_cell
 from reports.published import DATA
 from reports.tables import short
 from robustbench_dm.errors import UserError
@@ -216,5 +216,6 @@ def suite_gallery(runs: list[ScoredRun]) -> tuple[Plot | None, str]:
         return Plot(f"gallery_{run.suite}.png", f"{run.suite}: the first image of each cell",
                     f"The first image of each cell of the scored {run.suite} suite ({size} px, "
                     f"{where}), at severities {', '.join(map(str, levels))}"
-                    f"{'' if clean is not None else '; the suite has no clean cell'}.", fig), ""
+                    f"{'' if clean is not None else '; the suite has no clean cell'}; "
+                    f"the results hold {per_cell(runs)}.", fig), ""
     return None, reason
