@@ -8,11 +8,23 @@ from __future__ import annotations
 import numpy as np
 
 from reports import plot_intervals
-from reports.analysis import CALIBRATION_BIN, Analysis, SuiteAnalysis, imagenet_c_and_3dcc
+from reports.analysis import (
+    CALIBRATION_BIN,
+    Analysis,
+    SuiteAnalysis,
+    imagenet_c_and_3dcc,
+)
 from reports.bootstrap import Interval
 from reports.document import Plot
 from reports.measures import ALEXNET, corruption_ratios, mean_set
-from reports.plot_style import MARKERS, colour, hatch, interval_note, new_figure, per_cell
+from reports.plot_style import (
+    MARKERS,
+    colour,
+    hatch,
+    interval_note,
+    new_figure,
+    per_cell,
+)
 from reports.tables import short
 
 LEVELS = range(6)   # 0 = clean, then severities 1..5

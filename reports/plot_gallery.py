@@ -8,8 +8,8 @@ Column titles are wrapped and shrunk until each fits its column, so no two title
 from __future__ import annotations
 
 import textwrap
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import torch
@@ -112,7 +112,7 @@ def _hwc(images: torch.Tensor) -> np.ndarray:
     return images[0].permute(1, 2, 0).cpu().numpy()
 
 
-@lru_cache(maxsize=None)
+@cache
 def gallery_image(size: int) -> torch.Tensor:
     """The packaged gallery photograph as uint8 1 x 3 x size x size (box-downscaled from 224)."""
     with Image.open(DATA / "gallery.jpg") as raw:
@@ -129,7 +129,7 @@ def gallery(preset: str, severities=SHOWN_LEVELS) -> Plot:
     return _gallery(preset, tuple(severities), tuple(registered_corruptions()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gallery(preset: str, severities: tuple[int, ...], registered: tuple[str, ...]) -> Plot:
     size = SUITE_SIZE[preset]
     photo = gallery_image(size)
@@ -209,7 +209,7 @@ def suite_gallery(runs: list[ScoredRun]) -> tuple[Plot | None, str]:
             reason = str(err)
             continue
         clean = images.get(("clean", 0))
-        fig = grid_figure(names, levels, lambda n, lv: images[(n, lv)], clean)
+        fig = grid_figure(names, levels, lambda n, lv, found=images: found[(n, lv)], clean)
         size = "x".join(map(str, next(iter(images.values())).shape[:2]))
         where = ("regenerated with seed " + str(run.metadata.get("seed", 0))
                  if run.metadata.get("generated") else f"read from {run.metadata.get('data_root')}")

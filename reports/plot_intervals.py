@@ -13,8 +13,14 @@ from __future__ import annotations
 from reports import bootstrap
 from reports.bootstrap import Interval
 from reports.load import CellKey, ScoredRun
-from reports.measures import (Baseline, Measure, _grouped_ratio, _mean, _ratio_columns,
-                              mean_set)
+from reports.measures import (
+    Baseline,
+    Measure,
+    _grouped_ratio,
+    _mean,
+    _ratio_columns,
+    mean_set,
+)
 
 
 def _intervals(run: ScoredRun, measures: list[Measure], n_boot: int, seed: int

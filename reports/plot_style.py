@@ -4,7 +4,7 @@ every figure states (images per cell, what the intervals are)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -9,7 +9,13 @@ from dataclasses import replace
 
 from reports.analysis import Analysis
 from reports.document import PNG_DPI, Plot
-from reports.plot_charts import ce_bars, flip_bars, severity_grid, severity_lines, threed_scatter
+from reports.plot_charts import (
+    ce_bars,
+    flip_bars,
+    severity_grid,
+    severity_lines,
+    threed_scatter,
+)
 from reports.plot_gallery import gallery, suite_gallery, suite_preset
 from reports.plot_reliability import reliability
 

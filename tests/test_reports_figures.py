@@ -13,16 +13,16 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from formats import write_cifar_c, write_cifar_pickle, write_fashion_mnist_idx
 from matplotlib.collections import PolyCollection
 from PIL import Image
+from results_fixtures import c_suite_cells, write_results
 
-from formats import write_cifar_c, write_cifar_pickle, write_fashion_mnist_idx
 from reports import plot_gallery, plot_intervals, plots
 from reports.analysis import analyse
 from reports.build import write_report
 from reports.load import load_run
 from reports.plot_reliability import DIAGONAL_LABEL
-from results_fixtures import c_suite_cells, write_results
 from robustbench_dm.suites import get_suite
 
 NAMES = ("fog", "contrast")

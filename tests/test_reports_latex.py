@@ -7,13 +7,13 @@ import subprocess
 
 import numpy as np
 import pytest
+from results_fixtures import c_suite_cells, p_cell, write_results
 
 from corruptions import CORRUPTIONS
 from reports.analysis import analyse
 from reports.latex import escape, label_key, write_latex
 from reports.load import load_runs
 from reports.tables import build_tables
-from results_fixtures import c_suite_cells, p_cell, write_results
 
 PDFLATEX = shutil.which("pdflatex")
 NASTY = ("A_b 50% & #1", "B {x} ~^$\\ <a|b>", "Déjà vu ± 1 × 2 — “quoted” → ∞")
@@ -58,7 +58,7 @@ def _compile(folder, preamble: str) -> tuple[int, str]:
         "\\end{document}\n", encoding="utf-8")
     result = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
                             cwd=folder, capture_output=True, text=True, errors="replace",
-                            timeout=300)
+                            check=False, timeout=300)
     return result.returncode, (folder / "doc.log").read_text(errors="replace")
 
 
