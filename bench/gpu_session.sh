@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Every GPU check and figure of the project in one run, for a short lease of a CUDA machine:
 #
-#     bash bench/gpu_session.sh [OUT_DIR]        # default runs/gpu-session
+#     bash bench/gpu_session.sh [OUT_DIR]        # default docs/results/gpu
 #
 # Runs from the repository root with the machine's own python3 (PYTHON=... to choose another)
 # and the source tree on PYTHONPATH (no install needed). Each step has its own time limit, so a
-# slow step cannot eat the others; everything printed is also kept in OUT_DIR/log.txt.
+# slow step cannot eat the others (limits sum to under 10 minutes of the lease); everything
+# printed is also kept in OUT_DIR/session-<UTC date and time>.log.
 #   1. the device tests: every corruption and P-sequence on the GPU against the reference
 #      bars and the CPU path;
 #   2. corruption generation speed on the GPU at 224 px (batch 256) and 32 px (batch 4096);
 #   3. the Dynamic Mixup training step on WRN-40-2 (bench/train_gpu.py), batch 128 and 512;
-#   4. the score pipeline on an ImageNet-C-format JPEG folder (bench/gpu_score.py).
+#   4. the score pipeline on an ImageNet-C-format JPEG folder (bench/gpu_score.py);
+#   5. ImageNet-C on the fly (bench/gpu_imagenet_c.py): 1,000 clean JPEGs x 75 cells, per-stage
+#      times, score exact and --fast-jpeg, released-format files, the fastest bare forward.
 set -uo pipefail
-out=${1:-runs/gpu-session}
+out=${1:-docs/results/gpu}
 mkdir -p "$out"
 py=${PYTHON:-python3}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -29,11 +32,12 @@ step() {  # step SECONDS COMMAND...: run with a time limit, log, and report the 
     nvidia-smi -L
     "$py" -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', \
 torchvision.__version__, torch.cuda.get_device_name())"
-    step 150 "$py" -m pytest -q -p no:cacheprovider tests/test_corruptions_devices.py \
+    step 75 "$py" -m pytest -q -p no:cacheprovider tests/test_corruptions_devices.py \
         tests/test_sequences.py -k "device"
-    step 150 "$py" bench/corruption_speed.py --device cuda --sizes 224 --batch 256
-    step 60 "$py" bench/corruption_speed.py --device cuda --sizes 32 --batch 4096
+    step 60 "$py" bench/corruption_speed.py --device cuda --sizes 224 --batch 256
+    step 45 "$py" bench/corruption_speed.py --device cuda --sizes 32 --batch 4096
     step 60 "$py" bench/train_gpu.py
     step 60 "$py" bench/train_gpu.py --batch-size 512
-    step 150 "$py" bench/gpu_score.py --images 10000
-} 2>&1 | tee "$out/log.txt"
+    step 90 "$py" bench/gpu_score.py --images 10000
+    step 200 "$py" bench/gpu_imagenet_c.py --images 1000
+} 2>&1 | tee "$out/session-$(date -u +%Y%m%d-%H%M).log"

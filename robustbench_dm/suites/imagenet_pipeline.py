@@ -258,7 +258,8 @@ class ReleasedSave:
         if device.type == "cuda":
             from torchvision.io import ImageReadMode, decode_jpeg
 
-            data = [e if isinstance(e, torch.Tensor) else torch.frombuffer(bytearray(e), dtype=torch.uint8)
+            # decode_jpeg reads its input from the CPU (nvJPEG's encoder leaves it on the GPU)
+            data = [e.cpu() if isinstance(e, torch.Tensor) else torch.frombuffer(bytearray(e), dtype=torch.uint8)
                     for e in encoded]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
