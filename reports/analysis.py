@@ -31,6 +31,7 @@ class Chance:
     measure_label: str
     interval: Interval
     classes: int
+    scope: str = ""            # "n = 300 images per cell"
 
     @property
     def level(self) -> float:
@@ -41,7 +42,8 @@ class Chance:
         where = "" if suite == self.suite else f" on {self.suite}"
         what = "its flip probabilities are" if suite != self.suite else "it is"
         return (f"{label} is at chance: its {self.measure_label.lower()}{where} is "
-                f"{100 * iv.estimate:.1f} % (95% CI {100 * iv.low:.1f} to {100 * iv.high:.1f}), "
+                f"{100 * iv.estimate:.1f} % (95% CI {100 * iv.low:.1f} to {100 * iv.high:.1f}; "
+                f"{self.scope}), "
                 f"which reaches the chance level of {100 * self.level:.1f} % for {self.classes} "
                 f"classes, so {what} not ranked or compared.")
 
@@ -168,7 +170,7 @@ def chance(run: ScoredRun, intervals: dict[str, Interval], suite: str) -> Chance
     key = next((k for k in ("clean_error", "mean_error") if k in intervals), None)
     if key is None:
         return None
-    found = Chance(suite, key, _LABELS[key], intervals[key], run.num_classes)
+    found = Chance(suite, key, _LABELS[key], intervals[key], run.num_classes, images_phrase([run]))
     return found if intervals[key].high >= found.level - 1e-12 else None
 
 

@@ -127,7 +127,8 @@ def test_case2_models_at_chance_are_marked_and_never_ranked(tmp_path):
     model = json.loads((out / "report.json").read_text())["suites"][0]["models"]["standard"]
     iv = model["measures"]["clean_error"]
     assert (f"fmnist-c: standard is at chance: its clean error is 88.3 % (95% CI "
-            f"{100 * iv['low']:.1f} to {100 * iv['high']:.1f}), which reaches the chance level of "
+            f"{100 * iv['low']:.1f} to {100 * iv['high']:.1f}; n = 300 images per cell), which "
+            "reaches the chance level of "
             "90.0 % for 10 classes, so it is not ranked or compared.") in doc.summary
     assert any(line.startswith("fmnist-p: dynmix is at chance: its clean error on fmnist-c is")
                and line.endswith("so its flip probabilities are not ranked or compared.")
