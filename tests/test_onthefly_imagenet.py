@@ -102,12 +102,13 @@ def test_imagenet_c_on_the_fly_scores_the_images_make_suite_writes(clean, model,
         for key, value in arrays.items():
             assert np.array_equal(value, on_the_fly[cell][key]), (cell, key)
     assert len(np.unique(on_the_fly["frost/5"]["logits"].round(4), axis=0)) > 1  # the model sees the images
-    with h5py.File(tmp_path / "fly/results.h5", "r") as f:
+    with h5py.File(tmp_path / "fly/results.h5", "r") as f, h5py.File(tmp_path / "files/results.h5", "r") as g:
         meta = json.loads(f.attrs["metadata"])
+        assert meta["images_key"] == json.loads(g.attrs["metadata"])["images_key"]  # the same images
     assert meta["label"] == "ImageNet-C (generated)" and meta["seed"] == 7
     assert meta["generator"]["resolution"] == 224 and meta["generator"]["options"] == {}
     assert "quality 85" in meta["generator"]["final_save"]
-    assert meta["source"]["data_root"] == str(clean)
+    assert meta["source"]["data_root"] == str(clean) and len(meta["source"]["clean_fingerprint"]) == 64
 
 
 def test_the_released_save_is_what_a_reader_of_the_written_file_gets(clean):
@@ -134,6 +135,7 @@ def test_tinyimagenet_c_on_the_fly_equals_make_suite_files(tmp_path):
     a = [torch.cat(p) for p in zip(*files.iter_cell("snow", 2, 4))]
     b = [torch.cat(p) for p in zip(*fly.iter_cell("snow", 2, 4))]
     assert a[0].shape == (6, 3, 64, 64) and all(torch.equal(x, y) for x, y in zip(a, b))
+    assert fly.metadata()["images_key"] == files.metadata()["images_key"]
     with pytest.raises(UserError, match="64x64"):
         get_suite("tinyimagenet-c", generate=True, clean_root=write_photo_folder(tmp_path / "big"))
 
@@ -176,7 +178,7 @@ def test_resolution_is_its_own_suite_and_options_change_the_images_key(clean):
 def test_released_only_and_misused_options_are_one_line_errors(clean, model, tmp_path):
     result = score(model, "--suite", "imagenet-3dcc", "--generate", "--clean-root", clean, "--out", tmp_path / "o")
     assert result.exit_code == 2 and "released files only" in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 1
     result = score(model, "--suite", "imagenet-c", "--data-root", clean, "--resolution", "384",
                    "--out", tmp_path / "o2")
     assert result.exit_code == 2 and "generate" in result.output

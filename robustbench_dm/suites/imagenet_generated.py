@@ -103,6 +103,7 @@ class PipelineSuite(GeneratedSuite):
     def metadata(self) -> dict:
         meta = super().metadata()
         meta["label"] = self.label
+        meta["source"] = {**meta["source"], "clean_fingerprint": self.source_fingerprint()}
         meta["generator"].update(
             resolution=self.resolution, options=self.options,
             clean_decoder=self.images.decoder,
