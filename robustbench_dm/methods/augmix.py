@@ -102,17 +102,18 @@ def _views_into(
     weights = sample_dirichlet(alpha, (views, n), width, generator).to(images.device)
     skip = sample_beta(alpha, alpha, (views, n), generator).to(images.device)
     out_views = out.view(views, n, c, h, w)
-    per_chunk = max(1, _CHUNK_BYTES // (c * h * w * 4))
+    per_chunk = max(1, _CHUNK_BYTES // (views * width * c * h * w * 4))
     for start in range(0, n, per_chunk):
         chunk = slice(start, start + per_chunk)
-        clean = to_float(images[chunk])
-        for v in range(views):
-            wv = weights[v, chunk].view(-1, width, 1, 1, 1)
-            mix = to_float(chains[v, 0, chunk]).mul_(wv[:, 0])
-            for i in range(1, width):
-                mix.add_(to_float(chains[v, i, chunk]).mul_(wv[:, i]))
-            m = skip[v, chunk].view(-1, 1, 1, 1)
-            torch.mul(clean, 1.0 - m, out=out_views[v, chunk]).add_(mix.mul_(m))
+        k = min(n, start + per_chunk) - start
+        weighted = to_float(chains[:, :, chunk])  # views x width x k x C x H x W
+        weighted.mul_(weights[:, chunk].transpose(1, 2).reshape(views, width, k, 1, 1, 1))
+        mix = weighted[:, 0]
+        for i in range(1, width):
+            mix.add_(weighted[:, i])
+        m = skip[:, chunk].reshape(views, k, 1, 1, 1)
+        clean = to_float(images[chunk]).unsqueeze(0)
+        torch.mul(clean, 1.0 - m, out=out_views[:, chunk]).add_(mix.mul_(m))
     return out
 
 

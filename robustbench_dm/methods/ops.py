@@ -2,8 +2,8 @@
 
 An :class:`Op` turns per-sample ``levels`` (and ``signs`` for symmetric operations) into kernel
 parameters. Geometric operations contribute a PIL affine matrix, so :func:`apply_ops` warps every
-image that drew any geometric operation in one ``grid_sample`` call; every other operation runs
-once on the sub-batch that drew it (a contiguous slice after one sort). No per-image Python work.
+image that drew any geometric operation in one call; every other operation runs once on the
+sub-batch that drew it. No per-image tensor work.
 
 Level scaling of the AugMix reference (AUGMENTATIONS.md §1.2, ``augmentations.py``):
 ``int_parameter(L, max) = int(L * max / 10)``, ``float_parameter(L, max) = L * max / 10``,
@@ -12,7 +12,6 @@ with ``L ~ U(0.1, severity)`` re-sampled on every application (:func:`sample_lev
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -69,7 +68,7 @@ def sample_levels(n: int, severity: float, generator: torch.Generator) -> torch.
 def sample_signs(n: int, generator: torch.Generator) -> torch.Tensor:
     """``+1`` or ``-1`` with probability 1/2 each (float64, generator's device)."""
     u = torch.rand(n, generator=generator, device=generator.device)
-    return torch.where(u < 0.5, 1.0, -1.0).double()
+    return (u < 0.5).double().mul_(2.0).sub_(1.0)
 
 
 def apply_ops(
@@ -84,44 +83,46 @@ def apply_ops(
     """Apply ``ops[op_ids[i]]`` with ``levels[i]``/``signs[i]`` to image ``i`` (uint8 NCHW);
     ``op_ids[i] == -1`` leaves image ``i`` unchanged. Affine operations use ``fill``.
 
-    The batch is sorted once so that every operation's images form one contiguous slice
-    (geometric operations first, warped together), and put back in order once."""
-    device = images.device
-    if images.shape[0] == 0:
-        return images.clone()
-    op_ids, levels, signs = op_ids.to(device), levels.to(device), signs.to(device)
+    Each operation runs once on the images that drew it, the geometric ones together in one
+    warp: the batch is gathered once in operation order (so each operation's images are one
+    slice) and put back in order once; one operation drawn by every image runs on the batch as
+    it is. Every kernel treats images independently, so the grouping never changes a byte."""
     _, _, h, w = images.shape
-    geometric = [k for k, op in enumerate(ops) if op.matrix is not None]
-    kernels = [k for k, op in enumerate(ops) if op.matrix is None]
-    # sort key: rank of the op in ``geometric + kernels``; unchanged images (-1) go last
-    rank_of = {k: r for r, k in enumerate(geometric + kernels)}
-    rank = torch.tensor([rank_of[k] for k in range(len(ops))] + [len(ops)], device=device)
-    keys = rank.index_select(0, op_ids.long().remainder(len(ops) + 1))  # -1 -> last entry
-    perm = torch.argsort(keys, stable=True)
-    counts = torch.bincount(keys, minlength=len(ops) + 1).tolist()
-    starts = [0, *itertools.accumulate(counts)]
-    sorted_images = images.index_select(0, perm)
-    lv, sg = levels.index_select(0, perm), signs.index_select(0, perm)
+    groups: dict[int, list[int]] = {}
+    for i, k in enumerate(op_ids.tolist()):
+        groups.setdefault(k, []).append(i)
+    unchanged = groups.pop(-1, [])
+    if not groups:
+        return images.clone()
+    device = images.device
+    levels, signs = levels.to(device), signs.to(device)
+    if len(groups) == 1 and not unchanged:  # one operation for the whole batch
+        op = ops[next(iter(groups))]
+        if op.matrix is not None:
+            return K.affine_image(images, op.matrix(levels, signs, h, w), fill)
+        return op.kernel(images, levels, signs)
+    geometric = sorted(k for k in groups if ops[k].matrix is not None)
+    kernels = sorted(k for k in groups if ops[k].matrix is None)
+    order = [i for k in geometric + kernels for i in groups[k]] + unchanged
+    inverse = [0] * len(order)
+    for position, i in enumerate(order):
+        inverse[i] = position
+    perm = torch.tensor(order, device=device)
+    x, lv, sg = images.index_select(0, perm), levels.index_select(0, perm), signs.index_select(0, perm)
+    bounds, start = {}, 0
+    for k in geometric + kernels:
+        bounds[k] = slice(start, start + len(groups[k]))
+        start += len(groups[k])
     parts = []
-    n_geo = starts[len(geometric)]
-    if n_geo:
-        mats = [
-            ops[k].matrix(lv[starts[r] : starts[r + 1]], sg[starts[r] : starts[r + 1]], h, w)
-            for r, k in enumerate(geometric)
-            if counts[r]
-        ]
-        parts.append(K.affine_image(sorted_images[:n_geo], torch.cat(mats), fill))
-    for r, k in enumerate(kernels, start=len(geometric)):
-        if counts[r]:
-            sl = slice(starts[r], starts[r + 1])
-            parts.append(ops[k].kernel(sorted_images[sl], lv[sl], sg[sl]))
-    if counts[-1]:
-        parts.append(sorted_images[starts[-2] :])
-    # scatter back by gathering with the inverse permutation (index_select is much faster than
-    # index_copy_ on CPU)
-    arange = torch.arange(perm.numel(), device=device)
-    inverse = torch.empty_like(perm).scatter_(0, perm, arange)
-    return torch.cat(parts).index_select(0, inverse)
+    if geometric:
+        mats = [ops[k].matrix(lv[bounds[k]], sg[bounds[k]], h, w) for k in geometric]
+        n_geo = bounds[geometric[-1]].stop
+        parts.append(K.affine_image(x[:n_geo], torch.cat(mats), fill))
+    parts += [ops[k].kernel(x[bounds[k]], lv[bounds[k]], sg[bounds[k]]) for k in kernels]
+    if unchanged:
+        parts.append(x[start:])
+    # put back in order with a gather (much faster than index_copy_ on CPU)
+    return torch.cat(parts).index_select(0, torch.tensor(inverse, device=device))
 
 
 __all__ = [

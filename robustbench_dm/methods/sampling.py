@@ -22,16 +22,26 @@ def sample_gamma(alpha: float, shape: tuple[int, ...], generator: torch.Generato
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
     count = math.prod(shape)
-    out = torch.empty(count, dtype=torch.float64, device=device)
-    todo = torch.arange(count, device=device)
-    while todo.numel():
-        z = torch.randn(todo.numel(), generator=generator, device=device, dtype=torch.float64)
-        u = torch.rand(todo.numel(), generator=generator, device=device, dtype=torch.float64)
+
+    def propose(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``size`` proposals ``v`` and whether each is accepted."""
+        z = torch.randn(size, generator=generator, device=device, dtype=torch.float64)
+        u = torch.rand(size, generator=generator, device=device, dtype=torch.float64)
         v = (1.0 + c * z) ** 3
         log_v = torch.log(v.clamp_min(1e-300))
-        ok = (v > 0) & (torch.log(u) < 0.5 * z * z + d - d * v + d * log_v)
-        out[todo[ok]] = d * v[ok]
-        todo = todo[~ok]
+        return v, (v > 0) & (torch.log(u) < 0.5 * z * z + d - d * v + d * log_v)
+
+    v, ok = propose(count)
+    if bool(ok.all()):  # the usual case: no proposal rejected
+        out = d * v
+    else:
+        out = torch.empty(count, dtype=torch.float64, device=device)
+        todo = torch.arange(count, device=device)
+        while todo.numel():
+            out[todo[ok]] = d * v[ok]
+            todo = todo[~ok]
+            if todo.numel():
+                v, ok = propose(todo.numel())
     if alpha < 1.0:
         u = torch.rand(count, generator=generator, device=device, dtype=torch.float64)
         out = out * u.pow(1.0 / alpha)

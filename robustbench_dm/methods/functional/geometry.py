@@ -8,6 +8,9 @@ value, others are sampled bilinearly with edge clamping, and the result is trunc
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -50,22 +53,25 @@ def affine_image(images: torch.Tensor, matrices: torch.Tensor, fill: float = 0.0
     in PIL; the others go through ``grid_sample`` in chunks of about ``_CHUNK_BYTES`` of float
     pixels, so that each chunk's passes stay in cache."""
     n = images.shape[0]
-    device = images.device
-    params = matrices.to(device=device, dtype=torch.float32).reshape(n, 6)
-    a, b, c, d, e, f = params.unbind(1)
-    shifts = (a == 1) & (b == 0) & (d == 0) & (e == 1) & (c == c.round()) & (f == f.round())
-    fill_byte = torch.tensor(float(fill)).add_(_TRUNCATE_EPS).to(torch.uint8).item()
-    if not bool(shifts.any()):
+    params = matrices.to(device=images.device, dtype=torch.float32).reshape(n, 6)
+    fill_byte = int(np.float32(fill) + np.float32(_TRUNCATE_EPS))  # as the warp's truncation
+    moves: dict[tuple[int, int], list[int]] = {}
+    warped: list[int] = []
+    for i, (a, b, c, d, e, f) in enumerate(params.tolist()):
+        if a == 1 and b == 0 and d == 0 and e == 1 and c == int(c) and f == int(f):
+            moves.setdefault((int(c), int(f)), []).append(i)
+        else:
+            warped.append(i)
+    if not moves:
         return _warp_into(torch.empty_like(images), images, params, fill_byte)
+    if len(moves) == 1 and not warped:
+        return _shift(images, *next(iter(moves)), fill_byte)
     out = torch.empty_like(images)
-    moves = torch.stack([c, f], dim=1)[shifts].long()
-    shift_ids = shifts.nonzero().squeeze(1)
-    pairs, group = torch.unique(moves, dim=0, return_inverse=True)
-    for k, (dx, dy) in enumerate(pairs.tolist()):
-        idx = shift_ids[group == k]
+    for (dx, dy), ids in moves.items():
+        idx = torch.tensor(ids, device=images.device)
         out.index_copy_(0, idx, _shift(images.index_select(0, idx), dx, dy, fill_byte))
-    if not bool(shifts.all()):
-        idx = (~shifts).nonzero().squeeze(1)
+    if warped:
+        idx = torch.tensor(warped, device=images.device)
         sub = images.index_select(0, idx)
         out.index_copy_(0, idx, _warp_into(torch.empty_like(sub), sub, params[idx], fill_byte))
     return out
@@ -82,14 +88,20 @@ def _shift(images: torch.Tensor, dx: int, dy: int, fill_byte: int) -> torch.Tens
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _pixel_centres(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel-centre coordinates ``x + 0.5`` (1 x 1 x W) and ``y + 0.5`` (1 x H x 1), float32."""
+    xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5).view(1, 1, w)
+    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5).view(1, h, 1)
+    return xs, ys
+
+
 def _warp_into(
     out: torch.Tensor, images: torch.Tensor, params: torch.Tensor, fill_byte: int
 ) -> torch.Tensor:
     """Bilinear ``grid_sample`` warp of uint8 ``images`` by ``params`` (``N x 6``) into ``out``."""
     n, c, h, w = images.shape
-    device = images.device
-    xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5).view(1, 1, w)
-    ys = (torch.arange(h, device=device, dtype=torch.float32) + 0.5).view(1, h, 1)
+    xs, ys = _pixel_centres(h, w, images.device)
     per_chunk = max(1, _CHUNK_BYTES // (c * h * w * 4))
     for start in range(0, n, per_chunk):
         chunk = slice(start, start + per_chunk)
@@ -116,10 +128,10 @@ def rotate_matrices(degrees: torch.Tensor, height: int, width: int) -> torch.Ten
     angle = -torch.deg2rad(degrees.double())
     cos, sin = torch.cos(angle), torch.sin(angle)
     cx, cy = width / 2.0, height / 2.0
-    zero = torch.zeros_like(cos)
+    neg_sin = -sin
     c = cos * -cx + sin * -cy + cx
-    f = -sin * -cx + cos * -cy + cy
-    return _matrices(cos, sin, c + zero, -sin, cos, f + zero).float()
+    f = neg_sin * -cx + cos * -cy + cy
+    return _matrices(cos, sin, c, neg_sin, cos, f).float()
 
 
 def shear_x_matrices(shear: torch.Tensor) -> torch.Tensor:
