@@ -107,12 +107,13 @@ def main() -> None:
         out.mkdir()
         for plot in doc.plots:
             (out / plot.filename).write_bytes(plot.png)
+            (out / plot.svg_filename).write_bytes(plot.svg)
         write_html(doc, out / "report.html")
         write_markdown(doc, out / "report.md")
         write_cells_csv(analysis, out / "cells.csv")
         write_latex(doc.tables, out / "tables.tex")
         write_json(analysis, doc, out / "report.json")
-        stages.append(("writers (html, md, csv, tex, json)", time.perf_counter() - t))
+        stages.append(("writers (png + svg, html, md, csv, tex, json)", time.perf_counter() - t))
         total = time.perf_counter() - t0
 
         run = next(r for r in runs if r.suite == "imagenet-c")

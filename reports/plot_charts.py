@@ -121,8 +121,8 @@ def severity_lines(sa: SuiteAnalysis, *, calibration: bool = False, n_boot: int 
             ax.plot(LEVELS, 100 * np.array(ys), marker=MARKERS[i % len(MARKERS)],
                     color=colour(i), label=ra.run.label)
         else:
-            _curve(ax, i, ra.run.label, plot_intervals.per_severity(ra.run, n_boot=n_boot,
-                                                                   seed=seed))
+            _curve(ax, i, ra.run.label, plot_intervals.per_severity(
+                ra.run, ra.baseline, n_boot=n_boot, seed=seed))
     ax.set_xticks(LEVELS, ["clean", "1", "2", "3", "4", "5"])
     ax.set_xlabel("Severity (0 = clean)")
     ax.legend(fontsize=7)
@@ -154,7 +154,7 @@ def severity_grid(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Pl
     fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.35 / height, bottom=0.95 / height,
                         hspace=0.45, wspace=0.12)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
-    cells = {ra.run.label: plot_intervals.per_cell(ra.run, n_boot=n_boot, seed=seed)
+    cells = {ra.run.label: plot_intervals.per_cell(ra.run, ra.baseline, n_boot=n_boot, seed=seed)
              for ra in sa.runs}
     for ax, name in zip(axes.flat, names):
         for i, ra in enumerate(sa.runs):

@@ -5,10 +5,13 @@
 - per severity: the mean over the corruptions that enter the mean error (`mean_set`), 0 = clean;
 - per cell: the cell mean.
 
-Each point estimate equals what the figure draws, so an interval always brackets its bar or point.
+Each point estimate is what the figure draws, computed by the same `Measure` as its interval.
+All of a run's quantities come from one bootstrap (`run_intervals`).
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from reports import bootstrap
 from reports.bootstrap import Interval
@@ -22,51 +25,72 @@ from reports.measures import (
     mean_set,
 )
 
+_MEMO: OrderedDict[tuple, tuple[ScoredRun, Baseline | None, dict[str, Interval]]] = OrderedDict()
+MEMO_SIZE = 64   # runs whose figure intervals are kept (a report draws each run several times)
 
-def _intervals(run: ScoredRun, measures: list[Measure], n_boot: int, seed: int
-               ) -> dict[str, Interval]:
-    if not measures:
-        return {}
+
+def _measures(run: ScoredRun, baseline: Baseline | None, value: str) -> list[Measure]:
+    """Every figure quantity of ``run``: "mean/NAME", "ratio/NAME" (when ``baseline`` covers
+    NAME), "severity/S" and "cell/NAME/LEVEL"."""
+    out = []
+    for name in run.cell_names():
+        cols = tuple(((name, level), value) for level in run.levels(name))
+        out.append(Measure(f"mean/{name}", name, cols, _mean))
+        found = _ratio_columns(run, baseline, [name], value)
+        if found is not None:
+            cols, groups, denominators = found
+            out.append(Measure(f"ratio/{name}", name, cols, _grouped_ratio(groups, denominators)))
+    if ("clean", 0) in run.cells:
+        out.append(Measure("severity/0", "clean", ((("clean", 0), value),), _mean))
+    names = mean_set(run)
+    for level in range(1, 6):
+        cols = tuple(((n, level), value) for n in names if (n, level) in run.cells)
+        if cols:
+            out.append(Measure(f"severity/{level}", f"severity {level}", cols, _mean))
+    out += [Measure(f"cell/{name}/{level}", name, (((name, level), value),), _mean)
+            for name, level in run.cells]
+    return out
+
+
+def run_intervals(run: ScoredRun, baseline: Baseline | None, *, value: str = "error",
+                  n_boot: int = 1000, seed: int = 0) -> dict[str, Interval]:
+    """Every interval the figures draw for ``run`` (keys of `_measures`) from one bootstrap;
+    remembered for the last `MEMO_SIZE` (run, baseline, value, n_boot, seed)."""
+    key = (id(run), id(baseline), value, n_boot, seed)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is run and hit[1] is baseline:
+        _MEMO.move_to_end(key)
+        return hit[2]
+    measures = _measures(run, baseline, value)
     reps = bootstrap.replicates([run], {run.label: measures}, n_boot=n_boot, seed=seed)[run.label]
-    return {m.key: bootstrap.interval(m.point(run), reps[m.key]) for m in measures}
+    found = {m.key: bootstrap.interval(m.point(run), reps[m.key]) for m in measures}
+    _MEMO[key] = (run, baseline, found)
+    while len(_MEMO) > MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return found
 
 
 def per_corruption(run: ScoredRun, baseline: Baseline | None, *, value: str = "error",
                    ratio: bool = False, n_boot: int = 1000, seed: int = 0) -> dict[str, Interval]:
     """{corruption: interval} of the ratio to ``baseline`` (names the baseline covers) when
     ``ratio``, else of the mean of ``value`` over the levels scored."""
-    measures = []
-    for name in run.cell_names():
-        if ratio:
-            found = _ratio_columns(run, baseline, [name], value)
-            if found is not None:
-                cols, groups, denominators = found
-                measures.append(Measure(name, name, cols, _grouped_ratio(groups, denominators)))
-        else:
-            cols = tuple(((name, level), value) for level in run.levels(name))
-            measures.append(Measure(name, name, cols, _mean))
-    return _intervals(run, measures, n_boot, seed)
+    prefix = "ratio/" if ratio else "mean/"
+    found = run_intervals(run, baseline, value=value, n_boot=n_boot, seed=seed)
+    return {k[len(prefix):]: v for k, v in found.items() if k.startswith(prefix)}
 
 
-def per_severity(run: ScoredRun, names: list[str] | None = None, *, value: str = "error",
+def per_severity(run: ScoredRun, baseline: Baseline | None = None, *, value: str = "error",
                  n_boot: int = 1000, seed: int = 0) -> dict[int, Interval]:
-    """{severity: interval} of the mean of ``value`` over ``names`` (default `mean_set`) at each
-    severity scored; severity 0 is the clean cell when there is one."""
-    names = mean_set(run) if names is None else names
-    measures = []
-    if ("clean", 0) in run.cells:
-        measures.append(Measure("0", "clean", ((("clean", 0), value),), _mean))
-    for level in range(1, 6):
-        cols = tuple(((n, level), value) for n in names if (n, level) in run.cells)
-        if cols:
-            measures.append(Measure(str(level), f"severity {level}", cols, _mean))
-    return {int(k): v for k, v in _intervals(run, measures, n_boot, seed).items()}
+    """{severity: interval} of the mean of ``value`` over the corruptions of `mean_set` at each
+    severity scored; severity 0 is the clean cell when there is one. (``baseline`` only shares
+    the bootstrap with `per_corruption`.)"""
+    found = run_intervals(run, baseline, value=value, n_boot=n_boot, seed=seed)
+    return {int(k.split("/")[1]): v for k, v in found.items() if k.startswith("severity/")}
 
 
-def per_cell(run: ScoredRun, *, value: str = "error", n_boot: int = 1000, seed: int = 0
-             ) -> dict[CellKey, Interval]:
-    """{(name, level): interval} of each cell's mean of ``value``."""
-    measures = [Measure(f"{name}/{level}", name, (((name, level), value),), _mean)
-                for name, level in run.cells]
-    return {(k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1])): v
-            for k, v in _intervals(run, measures, n_boot, seed).items()}
+def per_cell(run: ScoredRun, baseline: Baseline | None = None, *, value: str = "error",
+             n_boot: int = 1000, seed: int = 0) -> dict[CellKey, Interval]:
+    """{(name, level): interval} of each cell's mean of ``value`` (``baseline`` as above)."""
+    found = run_intervals(run, baseline, value=value, n_boot=n_boot, seed=seed)
+    return {(k.split("/")[1], int(k.split("/")[2])): v for k, v in found.items()
+            if k.startswith("cell/")}
