@@ -6,3 +6,28 @@ Sub-packages: ``metrics`` (pure metric functions), ``suites`` (where images come
 """
 
 __version__ = "0.1.0"
+
+# Public names imported on first use, so that ``import robustbench_dm`` stays light:
+# name -> module that defines it (a module maps to itself).
+_LAZY = {
+    "transforms": "robustbench_dm.transforms",
+    "losses": "robustbench_dm.losses",
+    "AugMix": "robustbench_dm.transforms",
+    "AugmentationViews": "robustbench_dm.transforms",
+    "Corrupt": "robustbench_dm.transforms",
+    "DynamicMixup": "robustbench_dm.transforms",
+    "JSDLoss": "robustbench_dm.losses",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'robustbench_dm' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(_LAZY[name])
+    return module if module.__name__.endswith("." + name) else getattr(module, name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -212,3 +212,16 @@ def test_dataloader_workers_are_seeded_apart_and_reproducible(transform):
     assert all(torch.equal(a, b) for x, y in zip(first, second) for a, b in zip(x, y))
     # items 0 and 1 are the first draws of workers 0 and 1: different worker seeds
     assert len({float(batch[1].sum()) for batch in first}) == len(first)
+
+
+def test_package_exports_lazily():
+    import subprocess
+    import sys
+
+    import robustbench_dm
+    from robustbench_dm import losses, transforms
+
+    assert robustbench_dm.AugMix is AugMix and robustbench_dm.JSDLoss is losses.JSDLoss
+    assert robustbench_dm.transforms is transforms and "Corrupt" in dir(robustbench_dm)
+    code = "import sys, robustbench_dm; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
