@@ -100,7 +100,9 @@ def test_connection_reset_resumes(files, tmp_path):
     ranges = [r for _, r in stats["requests"]]
     assert ranges[0] is None and ranges[-1] == f"bytes={transfer.resumed_from}-"
     assert 0 < transfer.resumed_from < len(data)
-    assert stats["bytes"]["/reset-once/data.bin"] == len(data)  # no byte was sent twice
+    # the first answer sent half the file (the reset may lose some of it in flight); the second
+    # only what the client was missing
+    assert stats["bytes"]["/reset-once/data.bin"] == len(data) // 2 + len(data) - transfer.resumed_from
 
 
 def _wait_for_size(path: Path, size: int, proc: subprocess.Popen) -> None:
