@@ -4,6 +4,7 @@ manifests themselves."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -18,9 +19,10 @@ from click.testing import CliRunner
 
 from cli import main
 from download_server import file_entry, serve, write_manifest
-from formats import write_cifar_c
+from formats import write_cifar_c, write_imagenet_c_folder
 from robustbench_dm.download import download, load_manifest
 from robustbench_dm.download import run as download_run
+from robustbench_dm.download.progress import ByteProgress
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import create_model, save_checkpoint
 from robustbench_dm.suites import get_suite, list_suites
@@ -180,3 +182,37 @@ def test_released_suite_folders_match_the_readers(released, tmp_path):
     download(["cifar10-c"], tmp_path / "d", manifest=released.manifest)
     suite = get_suite("cifar10-c", tmp_path / "d" / "CIFAR-10-C", corruptions=CORRUPTIONS)
     assert suite.cell_size("fog", 1) == 10
+
+
+def test_several_archives_merge_into_one_suite_folder(tmp_path):
+    """ImageNet-C's layout: each archive holds corruption folders; all land in DIR/ImageNet-C."""
+    served = tmp_path / "served"
+    served.mkdir()
+    for archive, corruption in (("noise.tar", "gaussian_noise"), ("weather.tar", "fog")):
+        src = write_imagenet_c_folder(tmp_path / "src" / archive, (corruption,), per_class=1,
+                                      size=32, severities=(1, 2))
+        with tarfile.open(served / archive, "w") as tar:
+            tar.add(src / corruption, arcname=corruption)
+    with serve(served) as server:
+        files = [file_entry(served / name, server.url("files", name), strip_top=False)
+                 for name in ("noise.tar", "weather.tar")]
+        manifest = write_manifest(tmp_path / "m.json", {"imagenet-c": {"folder": "ImageNet-C",
+                                                                       "files": files}})
+        download(["imagenet-c"], tmp_path / "d", manifest=manifest)
+    root = tmp_path / "d" / "ImageNet-C"
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["fog", "gaussian_noise"]
+    suite = get_suite("imagenet-c", root, corruptions="gaussian_noise,fog", severities="1,2")
+    assert suite.cell_size("fog", 2) == 3
+
+
+def test_progress_lines_without_a_terminal():
+    stream = io.StringIO()
+    bar = ByteProgress("cifar10-c CIFAR-10-C.tar", stream, already=1000)
+    bar(1000 + 500_000, 2_000_000)
+    bar(2_000_000, 2_000_000)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("cifar10-c CIFAR-10-C.tar: 501.0 kB / 2.0 MB (25%), ")
+    assert "/s" in lines[0] and "ETA" in lines[0]
+    assert lines[-1].startswith("cifar10-c CIFAR-10-C.tar: 2.0 MB / 2.0 MB (100%)")
+    assert "\r" not in stream.getvalue()
