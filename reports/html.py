@@ -1,6 +1,6 @@
-"""``report.html``: one self-contained file (inline CSS, figures as base64 SVG data URIs: vector,
-shown at their natural size; no external assets) laid out to read on a 1280 px laptop screen
-without horizontal scrolling."""
+"""``report.html``: one self-contained file (inline CSS; figures as base64 data URIs, SVG for
+charts and JPEG for galleries of photographs, shown at their size on a page; no external assets)
+laid out to read on a 1280 px laptop screen without horizontal scrolling."""
 
 from __future__ import annotations
 
@@ -99,9 +99,10 @@ def render_html(doc: Document) -> str:
         parts.append("</section>")
     parts.append("<h2>Plots</h2>")
     for plot in doc.plots:
-        data = base64.b64encode(plot.svg).decode("ascii")
-        parts.append(f'<figure><img alt="{escape(plot.title)}" '
-                     f'src="data:image/svg+xml;base64,{data}">'
+        mime, data = (("image/jpeg", plot.jpeg) if plot.photographic
+                      else ("image/svg+xml", plot.svg))
+        parts.append(f'<figure><img alt="{escape(plot.title)}" width="{plot.width_px}" '
+                     f'src="data:{mime};base64,{base64.b64encode(data).decode("ascii")}">'
                      f"<figcaption><b>{escape(plot.title)}.</b> {escape(plot.caption)}"
                      "</figcaption></figure>")
     parts.append("<h2>Provenance</h2>")

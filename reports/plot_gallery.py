@@ -148,7 +148,7 @@ def _gallery(preset: str, severities: tuple[int, ...], registered: tuple[str, ..
                 f"Corruption gallery ({preset} preset, {size} px): {PHOTOGRAPH}, not a scored image",
                 f"The {PHOTOGRAPH} (not an image of any scored suite) under every registered "
                 f"corruption at severities {', '.join(map(str, severities))} (fixed generator "
-                f"seed 0). {note}".strip(), fig)
+                f"seed 0). {note}".strip(), fig, photographic=True)
 
 
 def _open_options(md: dict) -> list[tuple[object, dict]]:
@@ -217,5 +217,5 @@ def suite_gallery(runs: list[ScoredRun]) -> tuple[Plot | None, str]:
                     f"The first image of each cell of the scored {run.suite} suite ({size} px, "
                     f"{where}), at severities {', '.join(map(str, levels))}"
                     f"{'' if clean is not None else '; the suite has no clean cell'}; "
-                    f"the results hold {per_cell(runs)}.", fig), ""
+                    f"the results hold {per_cell(runs)}.", fig, photographic=True), ""
     return None, reason
