@@ -50,18 +50,20 @@ def build_tables(analysis: Analysis, reference: str) -> list[Table]:
     for sa in analysis.suites:
         paper = papers[sa.suite]
         if sa.kind == "c":
-            tables.append(summary_table(sa, paper))
-            tables.append(corruption_table(sa, paper))
-            tables.extend(filter(None, [seed_table(sa), architecture_table(sa),
-                                        published.method_architecture_table(paper, sa.suite)]))
+            own = [summary_table(sa, paper), corruption_table(sa, paper), seed_table(sa),
+                   architecture_table(sa)]
+            tables.extend(_with_flag_notes(t, sa.runs) for t in own if t is not None)
+            tables.extend(filter(None, [published.method_architecture_table(paper, sa.suite)]))
         else:
-            tables.append(perturbation_table(sa, paper))
-            tables.extend(filter(None, [seed_table(sa)]))
+            own = [perturbation_table(sa, paper), seed_table(sa)]
+            tables.extend(_with_flag_notes(t, sa.runs) for t in own if t is not None)
     ablation = [s for s, p in papers.items() if p == "dynmix-paper"]
-    tables.extend(filter(None, [threed_table(analysis), comparison_table(analysis),
+    both = imagenet_c_and_3dcc(analysis)
+    threed = threed_table(analysis)
+    if threed is not None:
+        tables.append(_with_flag_notes(threed, both[0].runs + both[1].runs))
+    tables.extend(filter(None, [comparison_table(analysis),
                                 published.ablation_table("dynmix-paper", ablation)]))
-    for table in tables:
-        _add_flag_notes(table, analysis)
     return tables
 
 
@@ -82,27 +84,30 @@ def measured_row(ra: RunAnalysis, values: dict) -> Row:
                alert=compatibility(ra.run)[0] in COMPATIBILITY_FLAGS)
 
 
-def _add_flag_notes(table: Table, analysis: Analysis) -> None:
-    """One note per flag used in ``table``: what it means for the rows it marks."""
-    runs = {ra.run.label: ra for sa in analysis.suites for ra in sa.runs}
+def _with_flag_notes(table: Table, runs: list[RunAnalysis]) -> Table:
+    """``table`` with one note per flag it shows: what the flag means for the rows it marks
+    (``runs``: the analyses its measured rows come from)."""
+    by_label = {}
+    for ra in runs:
+        by_label.setdefault(ra.run.label, []).append(ra)
     flagged = [r for r in table.rows if r.flags and not r.published]
-    chance = [r.label for r in flagged if "at chance" in r.flags]
+    chance = [r.label for r in flagged if any(f.startswith("at chance") for f in r.flags)]
     if chance:
         table.notes.append(f"at chance ({', '.join(chance)}): the 95% interval of the clean error "
                            "(or, without a clean cell, of the mean corruption error) reaches "
                            "1 - 1/K for K classes; not ranked or compared.")
     for row in flagged:
-        ra = runs.get(row.label)
-        if ra is None:
-            continue
-        if "subset" in row.flags:
-            table.notes.append(f"subset ({row.label}): scored on part of the suite "
-                               f"({subset_phrase(ra.run)}).")
-        status, messages = compatibility(ra.run)
-        if status in COMPATIBILITY_FLAGS:
-            detail = "; ".join(m.rstrip(".") for m in messages) or "no detail recorded"
-            table.notes.append(f"{COMPATIBILITY_FLAGS[status]} ({row.label}): {detail}.")
+        for ra in by_label.get(row.label, []):
+            subset = subset_phrase(ra.run)
+            if "subset" in row.flags and subset:
+                table.notes.append(f"subset ({row.label}, {ra.run.suite}): scored on part of the "
+                                   f"suite ({subset}).")
+            status, messages = compatibility(ra.run)
+            if status in COMPATIBILITY_FLAGS:
+                detail = "; ".join(m.rstrip(".") for m in messages) or "no detail recorded"
+                table.notes.append(f"{COMPATIBILITY_FLAGS[status]} ({row.label}): {detail}.")
     table.notes = list(dict.fromkeys(table.notes))
+    return table
 
 
 def _uses_alexnet(sa: SuiteAnalysis) -> bool:

@@ -140,6 +140,8 @@ def test_case2_models_at_chance_are_marked_and_never_ranked(tmp_path):
     assert cells["at_chance"].all()
     rows = data["tables"]["summary_fmnist-c"]["rows"]
     assert all("at chance" in r["flags"] for r in rows if not r["published"])
+    assert ("subset (standard, fmnist-c): scored on part of the suite (at most 300 images per "
+            "cell).") in data["tables"]["summary_fmnist-c"]["notes"]
     assert data["suites"][0]["ranking"] == [] and data["suites"][0]["comparisons"] == []
 
 
@@ -277,7 +279,8 @@ def test_subset_is_labelled_wherever_its_numbers_appear(tmp_path):
                                    "on this suite.")
     for name in ("report.md", "report.html", "tables.tex"):
         assert "s (subset)" in texts[name], name
-    assert "subset (s): scored on part of the suite (at most 200 images per cell)." in texts["report.md"]
+    assert ("subset (s, cifar10-c): scored on part of the suite (at most 200 images per cell)."
+            in texts["report.md"])
     assert pd.read_csv(out / "cells.csv")["subset"].all()
     assert all("Marked models: s (subset)." in p.caption for p in doc.plots
                if not p.filename.startswith("gallery"))
