@@ -16,12 +16,9 @@ own name, beside ``"format": "robustbench_dm"``.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import pickletools
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -32,6 +29,7 @@ from robustbench_dm.atomic import write_atomic
 from robustbench_dm.errors import UserError
 from robustbench_dm.models.exported import is_exported_program, load_exported
 from robustbench_dm.models.normalization import Normalized, resolve_normalization
+from robustbench_dm.models.pickle_scan import is_torchscript, pickle_globals, torch_load
 from robustbench_dm.models.registry import build_network
 from robustbench_dm.models.safetensors_file import (
     SUFFIX as SAFETENSORS_SUFFIX,
@@ -52,9 +50,6 @@ CHECKPOINT_KEYS = ("arch", "num_classes", "normalization", "state_dict", "method
                    "metadata")
 _REQUIRED = ("arch", "num_classes", "state_dict")
 _PLAIN = (type(None), bool, int, float, str, bytes, torch.Tensor, torch.dtype, torch.Size)
-# Globals a weights_only load accepts anyway; not worth naming in a refusal.
-_HARMLESS_GLOBALS = ("torch.", "collections.OrderedDict", "_codecs.encode", "builtins.set",
-                     "__builtin__.set")
 
 NormalizeArg = str | tuple[Sequence[float], Sequence[float]] | None
 SAFETENSORS_FORMAT = "robustbench_dm"
@@ -129,82 +124,6 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _is_torchscript(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as zf:
-        return any(n.endswith("/constants.pkl") or "/code/" in n for n in zf.namelist())
-
-
-def _pickle_streams(path: Path) -> list[bytes]:
-    """The pickle byte streams a ``torch.load`` would unpickle (``data.pkl`` in a zip file;
-    the whole file otherwise)."""
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            return [zf.read(n) for n in zf.namelist() if n.endswith("data.pkl")]
-    return [path.read_bytes()]
-
-
-def _pickle_globals(path: Path) -> list[str] | None:
-    """Names (``module.name``) of the globals the pickle in ``path`` imports when loaded, or
-    ``None`` when the file is not a pickle at all. Never unpickles anything."""
-    found: list[str] = []
-    parsed_any = False
-    for stream in _pickle_streams(path):
-        buf = io.BytesIO(stream)
-        while buf.tell() < len(stream):  # several pickles in a row in torch's legacy format
-            strings: list[str] = []
-            memo: dict[int, Any] = {}
-            try:
-                for opcode, arg, _ in pickletools.genops(buf):
-                    name = opcode.name
-                    if name in ("GLOBAL", "INST"):
-                        found.append(str(arg).replace(" ", "."))
-                    elif name == "STACK_GLOBAL" and len(strings) >= 2:
-                        found.append(f"{strings[-2]}.{strings[-1]}")
-                    elif isinstance(arg, str) and "UNICODE" in name:
-                        strings.append(arg)
-                    elif name in ("BINGET", "LONG_BINGET", "GET") and memo.get(arg) is not None:
-                        strings.append(memo[arg])
-                    elif name in ("BINPUT", "LONG_BINPUT", "PUT") and strings:
-                        memo[arg] = strings[-1]
-                    elif name == "MEMOIZE":
-                        memo[len(memo)] = strings[-1] if strings else None
-                    if name == "STOP":
-                        break
-            except Exception:  # not (or no longer) a pickle stream
-                if not parsed_any:
-                    return None
-                break
-            parsed_any = True
-    if not parsed_any:
-        return None
-    return list(dict.fromkeys(g for g in found if not g.startswith(_HARMLESS_GLOBALS)))
-
-
-def _torch_load(path: Path, unsafe_pickle: bool) -> Any:
-    try:
-        with warnings.catch_warnings():  # e.g. "pickle protocol 4": the refusal below says it all
-            warnings.simplefilter("ignore")
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        globals_ = _pickle_globals(path)
-        if globals_ is None:
-            raise UserError(
-                f"{path} is not a checkpoint: expected a file written by torch.save (the "
-                "toolkit's checkpoint dict or a state dict) or a TorchScript file") from err
-        if not unsafe_pickle:
-            named = ", ".join(globals_[:4]) or "objects outside the tensor/plain-type whitelist"
-            raise UserError(
-                f"refused to load {path}: it is a full pickle that imports {named} when "
-                "loaded, which can run arbitrary code (torch.load(weights_only=True) rejects "
-                "it); pass --unsafe-pickle only if you trust where the file came from")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise UserError(f"{path} could not be unpickled: {err}") from err
 
 
 def _state_dict_variants(state: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -385,10 +304,10 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
             model = _state_dict_model(obj, path, arch, asked, None, info)
             info["format"] = "safetensors_state_dict"
     elif is_exported_program(path):
-        net = load_exported(path, _pickle_globals)
+        net = load_exported(path, pickle_globals)
         info.update(format="exported_program", arch=arch or "exported_program")
         model = Normalized(net, *(override or (None, None)))
-    elif _is_torchscript(path):
+    elif is_torchscript(path):
         try:
             with warnings.catch_warnings():  # TorchScript's deprecation notice
                 warnings.simplefilter("ignore", FutureWarning)
@@ -398,7 +317,7 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
         info.update(format="torchscript", arch=arch or "torchscript")
         model = Normalized(net, *(override or (None, None)))
     else:
-        obj = _torch_load(path, unsafe_pickle)
+        obj = torch_load(path, unsafe_pickle)
         if isinstance(obj, nn.Module):
             info.update(format="pickle", arch=arch or type(obj).__name__)
             if isinstance(obj, Normalized) and override is None:
