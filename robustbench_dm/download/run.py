@@ -227,10 +227,10 @@ def download(suites: Sequence[str], to: str | os.PathLike = ".", *, mirror: str 
         for stale in to.glob(EXTRACT_PREFIX + "*"):
             shutil.rmtree(stale, ignore_errors=True)
         work = [(f, to / DOWNLOADS / s.name / (f.name + ".partial"))
-                for s in specs for f, r in zip(s.files, _results(report, s.name))
-                if r.status != "present"]
+                for s, r in zip(specs, report.suites, strict=True)
+                for f, fr in zip(s.files, r.files, strict=True) if fr.status != "present"]
         _check_space(to, work)
-        for spec, result in zip(specs, report.suites):
+        for spec, result in zip(specs, report.suites, strict=True):
             _download_suite(spec, result, to, mirror, keep_archives, progress, retry_wait)
         downloads = to / DOWNLOADS
         if downloads.is_dir() and not any(downloads.iterdir()):
@@ -238,16 +238,12 @@ def download(suites: Sequence[str], to: str | os.PathLike = ".", *, mirror: str 
     return report
 
 
-def _results(report: DownloadReport, name: str) -> list[FileResult]:
-    return next(s.files for s in report.suites if s.name == name)
-
-
 def _download_suite(spec: SuiteSpec, result: SuiteResult, to: Path, mirror: str | None,
                     keep_archives: bool, progress: TextIO | None, retry_wait: float) -> None:
     store = to / DOWNLOADS / spec.name
     record = _read_record(result.folder) or {"suite": spec.name, "title": spec.title,
                                              "source": spec.source, "files": {}}
-    for fspec, fres in zip(spec.files, result.files):
+    for fspec, fres in zip(spec.files, result.files, strict=True):
         if fres.status == "present":
             continue
         store.mkdir(parents=True, exist_ok=True)
