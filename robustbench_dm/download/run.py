@@ -231,15 +231,17 @@ def download(suites: Sequence[str], to: str | os.PathLike = ".", *, mirror: str 
                 for f, fr in zip(s.files, r.files, strict=True) if fr.status != "present"]
         _check_space(to, work)
         for spec, result in zip(specs, report.suites, strict=True):
-            _download_suite(spec, result, to, mirror, keep_archives, progress, retry_wait)
+            _download_suite(spec, result, to, keep_archives, progress, retry_wait)
         downloads = to / DOWNLOADS
         if downloads.is_dir() and not any(downloads.iterdir()):
             downloads.rmdir()
     return report
 
 
-def _download_suite(spec: SuiteSpec, result: SuiteResult, to: Path, mirror: str | None,
-                    keep_archives: bool, progress: TextIO | None, retry_wait: float) -> None:
+def _download_suite(spec: SuiteSpec, result: SuiteResult, to: Path, keep_archives: bool,
+                    progress: TextIO | None, retry_wait: float) -> None:
+    """Fetch, verify and install every file of ``spec`` not yet recorded (URLs as in
+    ``result``, mirror applied), recording each one as soon as it is in place."""
     store = to / DOWNLOADS / spec.name
     record = _read_record(result.folder) or {"suite": spec.name, "title": spec.title,
                                              "source": spec.source, "files": {}}
