@@ -86,8 +86,8 @@ def decide(reference: str, suite: str, runs: list[ScoredRun]) -> tuple[str | Non
             reasons.append(f"{run.label} lacks {len(missing)} of the {len(wanted)} cells "
                            f"{PAPERS[paper]} measured (e.g. {missing[0][0]}/{missing[0][1]})")
     if reasons:
-        return None, (f"Published reference rows ({PAPERS[paper]}) are left out: they cover the "
-                      f"whole {suite}, but {'; '.join(reasons)}.")
+        return None, (f"Published reference rows ({PAPERS[paper]}) are left out: they were "
+                      f"measured on the whole {suite}, but {'; '.join(reasons)}.")
     return paper, None
 
 

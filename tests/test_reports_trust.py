@@ -77,8 +77,8 @@ def test_case1_fashion_mnist_checkpoint_on_cifar10_c_cells_of_10_images(tmp_path
     published = [r for t in data["tables"].values() for r in t["rows"] if r["published"]]
     assert published == []
     line = ("cifar10-c: Published reference rows (the Dynamic Mixup paper) are left out: they "
-            "cover the whole cifar10-c, but fm was scored despite a dataset mismatch; fm covers a "
-            "subset of the suite (at most 10 images per cell).")
+            "were measured on the whole cifar10-c, but fm was scored despite a dataset mismatch; "
+            "fm covers a subset of the suite (at most 10 images per cell).")
     assert line in doc.summary
     assert "- " + line in texts["report.md"]
     assert "Standard (mean of 4 architectures)" not in texts["report.md"]
@@ -90,8 +90,8 @@ def test_published_rows_left_out_for_missing_cells_and_unmeasured_suites(tmp_pat
                          metadata={"subset": COMPLETE})
     doc, _, _, _ = _report(tmp_path, {str(path): "a"}, reference="dynmix-paper")
     assert doc.summary[-1] == (
-        "cifar10-c: Published reference rows (the Dynamic Mixup paper) are left out: they cover "
-        "the whole cifar10-c, but a lacks 74 of the 75 cells the Dynamic Mixup paper measured "
+        "cifar10-c: Published reference rows (the Dynamic Mixup paper) are left out: they were "
+        "measured on the whole cifar10-c, but a lacks 74 of the 75 cells the Dynamic Mixup paper measured "
         "(e.g. gaussian_noise/1).")
     fm = write_results(tmp_path / "f" / "results.h5", c_suite_cells(errors, 100),
                        suite="fmnist-c", checkpoint={"dataset": "fashion-mnist"})
