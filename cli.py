@@ -85,7 +85,8 @@ def list_(what: str) -> None:
 def _listing(what: str) -> list[tuple[str, str]]:
     if what == "suites":
         from robustbench_dm.suites import list_suites
-        return list_suites()
+        from robustbench_dm.suites.families import family_label
+        return [(name, f"{family_label(name)} {desc}") for name, desc in list_suites()]
     if what in ("corruptions", "perturbations"):
         import corruptions
         from corruptions.descriptions import CORRUPTION_DESCRIPTIONS, PERTURBATION_DESCRIPTIONS
@@ -152,10 +153,15 @@ def _listing(what: str) -> list[tuple[str, str]]:
 @click.option("--gpu-decode/--no-gpu-decode", default=None,
               help="Decode JPEG folder suites with nvJPEG on the GPU (default: on with CUDA "
                    "where the suite allows it).")
+@click.option("--allow-mismatch", is_flag=True,
+              help="Score a checkpoint whose recorded dataset, classes, input size or "
+                   "normalisation differ from the suite's dataset family (recorded as a "
+                   "mismatch in the results).")
 def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, workers, limit,
           corruptions, severities, arch, weights, download_weights, normalize, unsafe_pickle,
           baseline, clean_root, seed,
-          generate, resolution, fast_jpeg, options, shard, bf16, channels_last, gpu_decode) -> None:
+          generate, resolution, fast_jpeg, options, shard, bf16, channels_last, gpu_decode,
+          allow_mismatch) -> None:
     """Score CHECKPOINT (or --weights) on a corruption suite; writes OUT/results.h5 and
     OUT/summary.json. Checkpoints may be .safetensors (the safe format), .pt/.pth, exported
     programs (.pt2) or TorchScript.
@@ -201,7 +207,8 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
     results = run_score(model, suite, out_dir=out_dir, batch_size=batch_size, device=device,
                         checkpoint_info=info, baseline=baseline, seed=seed or 0, workers=workers,
                         shard=shard, bf16=bf16, channels_last=channels_last,
-                        gpu_decode=gpu_decode)
+                        gpu_decode=gpu_decode, allow_mismatch=allow_mismatch,
+                        log=lambda note: click.echo(note, err=True) if is_main() else None)
     if not is_main():
         return
     if "shard" in results.attrs:

@@ -14,12 +14,12 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-import h5py
 import numpy as np
 
 from robustbench_dm.errors import UserError
+from robustbench_dm.scoring.baseline import check_baseline_suite
 from robustbench_dm.scoring.fast_path import DEFAULT_SETTINGS
-from robustbench_dm.scoring.results import Results, write_results
+from robustbench_dm.scoring.results import Results, read_cell, write_results
 from robustbench_dm.scoring.score import RESULTS_NAME, SUMMARY_NAME
 from robustbench_dm.scoring.shards import shard_cells
 from robustbench_dm.scoring.summary import write_summary
@@ -92,12 +92,6 @@ def _check_cells(parts: Sequence[Results]) -> list[tuple[str, int]]:
     return cells
 
 
-def _read_cell(part: Results, name: str, level: int) -> dict[str, np.ndarray]:
-    with h5py.File(part.path, "r") as f:
-        group = f[f"cells/{name}/{level}"]
-        return {key: group[key][()] for key in group}
-
-
 def merge(parts: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
           baseline: "Results | str | os.PathLike | None" = None) -> Results:
     """Merge the ``--shard`` results files ``parts`` (files or their folders) into
@@ -109,6 +103,8 @@ def merge(parts: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
     cells = _check_cells(opened)
     if baseline is not None and not isinstance(baseline, Results):
         baseline = Results.load(baseline)
+    if baseline is not None:
+        check_baseline_suite(baseline.path, baseline.suite, [opened[0].suite])
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(f"output folder {out} exists and is not a folder")
@@ -118,9 +114,9 @@ def merge(parts: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
     holder = {cell: part for part in opened for cell in part.cells()}
     attrs = {k: v for k, v in opened[0].attrs.items() if k != "shard"}
 
-    def arrays() -> Iterator[tuple[str, int, Mapping[str, np.ndarray]]]:
+    def arrays() -> Iterator[tuple[str, int, Mapping[str, np.ndarray], str | None]]:
         for name, level in cells:
-            yield name, level, _read_cell(holder[(name, level)], name, level)
+            yield name, level, *read_cell(holder[(name, level)].path, name, level)
 
     out.mkdir(parents=True, exist_ok=True)
     write_results(path, attrs, arrays())

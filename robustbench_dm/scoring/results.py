@@ -3,7 +3,8 @@
 Cells are added one at a time and atomically (:func:`append_cell`): the current file is copied
 to a temp file in the same folder, the finished cell is added, the copy is flushed, fsynced and
 renamed over the original. A run killed at any moment therefore leaves a file that opens and
-holds only complete cells; a re-run skips them.
+holds only complete cells; a re-run skips them. Each cell carries the checksum of its arrays
+(:mod:`.integrity`), so a file damaged later is detected on load and its damaged cells named.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ import pandas as pd
 
 from robustbench_dm.atomic import atomic_path, remove_stale_temps
 from robustbench_dm.errors import UserError
+from robustbench_dm.scoring.integrity import (CHECKSUM, CHECKSUMS_ATTR, FINGERPRINT, cell_checksum,
+                                              list_cell_groups, read_arrays)
 from robustbench_dm.scoring.summary import cell_calibration, summarize
 
 SCHEMA = 1
 CELL_ARRAYS = ("labels", "index", "topk", "topk_prob", "logits")
-_JSON_ATTRS = ("metadata", "checkpoint", "versions", "settings", "shard")
+_JSON_ATTRS = ("metadata", "checkpoint", "versions", "settings", "shard", "compatibility")
+Cell = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -85,29 +89,38 @@ def _decode_attrs(raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
 class Results:
     """A results file opened for reading. Arrays are read per cell on demand."""
 
-    def __init__(self, path: Path, attrs: dict[str, Any], cells: list[tuple[str, int]]):
+    def __init__(self, path: Path, attrs: dict[str, Any], cells: list[Cell],
+                 damaged: Mapping[Cell, str] | None = None):
         self.path = path
         self.attrs = attrs
-        self._cells = cells
+        self.damage: dict[Cell, str] = dict(damaged or {})  # damaged cell -> why (at load)
+        self._cells = [c for c in cells if c not in self.damage]
+        self.notes: list[str] = []  # what score() told the user (warnings, hints), in order
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Results":
-        """Open ``path``; a missing, unreadable or foreign file is a :class:`UserError`."""
+    def load(cls, path: str | os.PathLike, *, allow_damaged: bool = False) -> "Results":
+        """Open ``path``; a missing, unreadable or foreign file is a :class:`UserError`, and so
+        is a damaged one (a cell whose arrays fail their checksum or structure), naming the
+        damaged cells, unless ``allow_damaged``: then :meth:`cells` lists the intact cells and
+        :meth:`damaged_cells` the others."""
         path = Path(path)
         if not path.is_file():
             raise UserError(f"results file {path} does not exist")
-        try:
-            with h5py.File(path, "r") as f:
-                attrs = _decode_attrs(f.attrs, path)
-                cells = _list_cells(f)
-        except OSError as err:
-            raise UserError(f"{path} is not a readable HDF5 results file: {err}") from err
+        attrs, cells, damaged = _read_file(path)
         missing = [k for k in ("schema", "kind", "suite", "num_classes") if k not in attrs]
         if missing:
             raise UserError(f"{path} is not a robustbench_dm results file (no {missing} attributes)")
         if attrs["schema"] != SCHEMA:
             raise UserError(f"{path}: results schema {attrs['schema']}, expected {SCHEMA}")
-        return cls(path, attrs, cells)
+        if damaged and not allow_damaged:
+            raise UserError(f"results file {path} is damaged: {describe_damage(damaged)}; re-run "
+                            "score into its folder to re-score just those cells")
+        return cls(path, attrs, cells, damaged)
+
+    def damaged_cells(self) -> list[Cell]:
+        """Cells whose arrays fail their checksum or structure, re-verified in the file now."""
+        self.damage = _read_file(self.path)[2]
+        return list(self.damage)
 
     @property
     def kind(self) -> str:
@@ -164,12 +177,27 @@ def _nan_if_none(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
-def _list_cells(f: h5py.File) -> list[tuple[str, int]]:
-    if "cells" not in f:
-        return []
-    cells = [(name, int(level)) for name in f["cells"] for level in f["cells"][name]]
-    order = {name: i for i, name in enumerate(dict.fromkeys(n for n, _ in cells))}
-    return sorted(cells, key=lambda c: (c[0] != "clean", order[c[0]], c[1]))
+def _read_file(path: Path) -> tuple[dict[str, Any], list[Cell], dict[Cell, str]]:
+    """Attributes, cells and damaged cells (with the reason) of the results file ``path``."""
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = _decode_attrs(f.attrs, path)
+            cells, damaged = list_cell_groups(f)
+    except UserError:
+        raise
+    except Exception as err:  # h5py: OSError, KeyError, RuntimeError... on overwritten bytes
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"results file {path} cannot be read: it is not a readable HDF5 results "
+                        f"file ({reason}), so it is damaged or was never one; move it away to "
+                        "score again from scratch") from None
+    return attrs, cells, damaged
+
+
+def describe_damage(damaged: Mapping[Cell, str]) -> str:
+    """``"cells fog/1 (checksum mismatch), snow/2 (no topk array)"``."""
+    items = [f"{name}/{level} ({why})" if level >= 0 else f"{name} ({why})"
+             for (name, level), why in damaged.items()]
+    return f"cell{'s' if len(items) > 1 else ''} " + ", ".join(items)
 
 
 def _replace_atomically(path: Path, edit) -> None:
@@ -196,41 +224,83 @@ def _encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v, sort_keys=True) if k in _JSON_ATTRS else v for k, v in attrs.items()}
 
 
+def _set_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
+    for key, value in _encode_attrs(attrs).items():
+        f.attrs[key] = value
+    f.attrs[CHECKSUMS_ATTR] = CHECKSUM
+
+
+def _add_cell(f: h5py.File, name: str, level: int, arrays: Mapping[str, np.ndarray],
+              fingerprint: str | None) -> None:
+    """Store one cell's arrays with its checksum and data fingerprint (replacing the cell)."""
+    cells = f["cells"] if "cells" in f else f.create_group("cells", track_order=True)
+    group = cells[name] if name in cells else cells.create_group(name, track_order=True)
+    key = str(level)
+    if key in group:
+        del group[key]
+    cell = group.create_group(key)
+    for array_name, value in arrays.items():
+        cell.create_dataset(array_name, data=value)
+    cell.attrs[CHECKSUM] = cell_checksum(arrays)
+    cell.attrs[FINGERPRINT] = fingerprint or ""
+
+
+def _checksum_old_cells(f: h5py.File) -> None:
+    """Give the cells of a file written before checksums existed theirs (they were found intact
+    when the file was loaded)."""
+    for name in f.get("cells", {}):
+        for level in f["cells"][name]:
+            group = f["cells"][name][level]
+            if CHECKSUM not in group.attrs:
+                group.attrs[CHECKSUM] = cell_checksum(read_arrays(group))
+
+
 def append_cell(path: Path, attrs: Mapping[str, Any], name: str, level: int,
-                arrays: Mapping[str, np.ndarray]) -> None:
-    """Atomically add one finished cell to ``path`` (created with ``attrs`` if missing)."""
+                arrays: Mapping[str, np.ndarray], *, fingerprint: str | None = None) -> None:
+    """Atomically add one finished cell to ``path`` (created if missing) and set the file's
+    attributes to ``attrs``; ``fingerprint`` is ``Suite.cell_fingerprint`` of the cell."""
 
     def edit(f: h5py.File) -> None:
-        if not f.attrs:
-            for key, value in _encode_attrs(attrs).items():
-                f.attrs[key] = value
-        cells = f["cells"] if "cells" in f else f.create_group("cells", track_order=True)
-        group = cells[name] if name in cells else cells.create_group(name, track_order=True)
-        key = str(level)
-        if key in group:
-            del group[key]
-        cell = group.create_group(key)
-        for array_name, value in arrays.items():
-            cell.create_dataset(array_name, data=value)
+        if f.attrs.get(CHECKSUMS_ATTR) != CHECKSUM:
+            _checksum_old_cells(f)
+        _set_attrs(f, attrs)
+        _add_cell(f, name, level, arrays, fingerprint)
 
     _replace_atomically(path, edit)
 
 
 def write_results(path: Path, attrs: Mapping[str, Any],
-                  cells: Iterable[tuple[str, int, Mapping[str, np.ndarray]]]) -> None:
-    """Atomically write a whole results file: ``attrs`` and ``(name, level, arrays)`` cells in
-    the given order (arrays stored exactly as :func:`append_cell` stores them)."""
-    if path.exists():
+                  cells: Iterable[tuple[str, int, Mapping[str, np.ndarray], str | None]],
+                  *, replace: bool = False) -> None:
+    """Atomically write a whole results file: ``attrs`` and ``(name, level, arrays,
+    fingerprint)`` cells in the given order, stored exactly as :func:`append_cell` stores them.
+    An existing ``path`` is an error unless ``replace``."""
+    if path.exists() and not replace:
         raise FileExistsError(path)
 
     def edit(f: h5py.File) -> None:
-        for key, value in _encode_attrs(attrs).items():
-            f.attrs[key] = value
-        root = f.create_group("cells", track_order=True)
-        for name, level, arrays in cells:
-            group = root[name] if name in root else root.create_group(name, track_order=True)
-            cell = group.create_group(str(level))
-            for array_name, value in arrays.items():
-                cell.create_dataset(array_name, data=value)
+        _set_attrs(f, attrs)
+        f.create_group("cells", track_order=True)
+        for name, level, arrays, fingerprint in cells:
+            _add_cell(f, name, level, arrays, fingerprint)
 
-    _replace_atomically(path, edit)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
+        edit(f)
+
+
+def read_cell(path: Path, name: str, level: int) -> tuple[dict[str, np.ndarray], str | None]:
+    """The stored arrays and data fingerprint (None if not recorded) of one cell of ``path``."""
+    with h5py.File(path, "r") as f:
+        group = f[f"cells/{name}/{level}"]
+        fingerprint = group.attrs.get(FINGERPRINT)
+        if isinstance(fingerprint, bytes):
+            fingerprint = fingerprint.decode()
+        return read_arrays(group), (str(fingerprint) or None) if fingerprint is not None else None
+
+
+def drop_cells(results: "Results") -> None:
+    """Rewrite ``results.path`` without its damaged cells (read from scratch, so damage in the
+    HDF5 structure itself is not carried over)."""
+    attrs = {k: v for k, v in results.attrs.items() if k != CHECKSUMS_ATTR}
+    write_results(results.path, attrs, ((name, level, *read_cell(results.path, name, level))
+                                        for name, level in results.cells()), replace=True)

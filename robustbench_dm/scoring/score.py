@@ -17,34 +17,43 @@ import queue
 import threading
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
+from robustbench_dm.atomic import remove_stale_temps
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.distributed import (DistContext, barrier, broadcast, gather_arrays,
                                         process_group, split_range)
 from robustbench_dm.errors import UserError
+from robustbench_dm.outdir import check_writable, lock_folder
 from robustbench_dm.progress import Progress
+from robustbench_dm.scoring.baseline import check_baseline_suite
 from robustbench_dm.scoring.cell_reader import can_gpu_decode, read_share
-from robustbench_dm.scoring.fast_path import DEFAULT_SETTINGS, FastPath, resolve_fast_path
+from robustbench_dm.scoring.fast_path import FastPath, resolve_fast_path
 from robustbench_dm.scoring.results import (
     SCHEMA,
     Results,
     append_cell,
+    drop_cells,
     remove_stale_temp_files,
 )
+from robustbench_dm.scoring.resume import plan
 from robustbench_dm.scoring.shards import parse_shard, shard_attr, shard_cells
 from robustbench_dm.scoring.summary import write_summary
+from robustbench_dm.suites.families import check_checkpoint
 
 RESULTS_NAME = "results.h5"
 SUMMARY_NAME = "summary.json"
 MAX_LOGITS_CLASSES = 100
 TOP_K = 5
 _CHECKPOINT_FIELDS = ("path", "sha256", "format", "arch", "num_classes", "normalization",
-                      "method", "method_options", "dataset", "epoch")
+                      "method", "method_options", "dataset", "epoch", "seed", "recipe")
+MIN_P_CLASSES = 5  # top-5 distance ranks the 5 best classes of every frame
+CLEAN_HINT = ("hint: no clean cell was scored, so there is no clean error; score again into the "
+              "same out_dir with clean_root=DIR (--clean-root DIR, the clean test set) to add it")
 _VERSIONED = ("robustbench_dm", "torch", "torchvision", "numpy", "h5py")
 
 
@@ -61,39 +70,6 @@ def package_versions() -> dict[str, str]:
 
 def _json_roundtrip(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
-
-
-def _check_compatible(existing: Results, attrs: Mapping[str, Any]) -> None:
-    """Refuse to resume into a results file of another checkpoint, suite or subset."""
-    path = existing.path
-    hint = "choose another --out folder or delete it"
-    for key in ("kind", "suite", "num_classes"):
-        if existing.attrs.get(key) != attrs[key]:
-            raise UserError(f"{path} holds results for {key} {existing.attrs.get(key)!r}, "
-                            f"not {attrs[key]!r}: {hint}")
-    old_sha = (existing.attrs.get("checkpoint") or {}).get("sha256")
-    new_sha = attrs["checkpoint"].get("sha256")
-    if old_sha != new_sha:
-        raise UserError(f"{path} holds results of a different checkpoint (sha256 "
-                        f"{str(old_sha)[:12]}..., this one {str(new_sha)[:12]}...): {hint}")
-    old_settings = existing.attrs.get("settings", DEFAULT_SETTINGS)
-    if old_settings != attrs["settings"]:
-        raise UserError(f"{path} holds results scored with settings {old_settings}, but this run "
-                        f"has {attrs['settings']} (--bf16/--channels-last/--gpu-decode): pass "
-                        f"the same flags or {hint}")
-    if existing.attrs.get("shard") != attrs.get("shard"):
-        raise UserError(f"{path} holds {_describe_shard(existing.attrs.get('shard'))}, but this "
-                        f"run scores {_describe_shard(attrs.get('shard'))}: {hint}")
-    old_meta = {k: v for k, v in (existing.attrs.get("metadata") or {}).items() if k != "data_root"}
-    new_meta = {k: v for k, v in attrs["metadata"].items() if k != "data_root"}
-    for key in sorted(set(old_meta) | set(new_meta)):
-        if old_meta.get(key) != new_meta.get(key):
-            raise UserError(f"{path} holds results with {key} {old_meta.get(key)!r}, but this "
-                            f"run has {key} {new_meta.get(key)!r}: {hint}")
-
-
-def _describe_shard(shard: Mapping[str, Any] | None) -> str:
-    return "the whole suite" if shard is None else f"shard {shard['index']}/{shard['count']}"
 
 
 def _prefetch(batches: Iterable, depth: int, stage=None) -> Iterator:
@@ -141,8 +117,10 @@ class _CellScorer:
     """Turns batches of one cell into the stored arrays. Outputs stay on ``device`` until
     :meth:`finish` (one synchronisation per cell), which checks them and moves them to the CPU."""
 
-    def __init__(self, model: nn.Module, num_classes: int, fast: FastPath, batch_size: int):
+    def __init__(self, model: nn.Module, num_classes: int, fast: FastPath, batch_size: int,
+                 source: str = "the model"):
         self.model = model
+        self.source = source  # what produced the logits, for errors ("checkpoint X")
         self.num_classes = num_classes
         self.fast = fast
         self.batch_size = batch_size
@@ -188,7 +166,7 @@ class _CellScorer:
     def finish(self, parts: dict[str, list[torch.Tensor]], cell: str) -> dict[str, np.ndarray]:
         """Concatenate a cell's outputs on the CPU; NaN or infinite logits are an error."""
         if not bool(self.finite):
-            raise UserError(f"the model produced NaN or infinite logits in cell {cell}")
+            raise UserError(f"{self.source} produced NaN or infinite logits in cell {cell}")
         return {key: torch.cat(values).cpu().numpy() for key, values in parts.items()}
 
 
@@ -239,6 +217,8 @@ def score(
     bf16: bool | None = None,
     channels_last: bool | None = None,
     gpu_decode: bool | None = None,
+    allow_mismatch: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> Results:
     """Score ``model`` (float [0, 1] NCHW in, logits out) on every cell of ``suite``.
 
@@ -253,26 +233,35 @@ def score(
     summary.json; combine the parts with :func:`robustbench_dm.scoring.merge`). ``bf16``,
     ``channels_last`` and ``gpu_decode`` are the GPU fast path (``None``: on with CUDA).
     Under torchrun every rank calls this; rank 0 writes. Returns the :class:`Results`.
+
+    Before any image is scored, the checkpoint's recorded dataset, class count, input size and
+    normalisation are compared with the suite's dataset family
+    (:func:`robustbench_dm.suites.families.check_checkpoint`): a mismatch is a ``UserError``
+    unless ``allow_mismatch``; the outcome is recorded as the ``compatibility`` attribute.
+    ``out_dir`` is locked for the run (a second run into it is refused). An existing results
+    file gains the cells this run adds; damaged cells are re-scored (:mod:`.resume`).
+    Warnings and hints go to ``log`` as they arise and to the returned results' ``notes``.
     """
     if batch_size < 1:
         raise UserError(f"batch size must be a positive integer, got {batch_size}")
     if workers < 0:
         raise UserError(f"workers must be >= 0, got {workers}")
     shard = parse_shard(shard)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output folder {out} exists and is not a folder")
+    out = check_writable(out_dir, what="out_dir")
     path = out / RESULTS_NAME
     info = dict(checkpoint_info or {})
     model_classes = info.get("num_classes")
     if model_classes is not None and int(model_classes) != suite.num_classes:
         raise UserError(f"checkpoint {info.get('path', '')} has {model_classes} classes but suite "
                         f"{suite.name!r} has {suite.num_classes}: class counts must agree")
+    if suite.kind == "p" and int(suite.num_classes) < MIN_P_CLASSES:
+        raise UserError(f"suite {suite.name!r} has {suite.num_classes} classes; perturbation "
+                        f"suites need at least {MIN_P_CLASSES} (top-5 distance)")
+    compatibility = check_checkpoint(suite.name, info, allow_mismatch=allow_mismatch)
     if baseline is not None and not isinstance(baseline, Results):
         baseline = Results.load(baseline)
-    if baseline is not None and baseline.kind != suite.kind:
-        raise UserError(f"baseline {baseline.path} holds -{baseline.kind.upper()} results but "
-                        f"suite {suite.name!r} is a -{suite.kind.upper()} suite")
+    if baseline is not None:
+        check_baseline_suite(baseline.path, baseline.suite, [suite.name])
     dev = resolve_device(device)
     fast = resolve_fast_path(dev, bf16=bf16, channels_last=channels_last, gpu_decode=gpu_decode,
                              can_gpu_decode=dev.type == "cuda" and can_gpu_decode(suite))
@@ -287,52 +276,95 @@ def score(
         "versions": package_versions(),
         "seed": int(seed),
         "settings": fast.settings(),
+        "compatibility": compatibility.to_attr(),
     }
     if shard is not None:
         attrs["shard"] = shard_attr(cells, *shard)
         cells = shard_cells(cells, *shard)
-    with process_group(dev) as (ctx, rank_dev):
+    notes: list[str] = []
+    say = _notifier(notes, log)
+    for message in compatibility.messages:
+        say(f"warning: {message}")
+    source = f"checkpoint {info['path']}" if info.get("path") else "the model"
+    with lock_folder(out), process_group(dev) as (ctx, rank_dev):
+        if ctx.main:
+            remove_stale_temps(out)  # e.g. .summary.json.*.tmp of a killed run
         fast = dataclasses.replace(fast, device=rank_dev)
-        todo = broadcast(_todo(path, attrs, cells) if ctx.main else None, ctx)
+        todo, total = broadcast(_plan(path, attrs, cells, suite, say) if ctx.main else None,
+                                ctx)
         if todo:
-            _score_cells(model, suite, todo, path, attrs, fast, batch_size, workers,
-                         progress, ctx)
+            _score_cells(model, suite, todo, path, fast, batch_size, workers, progress, ctx,
+                         source, total)
         barrier(ctx)
-    if not path.exists():
-        raise UserError(f"suite {suite.name!r} has no cells to score")
-    results = Results.load(path)
-    if shard is None and ctx.main:
-        write_summary(out / SUMMARY_NAME, results.summary(baseline))
+        if not path.exists():
+            raise UserError(f"suite {suite.name!r} has no cells to score")
+        results = Results.load(path)
+        if shard is None and ctx.main:
+            write_summary(out / SUMMARY_NAME, results.summary(baseline))
+    if shard is None and suite.kind == "c" and ("clean", 0) not in results.cells():
+        say(CLEAN_HINT)
+    results.notes = notes
     return results
 
 
-def _todo(path: Path, attrs: Mapping[str, Any], cells: list[tuple[str, int]]) -> list:
-    """The cells still to score: those a compatible earlier run did not finish."""
-    done: set[tuple[str, int]] = set()
-    if path.exists():
-        existing = Results.load(path)
-        _check_compatible(existing, attrs)
-        done = set(existing.cells())
-    return [cell for cell in cells if cell not in done]
+def _notifier(notes: list[str], log: Callable[[str], None] | None) -> Callable[[str], None]:
+    def say(note: str) -> None:
+        notes.append(note)
+        if log is not None:
+            log(note)
+    return say
 
 
-def _score_cells(model: nn.Module, suite, todo: list[tuple[str, int]], path: Path,
-                 attrs: Mapping[str, Any], fast: FastPath, batch_size: int, workers: int,
-                 progress: bool | None, ctx: DistContext) -> None:
+def _fingerprints(suite, cells: list[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
+    """``Suite.cell_fingerprint`` of every cell (None where the suite cannot say)."""
+    fingerprint = getattr(suite, "cell_fingerprint", None)
+    return {cell: fingerprint(*cell) if fingerprint is not None else None for cell in cells}
+
+
+def _plan(path: Path, attrs: Mapping[str, Any], cells: list[tuple[str, int]], suite,
+          say: Callable[[str], None]) -> tuple[list, int]:
+    """Check an existing results file against this run and drop its damaged cells. Returns
+    the cells to score as ``(name, level, fingerprint, attrs)`` and the number of cells the
+    file will hold when they are done."""
+    fingerprints = _fingerprints(suite, cells)
+    todo = plan(path, attrs, cells, fingerprints)
+    for note in todo.notes:
+        say(note)
+    if todo.damaged:
+        remove_stale_temp_files(path)
+        drop_cells(Results.load(path, allow_damaged=True))
+    return ([(name, level, fingerprints.get((name, level)), todo.attrs)
+             for name, level in todo.todo], len(set(cells) | set(todo.held)))
+
+
+def _score_cells(model: nn.Module, suite, todo: list, path: Path, fast: FastPath,
+                 batch_size: int, workers: int, progress: bool | None, ctx: DistContext,
+                 source: str, total_cells: int) -> None:
     if ctx.main and path.parent.exists():
         remove_stale_temp_files(path)
     if fast.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    scorer = _CellScorer(fast.prepare(model), int(suite.num_classes), fast, batch_size)
+    scorer = _CellScorer(fast.prepare(model), int(suite.num_classes), fast, batch_size, source)
     show = ctx.main and progress is not False
     shares = [split_range(suite.cell_size(name, level), ctx.rank, ctx.world_size)
-              for name, level in todo]
+              for name, level, _, _ in todo]
     total = sum(hi - lo for lo, hi in shares)
-    with Progress(total, f"score {suite.name}", show=show) as bar:
-        for name, level in todo:
+    with Progress(total, f"score {suite.name}", unit="video" if suite.kind == "p" else "img",
+                  show=show) as bar:
+        for name, level, fingerprint, attrs in todo:
             bar.cell(f"{name}/{level}")
-            arrays = _score_cell(scorer, suite, name, level, batch_size, workers, bar, ctx)
+            try:
+                arrays = _score_cell(scorer, suite, name, level, batch_size, workers, bar, ctx)
+            except UserError as err:
+                where = "" if f"cell {name}/{level}" in str(err) else f" (in cell {name}/{level})"
+                raise UserError(f"{err}{where}; {_kept(path, total_cells)}; re-running the same "
+                                "command resumes from this cell once it is fixed") from None
             if ctx.main:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                append_cell(path, attrs, name, level, arrays)
+                append_cell(path, attrs, name, level, arrays, fingerprint=fingerprint)
             bar.cell_done()
+
+
+def _kept(path: Path, total: int) -> str:
+    """``"3 of 76 cells saved in OUT/results.h5"``."""
+    count = len(Results.load(path, allow_damaged=True).cells()) if path.exists() else 0
+    return f"{count} of {total} cells saved in {path}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+CLEAN_NOTE = "no clean cell scored: add it with --clean-root DIR into the same --out"
+
 
 def _pct(value: float | None, width: int = 7) -> str:
     return f"{'-':>{width}}" if value is None else f"{100 * value:>{width}.2f}"
@@ -34,7 +36,10 @@ def _format_c(summary: Mapping[str, Any]) -> str:
         cells = " ".join(_pct(e) for e in row["errors"])
         lines.append(f"{name:<{width}} {cells} {_pct(mean)} {_ratio(row['ce'])}")
     lines.append("-" * (len(head) + 16))
-    lines.append(f"clean error   {_pct(summary['clean_error']).strip()}")
+    clean = _pct(summary["clean_error"]).strip()
+    if summary["clean_error"] is None:
+        clean += f"  ({CLEAN_NOTE})"
+    lines.append(f"clean error   {clean}")
     lines.append(f"mean error    {_pct(summary['mean_error']).strip()}")
     lines.append(f"mCE           {_ratio(summary['mce']).strip()}")
     lines.append(f"relative mCE  {_ratio(summary['relative_mce']).strip()}")
