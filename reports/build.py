@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 from reports import published
 from reports.analysis import Analysis, analyse

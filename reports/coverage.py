@@ -42,8 +42,8 @@ def compatibility(run: ScoredRun) -> tuple[str, list[str]]:
     family, dataset = suite_family(run.suite), run.checkpoint.get("dataset")
     if family is None or not dataset or canonical_dataset(dataset) == family.dataset:
         return "ok", []
-    return "mismatch", [f"the checkpoint records dataset {display_text(dataset)}, but "
-                        f"{run.suite} holds {family.dataset} images"]
+    return "mismatch", [(f"the checkpoint records dataset {display_text(dataset)}, but "
+                         f"{run.suite} holds {family.dataset} images")]
 
 
 def compatibility_warning(run: ScoredRun) -> str | None:

@@ -12,6 +12,7 @@ import json
 import os
 import statistics
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -165,7 +166,6 @@ def test_mismatch_is_flagged_in_every_output(tmp_path):
     path = write_results(tmp_path / "m" / "results.h5",
                          c_suite_cells({("clean", 0): 0.1, ("fog", 1): 0.2}, 120),
                          checkpoint={"sha256": "m" * 64})
-    import h5py
     with h5py.File(path, "r+") as f:
         f.attrs["compatibility"] = json.dumps({"status": "mismatch", "messages": [message + "."]})
     doc, out, texts, data = _report(tmp_path, {str(path): "m"}, reference="none")
@@ -189,7 +189,6 @@ def test_mismatch_is_flagged_in_every_output(tmp_path):
 def test_unverified_checkpoint_is_flagged(tmp_path):
     path = write_results(tmp_path / "u.h5", c_suite_cells({("fog", 1): 0.2}, 120),
                          checkpoint={"dataset": None})
-    import h5py
     with h5py.File(path, "r+") as f:
         f.attrs["compatibility"] = json.dumps({"status": "unverified", "messages": []})
     doc, _, texts, _ = _report(tmp_path, {str(path): "u"}, reference="none")
@@ -393,7 +392,8 @@ def test_report_on_a_results_file_under_a_non_utf8_folder(tmp_path):
     result = CliRunner().invoke(main, ["report", str(path), "--out", out, "--bootstrap", "100"])
     assert result.exit_code == 0, result.output
     assert "bad\\xff" in result.output
-    md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+    with open(os.path.join(out, "report.md"), encoding="utf-8") as f:
+        md = f.read()
     assert "bad\\xff/results.h5" in md
     assert pd.read_csv(os.path.join(out, "cells.csv"))["results_file"].str.contains(
         "bad\\xff", regex=False).all()
