@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+from reports import published
 from reports.analysis import Analysis
 from reports.coverage import compatibility, subset_phrase
 from reports.document import Document
@@ -75,6 +76,9 @@ def report_dict(analysis: Analysis, doc: Document) -> dict:
         "bootstrap": {"replicates": analysis.n_boot, "seed": analysis.seed, "level": 0.95,
                       "unit": "test image (video for -P suites)"},
         "reference": doc.reference,
+        "published_rows": {sa.suite: published.decide(doc.reference, sa.suite,
+                                                      [ra.run for ra in sa.runs])[0]
+                           for sa in analysis.suites},
         "summary": doc.summary,
         "warnings": doc.warnings,
         "suites": suites,

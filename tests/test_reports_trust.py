@@ -66,6 +66,7 @@ def test_published_rows_beside_a_whole_compatible_suite(tmp_path):
     dyn = next(r for r in rows if r["label"] == "DynMix (mean of 4 architectures)")
     assert dyn["published"] and dyn["values"]["mean_error"] == pytest.approx(0.101)
     assert "published_methods_cifar10-c" in data["tables"]
+    assert data["reference"] == "auto" and data["published_rows"] == {"cifar10-c": "dynmix-paper"}
     assert not any("left out" in line for line in doc.summary)
 
 
@@ -77,6 +78,7 @@ def test_case1_fashion_mnist_checkpoint_on_cifar10_c_cells_of_10_images(tmp_path
     doc, _, texts, data = _report(tmp_path, {str(path): "fm"})
     published = [r for t in data["tables"].values() for r in t["rows"] if r["published"]]
     assert published == []
+    assert data["published_rows"] == {"cifar10-c": None}
     line = ("cifar10-c: Published reference rows (the Dynamic Mixup paper) are left out: they "
             "were measured on the whole cifar10-c, but fm was scored despite a dataset mismatch; "
             "fm covers a subset of the suite (at most 10 images per cell).")
