@@ -84,30 +84,33 @@ def check_same_inputs(existing: Results, attrs: Mapping[str, Any]) -> None:
             what = "subset limit" if key == "limit" else key
             raise UserError(f"{path} holds results with {what} {old_id.get(key)!r}, but this run "
                             f"has {what} {new_id.get(key)!r}: {HINT}")
+
+
+def check_same_data(existing: Results, attrs: Mapping[str, Any],
+                    fingerprints: Mapping[Cell, str | None]) -> None:
+    """Refuse when a cell ``existing`` holds was read from other files than this run reads for
+    it (both ``fingerprint``s known and different). Where a held cell has no fingerprint to
+    compare (made on the fly, or scored before fingerprints were recorded), the suites'
+    ``images_key`` must agree instead (unless the run only adds the clean cell)."""
+    old_meta, new_meta = existing.attrs.get("metadata") or {}, attrs.get("metadata") or {}
+    old_root, new_root = old_meta.get("data_root"), new_meta.get("data_root")
+    unchecked = []
+    for cell in existing.cells():
+        old, new = read_cell(existing.path, *cell)[1], fingerprints.get(cell)
+        if not (old and new):
+            unchecked.append(cell)
+        elif old != new:
+            raise UserError(
+                f"{existing.path} holds cell {cell[0]}/{cell[1]} scored from other files "
+                f"(fingerprint {_short(old)}, data_root {old_root}) than data_root {new_root} "
+                f"holds now (fingerprint {_short(new)}): the data changed; {HINT}")
     old_key, new_key = old_meta.get("images_key"), new_meta.get("images_key")
     adds_clean = not old_meta.get("clean_root") and bool(new_meta.get("clean_root")) and \
         ("clean", 0) not in existing.cells()
-    if old_key and new_key and old_key != new_key and not adds_clean:
-        raise UserError(f"{path} holds results of other images (images_key {_short(old_key)}, "
-                        f"data_root {old_meta.get('data_root')}), but this run reads "
-                        f"{new_meta.get('data_root')} (images_key {_short(new_key)}): {HINT}")
-
-
-def check_same_data(existing: Results, fingerprints: Mapping[Cell, str | None],
-                    data_root: Any) -> None:
-    """Refuse when a cell ``existing`` holds was read from other files than this run would
-    read for it (both fingerprints known and different)."""
-    for cell in existing.cells():
-        new = fingerprints.get(cell)
-        if not new:
-            continue
-        old = read_cell(existing.path, *cell)[1]
-        if old and old != new:
-            raise UserError(
-                f"{existing.path} holds cell {cell[0]}/{cell[1]} scored from other files "
-                f"(fingerprint {_short(old)}, data_root "
-                f"{(existing.attrs.get('metadata') or {}).get('data_root')}) than data_root "
-                f"{data_root} holds now (fingerprint {_short(new)}): the data changed; {HINT}")
+    if unchecked and old_key and new_key and old_key != new_key and not adds_clean:
+        raise UserError(f"{existing.path} holds results of other images (images_key "
+                        f"{_short(old_key)}, data_root {old_root}), but this run reads "
+                        f"{new_root} (images_key {_short(new_key)}): {HINT}")
 
 
 def _merge_metadata(old: Mapping[str, Any], new: Mapping[str, Any],
@@ -140,7 +143,7 @@ def plan(path: Path, attrs: Mapping[str, Any], cells: list[Cell],
         return Plan(list(cells), dict(attrs))
     existing = Results.load(path, allow_damaged=True)
     check_same_inputs(existing, attrs)
-    check_same_data(existing, fingerprints, (attrs.get("metadata") or {}).get("data_root"))
+    check_same_data(existing, attrs, fingerprints)
     damaged = dict(existing.damage)
     done = set(existing.cells())
     held = existing.cells() + [c for c in cells if c not in done]
