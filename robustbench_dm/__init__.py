@@ -10,6 +10,10 @@ __version__ = "0.1.0"
 # Public names imported on first use, so that ``import robustbench_dm`` stays light:
 # name -> module that defines it (a module maps to itself).
 _LAZY = {
+    "evaluate": "robustbench_dm.evaluation",
+    "load_model": "robustbench_dm.evaluation",
+    "report": "robustbench_dm.evaluation",
+    "Evaluation": "robustbench_dm.evaluation",
     "transforms": "robustbench_dm.transforms",
     "losses": "robustbench_dm.losses",
     "AugMix": "robustbench_dm.transforms",

@@ -33,6 +33,7 @@ from robustbench_dm.progress import Progress
 from robustbench_dm.scoring.baseline import check_baseline_suite
 from robustbench_dm.scoring.cell_reader import can_gpu_decode, read_share
 from robustbench_dm.scoring.fast_path import FastPath, resolve_fast_path
+from robustbench_dm.scoring.memory import MemoryResults
 from robustbench_dm.scoring.results import (
     SCHEMA,
     Results,
@@ -205,7 +206,7 @@ def score(
     model: nn.Module,
     suite,
     *,
-    out_dir: str | Path,
+    out_dir: str | Path | None,
     batch_size: int = 256,
     device: str | torch.device = "cpu",
     checkpoint_info: Mapping[str, Any] | None = None,
@@ -247,8 +248,11 @@ def score(
     if workers < 0:
         raise UserError(f"workers must be >= 0, got {workers}")
     shard = parse_shard(shard)
-    out = check_writable(out_dir, what="out_dir")
-    path = out / RESULTS_NAME
+    in_memory = out_dir is None
+    if in_memory and shard is not None:
+        raise UserError(f"shard {shard[0]}/{shard[1]} writes a partial results file: give out_dir")
+    out = None if in_memory else check_writable(out_dir, what="out_dir")
+    path = None if in_memory else out / RESULTS_NAME
     info = dict(checkpoint_info or {})
     model_classes = info.get("num_classes")
     if model_classes is not None and int(model_classes) != suite.num_classes:
@@ -286,21 +290,35 @@ def score(
     for message in compatibility.messages:
         say(f"warning: {message}")
     source = f"checkpoint {info['path']}" if info.get("path") else "the model"
-    with lock_folder(out), process_group(dev) as (ctx, rank_dev):
-        if ctx.main:
-            remove_stale_temps(out)  # e.g. .summary.json.*.tmp of a killed run
-        fast = dataclasses.replace(fast, device=rank_dev)
-        todo, total = broadcast(_plan(path, attrs, cells, suite, say) if ctx.main else None,
-                                ctx)
-        if todo:
-            _score_cells(model, suite, todo, path, fast, batch_size, workers, progress, ctx,
-                         source, total)
-        barrier(ctx)
-        if not path.exists():
+    if in_memory:
+        memory = MemoryResults(attrs)
+        with process_group(dev) as (ctx, rank_dev):
+            fast = dataclasses.replace(fast, device=rank_dev)
+            todo = [(name, level, fingerprint, attrs)
+                    for (name, level), fingerprint in _fingerprints(suite, cells).items()]
+            _score_cells(model, suite, todo, memory.add, lambda: "nothing was saved (in-memory "
+                         "scoring)", fast, batch_size, workers, progress, ctx, source)
+        if not memory.cells():
             raise UserError(f"suite {suite.name!r} has no cells to score")
-        results = Results.load(path)
-        if shard is None and ctx.main:
-            write_summary(out / SUMMARY_NAME, results.summary(baseline))
+        results = memory
+    else:
+        with lock_folder(out), process_group(dev) as (ctx, rank_dev):
+            if ctx.main:
+                remove_stale_temps(out)  # e.g. .summary.json.*.tmp of a killed run
+            fast = dataclasses.replace(fast, device=rank_dev)
+            todo, total = broadcast(_plan(path, attrs, cells, suite, say) if ctx.main else None,
+                                    ctx)
+            if todo:
+                def store(name, level, arrays, *, fingerprint=None, attrs=attrs):
+                    append_cell(path, attrs, name, level, arrays, fingerprint=fingerprint)
+                _score_cells(model, suite, todo, store, lambda: _kept(path, total), fast,
+                             batch_size, workers, progress, ctx, source)
+            barrier(ctx)
+            if not path.exists():
+                raise UserError(f"suite {suite.name!r} has no cells to score")
+            results = Results.load(path)
+            if shard is None and ctx.main:
+                write_summary(out / SUMMARY_NAME, results.summary(baseline))
     if shard is None and suite.kind == "c" and ("clean", 0) not in results.cells():
         say(CLEAN_HINT)
     results.notes = notes
@@ -337,11 +355,11 @@ def _plan(path: Path, attrs: Mapping[str, Any], cells: list[tuple[str, int]], su
              for name, level in todo.todo], len(set(cells) | set(todo.held)))
 
 
-def _score_cells(model: nn.Module, suite, todo: list, path: Path, fast: FastPath,
-                 batch_size: int, workers: int, progress: bool | None, ctx: DistContext,
-                 source: str, total_cells: int) -> None:
-    if ctx.main and path.parent.exists():
-        remove_stale_temp_files(path)
+def _score_cells(model: nn.Module, suite, todo: list, store: Callable[..., None],
+                 kept: Callable[[], str], fast: FastPath, batch_size: int, workers: int,
+                 progress: bool | None, ctx: DistContext, source: str) -> None:
+    """Score the ``todo`` cells, handing each finished cell to ``store(name, level, arrays,
+    fingerprint=..., attrs=...)`` on rank 0; ``kept()`` says what an error leaves saved."""
     if fast.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     scorer = _CellScorer(fast.prepare(model), int(suite.num_classes), fast, batch_size, source)
@@ -357,10 +375,10 @@ def _score_cells(model: nn.Module, suite, todo: list, path: Path, fast: FastPath
                 arrays = _score_cell(scorer, suite, name, level, batch_size, workers, bar, ctx)
             except UserError as err:
                 where = "" if f"cell {name}/{level}" in str(err) else f" (in cell {name}/{level})"
-                raise UserError(f"{err}{where}; {_kept(path, total_cells)}; re-running the same "
-                                "command resumes from this cell once it is fixed") from None
+                raise UserError(f"{err}{where}; {kept()}; re-running the same command resumes "
+                                "from this cell once it is fixed") from None
             if ctx.main:
-                append_cell(path, attrs, name, level, arrays, fingerprint=fingerprint)
+                store(name, level, arrays, fingerprint=fingerprint, attrs=attrs)
             bar.cell_done()
 
 

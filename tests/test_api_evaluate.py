@@ -1,0 +1,147 @@
+"""The Python API: ``evaluate`` in memory gives exactly what ``robust-eval score`` writes (CIFAR-10-C,
+ImageNet-C folder and ImageNet-P fixtures); ``load_model``; ``Evaluation.save``; ``report``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+import robustbench_dm
+from cli import main
+from formats import write_cifar_c, write_imagenet_c_folder, write_imagenet_p
+from robustbench_dm.errors import UserError
+from robustbench_dm.models import create_model, save_checkpoint
+from robustbench_dm.scoring import Results
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
+WNIDS = ["n01", "n02", "n03", "n04", "n05"]
+
+
+class TinyNet(nn.Module):
+    """A deterministic network for any input size: pooled colour statistics -> K logits."""
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        torch.manual_seed(num_classes)
+        self.head = nn.Linear(6, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([x.mean((2, 3)), x.amax((2, 3))], 1))
+
+
+def _scripted(path: Path, num_classes: int) -> Path:
+    torch.jit.save(torch.jit.script(TinyNet(num_classes)), str(path))
+    return path
+
+
+def _cli_score(*args) -> None:
+    result = CliRunner().invoke(main, ["score", *map(str, args)])
+    assert result.exit_code == 0, result.output
+
+
+def _same_cells(written: Results, memory: Results) -> None:
+    assert written.cells() == memory.cells()
+    for name, level in written.cells():
+        a, b = written.cell(name, level), memory.cell(name, level)
+        for key in ("labels", "index", "topk", "topk_prob", "logits"):
+            x, y = getattr(a, key), getattr(b, key)
+            assert (x is None) == (y is None), key
+            if x is not None:
+                np.testing.assert_array_equal(x, y, err_msg=f"{name}/{level} {key}")
+
+
+CASES = {
+    "cifar10-c": lambda root: (write_cifar_c(root, 12, ["fog", "snow"]), 10,
+                               ["--corruptions", "fog,snow"], {"corruptions": "fog,snow"}),
+    "imagenet-c": lambda root: (write_imagenet_c_folder(root, ["fog"], WNIDS[:3], 2, size=24,
+                                                        severities=[1, 2]), 3,
+                                ["--corruptions", "fog", "--severities", "1,2"],
+                                {"corruptions": "fog", "severities": "1,2"}),
+    "imagenet-p": lambda root: (write_imagenet_p(root, ["gaussian_noise", "rotate"], WNIDS, 1,
+                                                 size=16, frames=4), 5,
+                                ["--corruptions", "gaussian_noise,rotate"],
+                                {"corruptions": "gaussian_noise,rotate"}),
+}
+
+
+@pytest.mark.parametrize("suite", sorted(CASES))
+def test_evaluate_in_memory_equals_the_command_line(tmp_path, suite):
+    root, classes, flags, selection = CASES[suite](tmp_path / "data")
+    model = _scripted(tmp_path / "model.pt", classes)
+    _cli_score(model, "--suite", suite, "--data-root", root, "--out", tmp_path / "cli",
+               "--batch-size", "7", *flags)
+    ev = robustbench_dm.evaluate(str(model), suite, data_root=root, batch_size=7,
+                                 progress=False, **selection)
+    written = Results.load(tmp_path / "cli" / "results.h5")
+    assert ev.results.path == Path("<in memory>")  # nothing on disk
+    _same_cells(written, ev.results)
+    assert ev.summary == json.loads((tmp_path / "cli" / "summary.json").read_text())
+    rows = ev.cells
+    assert len(rows) == len(written.cells()) and (rows["suite"] == suite).all()
+    per_image = ev.per_image()
+    assert len(per_image) == sum(written.cell(*c).n for c in written.cells())
+    if suite.endswith("-c"):
+        np.testing.assert_allclose(rows["error"], written.errors()["error"])
+        assert per_image.groupby(["corruption", "severity"])["correct"].mean().round(12).tolist() \
+            == (1 - rows["error"]).round(12).tolist()
+    else:
+        assert set(rows.columns) >= {"flip_probability", "top5_distance"}
+
+
+def test_save_writes_the_files_score_writes_and_module_input(tmp_path):
+    root = write_cifar_c(tmp_path / "c", 10, ["fog"])
+    net = TinyNet(10)
+    ev = robustbench_dm.evaluate(net, "cifar10-c", data_root=root, corruptions="fog",
+                                 progress=False)
+    ev.save(tmp_path / "saved")
+    again = Results.load(tmp_path / "saved" / "results.h5")
+    _same_cells(again, ev.results)
+    assert json.loads((tmp_path / "saved" / "summary.json").read_text()) == ev.summary
+    with h5py.File(tmp_path / "saved" / "results.h5") as f:
+        assert json.loads(f.attrs["metadata"])["suite"] == "cifar10-c"
+    with pytest.raises(UserError, match="already exists"):
+        ev.save(tmp_path / "saved")
+    # normalization=(mean, std) wraps a module that expects normalised input
+    shifted = robustbench_dm.evaluate(net, "cifar10-c", data_root=root, corruptions="fog",
+                                      normalization=((0.5,) * 3, (0.25,) * 3), progress=False)
+    x = torch.rand(2, 3, 32, 32)
+    assert not torch.equal(net(x), net((x - 0.5) / 0.25))
+    assert shifted.results.attrs["checkpoint"]["normalization"] == {
+        "mean": [0.5] * 3, "std": [0.25] * 3}
+
+
+def test_out_resumes_like_the_command_line(tmp_path):
+    root = write_cifar_c(tmp_path / "c", 10, ["fog", "snow"])
+    net = TinyNet(10)
+    first = robustbench_dm.evaluate(net, "cifar10-c", data_root=root, corruptions="fog",
+                                    out=tmp_path / "out", progress=False)
+    assert (tmp_path / "out" / "results.h5").is_file() and len(first.results.cells()) == 5
+    more = robustbench_dm.evaluate(net, "cifar10-c", data_root=root, corruptions="fog,snow",
+                                   out=tmp_path / "out", progress=False)
+    assert len(more.results.cells()) == 10
+
+
+def test_load_model_returns_an_eval_module_with_normalisation_inside(tmp_path):
+    net = create_model("small_cnn", 10, normalization=((0.5,) * 3, (0.5,) * 3))
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(path, arch="small_cnn", num_classes=10, dataset="cifar10",
+                    state_dict=net.net.state_dict(), normalization=net.normalization)
+    model = robustbench_dm.load_model(path)
+    assert isinstance(model, nn.Module) and not model.training
+    x = torch.rand(3, 3, 32, 32)
+    net.eval()
+    torch.testing.assert_close(model(x), net(x))
+    assert model.checkpoint_info["dataset"] == "cifar10"
+    assert model.checkpoint_info["path"] == str(path)
+
+
+def test_evaluate_rejects_what_is_not_a_model(tmp_path):
+    with pytest.raises(UserError, match="expected a torch.nn.Module or a checkpoint path"):
+        robustbench_dm.evaluate(42, "cifar10-c", data_root=tmp_path)
