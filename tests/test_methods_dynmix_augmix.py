@@ -1,5 +1,6 @@
 """Dynamic Mixup and AugMix against their definitions (AUGMENTATIONS.md §1.3, §1.5, §5.3)."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -143,3 +144,22 @@ def test_augmix_mixing_chunks_give_the_same_bytes(monkeypatch):
     whole = augmix_module.augmix_views(x, 2, torch.Generator().manual_seed(11))
     monkeypatch.setattr(augmix_module, "_CHUNK_BYTES", 2 * 3 * 32 * 32 * 4)  # two images a chunk
     assert torch.equal(augmix_module.augmix_views(x, 2, torch.Generator().manual_seed(11)), whole)
+
+
+def test_augmix_weights_are_dirichlet_chains_and_beta_skip(monkeypatch):
+    """Chain 0 white, the other chains and the clean image black: each output pixel is
+    m * w_0 with m ~ Beta(1, 1) and w_0 ~ Beta(1, 2) (the Dirichlet(1, 1, 1) marginal)."""
+    from scipy import stats
+
+    def chains(images, generator, **options):
+        out = torch.zeros_like(images)
+        out[: len(images) // 3] = 255  # view-major, then chain-major: chain 0 of each view
+        return out
+
+    monkeypatch.setattr(augmix_module, "augmix_chains", chains)
+    zeros = torch.zeros(2000, 1, 1, 1, dtype=torch.uint8)
+    ours = augmix_module.augmix_views(zeros, 1, torch.Generator().manual_seed(12)).flatten()
+    rng = np.random.default_rng(0)
+    expected = rng.beta(1, 1, 20000) * rng.dirichlet([1, 1, 1], 20000)[:, 0]
+    assert stats.ks_2samp(ours.double().numpy(), expected).pvalue > 1e-3
+    assert stats.ks_2samp(ours.double().numpy(), rng.beta(1, 1, 20000) / 2).pvalue < 1e-6

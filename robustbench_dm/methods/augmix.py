@@ -31,7 +31,7 @@ from robustbench_dm.methods.ops import (
     sample_signs,
 )
 from robustbench_dm.methods.registry import register_method
-from robustbench_dm.methods.sampling import sample_beta, sample_dirichlet
+from robustbench_dm.methods.sampling import dirichlet_from_gammas, sample_gamma
 
 MAX_DEPTH = 3
 # Float pixels mixed per chunk (about 4 MiB: a chunk's passes stay in cache).
@@ -70,14 +70,17 @@ def augmix_chains(
     total = images.shape[0]
     dev = generator.device
     if depth > 0:
-        lengths = torch.full((total,), depth, device=dev)
+        steps, lengths = depth, torch.full((total,), depth, device=dev)
     else:
+        steps = MAX_DEPTH
         lengths = torch.randint(1, MAX_DEPTH + 1, (total,), generator=generator, device=dev)
+    # every step's draws at once: operation, level and sign per chain and step
+    ids = torch.randint(0, len(AUGMIX_OPS), (steps, total), generator=generator, device=dev)
+    levels = sample_levels(steps * total, severity, generator).view(steps, total)
+    signs = sample_signs(steps * total, generator).view(steps, total)
     for step in range(int(lengths.max()) if total else 0):
-        ids = torch.randint(0, len(AUGMIX_OPS), (total,), generator=generator, device=dev)
-        ids = torch.where(lengths > step, ids, -1)
-        levels, signs = sample_levels(total, severity, generator), sample_signs(total, generator)
-        images = apply_ops(images, ids, levels, signs, AUGMIX_OPS, fill=fill)
+        step_ids = torch.where(lengths > step, ids[step], -1)
+        images = apply_ops(images, step_ids, levels[step], signs[step], AUGMIX_OPS, fill=fill)
     return images
 
 
@@ -99,8 +102,10 @@ def _views_into(
     chains = augmix_chains(
         images.repeat(views * width, 1, 1, 1), generator, severity=severity, depth=depth, fill=fill
     ).view(views, width, n, c, h, w)
-    weights = sample_dirichlet(alpha, (views, n), width, generator).to(images.device)
-    skip = sample_beta(alpha, alpha, (views, n), generator).to(images.device)
+    # chain weights ~ Dirichlet(alpha, ...) and skip weight ~ Beta(alpha, alpha) from one draw
+    gammas = sample_gamma(alpha, (views, n, width + 2), generator).to(images.device)
+    weights = dirichlet_from_gammas(gammas[..., :width])
+    skip = dirichlet_from_gammas(gammas[..., width:])[..., 0]
     out_views = out.view(views, n, c, h, w)
     per_chunk = max(1, _CHUNK_BYTES // (views * width * c * h * w * 4))
     for start in range(0, n, per_chunk):
@@ -113,7 +118,7 @@ def _views_into(
             mix.add_(weighted[:, i])
         m = skip[:, chunk].reshape(views, k, 1, 1, 1)
         clean = to_float(images[chunk]).unsqueeze(0)
-        torch.mul(clean, 1.0 - m, out=out_views[:, chunk]).add_(mix.mul_(m))
+        torch.mul(clean, torch.rsub(m, 1.0), out=out_views[:, chunk]).add_(mix.mul_(m))
     return out
 
 

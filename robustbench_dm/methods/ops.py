@@ -42,9 +42,9 @@ def _float_param(levels: torch.Tensor, maxval: float) -> torch.Tensor:
 AUGMIX_OPS: tuple[Op, ...] = (
     Op("autocontrast", kernel=lambda x, lv, s: K.autocontrast_image(x)),
     Op("equalize", kernel=lambda x, lv, s: K.equalize_image(x)),
-    Op("posterize", kernel=lambda x, lv, s: K.posterize_image(x, 4 - _int_param(lv, 4))),
+    Op("posterize", kernel=lambda x, lv, s: K.posterize_image(x, torch.rsub(_int_param(lv, 4), 4))),
     Op("rotate", matrix=lambda lv, s, h, w: K.rotate_matrices(_int_param(lv, 30) * s, h, w)),
-    Op("solarize", kernel=lambda x, lv, s: K.solarize_image(x, 256 - _int_param(lv, 256))),
+    Op("solarize", kernel=lambda x, lv, s: K.solarize_image(x, torch.rsub(_int_param(lv, 256), 256))),
     Op("shear_x", matrix=lambda lv, s, h, w: K.shear_x_matrices(_float_param(lv, 0.3) * s)),
     Op("shear_y", matrix=lambda lv, s, h, w: K.shear_y_matrices(_float_param(lv, 0.3) * s)),
     Op("translate_x", matrix=lambda lv, s, h, w: K.translate_x_matrices(_int_param(lv, w / 3) * s)),

@@ -27,7 +27,7 @@ def sample_gamma(alpha: float, shape: tuple[int, ...], generator: torch.Generato
         """``size`` proposals ``v`` and whether each is accepted."""
         z = torch.randn(size, generator=generator, device=device, dtype=torch.float64)
         u = torch.rand(size, generator=generator, device=device, dtype=torch.float64)
-        v = (1.0 + c * z) ** 3
+        v = (c * z).add_(1.0).pow_(3)
         log_v = torch.log(v.clamp_min(1e-300))
         return v, (v > 0) & (torch.log(u) < 0.5 * z * z + d - d * v + d * log_v)
 
@@ -61,9 +61,15 @@ def sample_beta(
 
 def sample_dirichlet(alpha: float, shape: tuple[int, ...], k: int, generator: torch.Generator):
     """Symmetric ``Dirichlet(alpha, ..., alpha)`` draws of ``k`` weights, shape ``shape + (k,)``."""
-    g = sample_gamma(alpha, tuple(shape) + (k,), generator)
-    total = g.sum(dim=-1, keepdim=True)
-    return torch.where(total > 0, g / total.clamp_min(1e-300), 1.0 / k).float()
+    return dirichlet_from_gammas(sample_gamma(alpha, tuple(shape) + (k,), generator))
 
 
-__all__ = ["sample_beta", "sample_dirichlet", "sample_gamma"]
+def dirichlet_from_gammas(gammas: torch.Tensor) -> torch.Tensor:
+    """Independent ``Gamma(a_i)`` draws along the last dimension, normalised to sum to 1: a
+    ``Dirichlet(a_1, ..., a_k)`` draw (float32); its first entry is ``Beta(a_1, a_2)`` for
+    k = 2. All-zero rows (gamma underflow at tiny shapes) split evenly."""
+    total = gammas.sum(dim=-1, keepdim=True)
+    return torch.where(total > 0, gammas / total.clamp_min(1e-300), 1.0 / gammas.shape[-1]).float()
+
+
+__all__ = ["dirichlet_from_gammas", "sample_beta", "sample_dirichlet", "sample_gamma"]

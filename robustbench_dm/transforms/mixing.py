@@ -27,8 +27,9 @@ class MixingTransform(RandomTransform):
     def sample_views(self, image: Any, count: int) -> tuple[torch.Tensor, ...]:
         """``count`` independent augmented images of ``image``, drawn in one batched call."""
         batch, single = uint8_batch(image)
-        out = self._views(batch, count, self.draw_generator(batch.device))
-        parts = out.view(count, *batch.shape).unbind(0)
+        with torch.inference_mode():  # less work per operation on small images
+            out = self._views(batch, count, self.draw_generator(batch.device))
+        parts = out.clone().view(count, *batch.shape).unbind(0)  # a normal tensor for autograd
         return tuple(p[0] for p in parts) if single else parts
 
     def _views(self, batch: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:

@@ -6,6 +6,8 @@ resulting per-row lookup tables are applied with one row-wise gather.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 
@@ -13,6 +15,14 @@ def _rows(images: torch.Tensor) -> torch.Tensor:
     """Flatten to (N*C) x HW int64 pixel values (the LUT gather index)."""
     n, c, h, w = images.shape
     return images.reshape(n * c, h * w).long()
+
+
+@functools.lru_cache(maxsize=32)
+def _levels(device: torch.device, dtype: torch.dtype, rows: int = 0) -> torch.Tensor:
+    """``0..255`` as a 1 x 256 row; with ``rows``, the row offsets ``256 * r`` (rows x 1)."""
+    if rows:
+        return torch.arange(rows, device=device).view(-1, 1) * 256
+    return torch.arange(256, device=device, dtype=dtype).view(1, -1)
 
 
 def _apply_lut(images: torch.Tensor, lut: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
@@ -24,14 +34,13 @@ def autocontrast_image(images: torch.Tensor) -> torch.Tensor:
     """``ImageOps.autocontrast(img)`` (cutoff 0) per image and channel: map [lo, hi] to [0, 255]
     with ``int(v * scale - lo * scale)`` in double precision; constant channels unchanged."""
     n, c, h, w = images.shape
-    rows = images.reshape(n * c, h * w)
-    lo = rows.amin(dim=1).double()
-    hi = rows.amax(dim=1).double()
-    scale = 255.0 / (hi - lo).clamp_min(1.0)
+    lo, hi = torch.aminmax(images.reshape(n * c, h * w), dim=1)
+    lo, hi = lo.double().unsqueeze(1), hi.double().unsqueeze(1)
+    scale = (hi - lo).clamp_min_(1.0).reciprocal_().mul_(255.0)  # 255 / (hi - lo), as torch
     offset = -lo * scale
-    values = torch.arange(256, device=images.device, dtype=torch.float64)
-    lut = (values.view(1, -1) * scale.view(-1, 1) + offset.view(-1, 1)).trunc().clamp_(0, 255)
-    lut = torch.where((hi > lo).view(-1, 1), lut, values.view(1, -1))
+    values = _levels(images.device, torch.float64)
+    lut = (values * scale + offset).trunc().clamp_(0, 255)
+    lut = torch.where(hi > lo, lut, values)
     return _apply_lut(images, lut, _rows(images))
 
 
@@ -41,13 +50,13 @@ def equalize_image(images: torch.Tensor) -> torch.Tensor:
     ``lut[i] = (step // 2 + sum(hist[:i])) // step``; identity when ``step == 0``."""
     n, c, h, w = images.shape
     flat = _rows(images)
-    offsets = torch.arange(n * c, device=images.device).view(-1, 1) * 256
+    offsets = _levels(images.device, torch.int64, n * c)
     hist = torch.bincount((flat + offsets).view(-1), minlength=n * c * 256).view(n * c, 256)
-    bins = torch.arange(256, device=images.device)
+    bins = _levels(images.device, torch.int64)
     last = ((hist > 0) * bins).amax(dim=1, keepdim=True)
-    step = (h * w - hist.gather(1, last)) // 255
+    step = torch.rsub(hist.gather(1, last), h * w).floor_divide_(255)
     before = hist.cumsum(dim=1) - hist
-    lut = ((step // 2 + before) // step.clamp_min(1)).clamp_(0, 255)
+    lut = (before + step.floor_divide(2)).floor_divide_(step.clamp_min(1)).clamp_(0, 255)
     lut = torch.where(step > 0, lut, bins.view(1, -1))
     return _apply_lut(images, lut, flat)
 
@@ -62,7 +71,7 @@ def posterize_image(images: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
 def solarize_image(images: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
     """``ImageOps.solarize(img, threshold)``: invert every value ``>= threshold`` (per sample)."""
     thresholds = thresholds.to(images.device).view(-1, 1, 1, 1)
-    return torch.where(images >= thresholds, 255 - images, images)
+    return torch.where(images >= thresholds, torch.rsub(images, 255), images)
 
 
 __all__ = ["autocontrast_image", "equalize_image", "posterize_image", "solarize_image"]
