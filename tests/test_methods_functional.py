@@ -132,7 +132,7 @@ def test_downscale_factor_one_is_identity():
     assert torch.equal(K.downscale_image(imgs, torch.ones(2)), imgs)
 
 
-@pytest.mark.parametrize("size", [100, 224])
+@pytest.mark.parametrize("size", [40, 100, 224])
 def test_whole_pixel_moves_are_exact_copies_at_any_size(size):
     x = torch.from_numpy(_images(9, n=5, size=size)[:2])
     moves = torch.tensor([0.0, 7.0, -5.0, float(size)])
@@ -146,6 +146,10 @@ def test_whole_pixel_moves_are_exact_copies_at_any_size(size):
         assert torch.equal(out[2 * k : 2 * k + 2], expected), t
     identity = K.rotate_matrices(torch.zeros(2), size, size)
     assert torch.equal(K.affine_image(x, identity), x)
+    # a few moves among warps (warped with the rest, then written over) are exact too
+    rotations = K.rotate_matrices(torch.tensor([5.0, -5.0]), size, size)
+    mixed = K.affine_image(x.repeat(2, 1, 1, 1), torch.cat([rotations, identity]))
+    assert torch.equal(mixed[2:], x) and torch.equal(mixed[:2], K.affine_image(x, rotations))
 
 
 def test_affine_chunks_give_the_same_bytes(monkeypatch):

@@ -18,6 +18,9 @@ import torch.nn.functional as F
 _TRUNCATE_EPS = 1e-3
 # Float pixels per grid_sample chunk (about 4 MiB: the chunk's passes stay in cache).
 _CHUNK_BYTES = 1 << 22
+# Up to this many whole-pixel moves among warps, in images of up to this many pixels, are
+# warped with the rest and then overwritten.
+_FEW_MOVES, _SMALL_IMAGE = 2, 64 * 64
 
 
 def hflip_image(images: torch.Tensor) -> torch.Tensor:
@@ -65,11 +68,19 @@ def affine_image(images: torch.Tensor, matrices: torch.Tensor, fill: float = 0.0
     if not moves:
         return _warp_into(torch.empty_like(images), images, params, fill_byte)
     if len(moves) == 1 and not warped:
-        return _shift(images, *next(iter(moves)), fill_byte)
+        return _shift_into(torch.empty_like(images), images, *next(iter(moves)), fill_byte)
+    moved = [(i, dx, dy) for (dx, dy), ids in moves.items() for i in ids]
+    if len(moved) <= _FEW_MOVES and images[0, 0].numel() <= _SMALL_IMAGE:
+        # small images: warp all, then write the few moves over (cheaper than gathering)
+        out = _warp_into(torch.empty_like(images), images, params, fill_byte)
+        for i, dx, dy in moved:
+            _shift_into(out[i], images[i], dx, dy, fill_byte)
+        return out
     out = torch.empty_like(images)
     for (dx, dy), ids in moves.items():
         idx = torch.tensor(ids, device=images.device)
-        out.index_copy_(0, idx, _shift(images.index_select(0, idx), dx, dy, fill_byte))
+        sub = images.index_select(0, idx)
+        out.index_copy_(0, idx, _shift_into(torch.empty_like(sub), sub, dx, dy, fill_byte))
     if warped:
         idx = torch.tensor(warped, device=images.device)
         sub = images.index_select(0, idx)
@@ -77,10 +88,12 @@ def affine_image(images: torch.Tensor, matrices: torch.Tensor, fill: float = 0.0
     return out
 
 
-def _shift(images: torch.Tensor, dx: int, dy: int, fill_byte: int) -> torch.Tensor:
+def _shift_into(
+    out: torch.Tensor, images: torch.Tensor, dx: int, dy: int, fill_byte: int
+) -> torch.Tensor:
     """``out[y, x] = images[y + dy, x + dx]`` where that is inside the image, else the fill."""
     h, w = images.shape[-2:]
-    out = torch.full_like(images, fill_byte)
+    out.fill_(fill_byte)
     if abs(dx) < w and abs(dy) < h:
         out[..., max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)] = images[
             ..., max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)
@@ -125,6 +138,18 @@ def _matrices(a, b, c, d, e, f) -> torch.Tensor:
     return torch.stack([a, b, c, d, e, f], dim=-1).view(-1, 2, 3)
 
 
+def _identity_with(values: torch.Tensor, entry: int) -> torch.Tensor:
+    """Identity matrices (``N x 2 x 3``, float32) with entry ``entry`` (0..5 row-major) set to
+    ``values``."""
+    values = values.reshape(-1)
+    out = _IDENTITY.to(values.device).repeat(values.shape[0], 1)
+    out[:, entry] = values
+    return out.view(-1, 2, 3)
+
+
+_IDENTITY = torch.tensor([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]])
+
+
 def rotate_matrices(degrees: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Matrices of PIL ``Image.rotate(degrees)`` (counter-clockwise about the image centre,
     same canvas size) for per-sample angles."""
@@ -139,26 +164,22 @@ def rotate_matrices(degrees: torch.Tensor, height: int, width: int) -> torch.Ten
 
 def shear_x_matrices(shear: torch.Tensor) -> torch.Tensor:
     """PIL affine ``(1, s, 0, 0, 1, 0)`` per sample."""
-    one, zero = torch.ones_like(shear), torch.zeros_like(shear)
-    return _matrices(one, shear, zero, zero, one, zero).float()
+    return _identity_with(shear, 1)
 
 
 def shear_y_matrices(shear: torch.Tensor) -> torch.Tensor:
     """PIL affine ``(1, 0, 0, s, 1, 0)`` per sample."""
-    one, zero = torch.ones_like(shear), torch.zeros_like(shear)
-    return _matrices(one, zero, zero, shear, one, zero).float()
+    return _identity_with(shear, 3)
 
 
 def translate_x_matrices(pixels: torch.Tensor) -> torch.Tensor:
     """PIL affine ``(1, 0, t, 0, 1, 0)`` per sample (content moves left by ``t``)."""
-    one, zero = torch.ones_like(pixels), torch.zeros_like(pixels)
-    return _matrices(one, zero, pixels, zero, one, zero).float()
+    return _identity_with(pixels, 2)
 
 
 def translate_y_matrices(pixels: torch.Tensor) -> torch.Tensor:
     """PIL affine ``(1, 0, 0, 0, 1, t)`` per sample (content moves up by ``t``)."""
-    one, zero = torch.ones_like(pixels), torch.zeros_like(pixels)
-    return _matrices(one, zero, zero, zero, one, pixels).float()
+    return _identity_with(pixels, 5)
 
 
 def identity_matrices(n: int, device: torch.device | str | None = None) -> torch.Tensor:
