@@ -101,9 +101,31 @@ def _listing(what: str) -> list[tuple[str, str]]:
         return [(name, f"{description} [{source}]") for name, description, source in list_methods()]
     from robustbench_dm.models import list_models
     return list_models()
+
+
+def _complete(*what: str, comma: bool = False):
+    """A ``shell_complete`` callback offering the names ``list WHAT`` prints (for a
+    comma-separated value, the names that can follow its last comma)."""
+
+    def complete(ctx, param, incomplete: str):
+        from click.shell_completion import CompletionItem
+
+        head, sep, last = incomplete.rpartition(",") if comma else ("", "", incomplete)
+        return [CompletionItem(f"{head}{sep}{name}", help=description)
+                for kind in what for name, description in _listing(kind)
+                if name.startswith(last)]
+
+    return complete
+
+
+_SUITES = _complete("suites")
+_CELL_NAMES = _complete("corruptions", "perturbations", comma=True)
+_ARCHS = _complete("models")
+
+
 @main.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False), required=False)
-@click.option("--suite", "suite_name", required=True, help="Suite name (see `robust-eval list suites`).")
+@click.option("--suite", "suite_name", required=True, shell_complete=_SUITES, help="Suite name (see `robust-eval list suites`).")
 @click.option("--data-root", type=click.Path(), default=None, help="Folder holding the suite.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: results.h5 and summary.json (re-running resumes).")
@@ -112,9 +134,10 @@ def _listing(what: str) -> list[tuple[str, str]]:
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Batches read ahead in a background thread (0: none).")
 @click.option("--limit", type=int, default=None, help="Score only the first N images per cell.")
-@click.option("--corruptions", default=None, help="Comma-separated corruption/perturbation names.")
+@click.option("--corruptions", default=None, shell_complete=_CELL_NAMES,
+              help="Comma-separated corruption/perturbation names.")
 @click.option("--severities", default=None, help="Comma-separated severities (difficulties for -P).")
-@click.option("--arch", default=None,
+@click.option("--arch", default=None, shell_complete=_ARCHS,
               help="Architecture of a bare state dict: a toolkit model (see `list models`), "
                    "torchvision:NAME or timm:NAME.")
 @click.option("--weights", default=None, metavar="FILE|NAME",
@@ -243,7 +266,7 @@ def merge_command(parts, out_dir, baseline) -> None:
 
 
 @main.command("download")
-@click.argument("suites", nargs=-1, required=True)
+@click.argument("suites", nargs=-1, required=True, shell_complete=_SUITES)
 @click.option("--to", "to", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Folder to download into; each suite lands in TO/<its folder>.")
 @click.option("--mirror", default=None, metavar="URL",
@@ -277,7 +300,7 @@ def download_command(suites, to, mirror, manifest, dry_run, keep_archives) -> No
 
 
 @main.command("make-suite")
-@click.argument("suite")
+@click.argument("suite", shell_complete=_SUITES)
 @click.option("--from", "source", required=True,
               help="clean dataset: cifar10, cifar100, fashion-mnist or imagenet (a val folder)")
 @click.option("--data-root", required=True, type=click.Path(), help="folder holding the clean dataset")
@@ -286,7 +309,8 @@ def download_command(suites, to, mirror, manifest, dry_run, keep_archives) -> No
               help="npy (CIFAR-C/-P style, default for 32 px), folder (ImageNet-C style JPEG q85) "
                    "or h5 (the npy arrays in one OUT/suite.h5; read back with --data-root OUT/suite.h5)")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--corruptions", default=None, help="comma-separated corruption/perturbation names")
+@click.option("--corruptions", default=None, shell_complete=_CELL_NAMES,
+              help="comma-separated corruption/perturbation names")
 @click.option("--severities", default=None, help="comma-separated severities (difficulties for -P)")
 @click.option("--limit", type=int, default=None, help="first N clean images only")
 @click.option("--batch-size", type=int, default=256, show_default=True)
@@ -304,8 +328,9 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
     click.echo(f"{suite} in {out}: {len(done['written'])} written, "
                f"{len(done['skipped'])} already complete")
 @main.command("train")
-@click.option("--method", required=True, help="Method name (see `list methods`) or module:Class.")
-@click.option("--arch", required=True, help="Architecture (see `list models`), e.g. wrn40_2.")
+@click.option("--method", required=True, shell_complete=_complete("methods"),
+              help="Method name (see `list methods`) or module:Class.")
+@click.option("--arch", required=True, shell_complete=_ARCHS, help="Architecture (see `list models`), e.g. wrn40_2.")
 @click.option("--dataset", required=True, help="cifar10 | cifar100 | fashion-mnist | imagenet.")
 @click.option("--data-root", required=True, type=click.Path(file_okay=False),
               help="Folder with the training set (CIFAR pickles, idx files, or train/ + val/).")
