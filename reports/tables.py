@@ -15,6 +15,8 @@ table's notes say what each flag means there. Published rows appear only where
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 from corruptions import GROUPS
@@ -166,8 +168,7 @@ def summary_table(sa: SuiteAnalysis, reference: str | None) -> Table:
         row = measured_row(ra, {"architecture": ck.get("arch"), "method": ck.get("method")})
         _aggregate(ra, row, keys)
         row.values["rms_clean"] = ra.calibration.get(("clean", 0))
-        corrupted = [v for k, v in ra.calibration.items() if k[0] != "clean" and v is not None]
-        row.values["rms_corrupted"] = float(np.mean(corrupted)) if corrupted else None
+        row.values["rms_corrupted"] = _mean_corrupted(ra)
         rows.append(row)
     if reference and (sa.suite != "imagenet-c" or _uses_alexnet(sa)):
         rows += published.summary_rows(reference, sa.suite)
@@ -177,6 +178,12 @@ def summary_table(sa: SuiteAnalysis, reference: str | None) -> Table:
                  "calibration error (%): adaptive bins of 100 images, every bin counted; "
                  "'corrupted' = mean over corrupted cells.",
                  columns, rows)
+
+
+def _mean_corrupted(ra: RunAnalysis) -> float | None:
+    """Mean RMS calibration error over the corrupted cells that have one."""
+    corrupted = [v for k, v in ra.calibration.items() if k[0] != "clean" and v is not None]
+    return float(np.mean(corrupted)) if corrupted else None
 
 
 def architecture_table(sa: SuiteAnalysis) -> Table | None:
@@ -220,18 +227,25 @@ def seed_table(sa: SuiteAnalysis) -> Table | None:
                "mt5d_unnormalized": "Mean T5D", "mt5d": "mT5D"}
     columns = [Col("seeds", "Seeds", kind="text")]
     columns += [Col(k, headers[k], kind="num" if k == "mt5d_unnormalized" else "pct") for k in keys]
+    if sa.kind == "c":
+        columns.append(Col("rms_corrupted", "RMS calib. corrupted"))
     rows = []
     for unit in groups:
         row = Row(unit.label, {"seeds": ", ".join(map(str, unit.seeds))},
                   flags=["at chance"] if unit.chance else [],
                   alert=any(compatibility(m.run)[0] in COMPATIBILITY_FLAGS for m in unit.members))
         _aggregate(unit, row, keys)
+        rms = [_mean_corrupted(m) for m in unit.members]
+        if sa.kind == "c" and None not in rms:
+            row.values["rms_corrupted"] = statistics.fmean(rms)
+            row.spread["rms_corrupted"] = statistics.stdev(rms)
         rows.append(row)
     members = "; ".join(f"{u.label}: {', '.join(m.run.label for m in u.members)}" for u in groups)
     return Table(f"seeds_{sa.suite}", f"{sa.suite}: mean ± standard deviation over training seeds",
                  "Mean over seeds ± sample standard deviation over seeds (%), with 95% intervals "
                  "of a bootstrap that resamples seeds and, in every replicate, the same test "
-                 f"images. Per-seed rows: {members}.", columns, rows, row_header="Recipe")
+                 "images (RMS calibration: mean over corrupted cells, no interval). Per-seed "
+                 f"rows: {members}.", columns, rows, row_header="Recipe")
 
 
 def perturbation_table(sa: SuiteAnalysis, reference: str | None) -> Table:

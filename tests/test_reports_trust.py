@@ -335,6 +335,10 @@ def test_seeds_are_mean_and_sd_and_compared_over_seeds_and_images(tmp_path):
     assert row["spread"]["mean_error"] == pytest.approx(g["sd"])
     shown = f"{100 * g['estimate']:.1f} ± {100 * g['sd']:.1f}"
     assert shown in texts["report.md"] and shown in texts["report.html"]
+    rms = [float(r["values"]["rms_corrupted"]) for r in data["tables"]["summary_cifar10-c"]["rows"]
+           if r["label"].startswith("dynmix-s")]
+    assert row["values"]["rms_corrupted"] == pytest.approx(statistics.fmean(rms))
+    assert row["spread"]["rms_corrupted"] == pytest.approx(statistics.stdev(rms))
     # per-seed rows stay available
     per_seed = [r["label"] for r in data["tables"]["summary_cifar10-c"]["rows"]]
     assert {"dynmix-s1", "dynmix-s2", "dynmix-s3"} <= set(per_seed)
