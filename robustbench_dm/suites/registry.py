@@ -66,7 +66,7 @@ def get_suite(
     try:
         return factory(data_root, **kwargs)
     except UserError as err:
-        hint = _download_hint(name, data_root)
+        hint = None if options.get("generate") else _download_hint(name, data_root)
         if hint is None:
             raise
         raise UserError(f"{err}; {hint}") from None
