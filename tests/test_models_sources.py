@@ -181,3 +181,23 @@ def test_cli_scores_a_torchvision_model_from_safetensors(resnet18, tmp_path):
     assert result.exit_code == 0, result.output
     listed = CliRunner().invoke(main, ["list", "models"])
     assert "torchvision:NAME" in listed.output and "timm:NAME" in listed.output
+
+
+def test_download_weights_fetches_through_torch_hub_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    calls = []
+
+    def fake_download(url, **kwargs):  # stands in for the network: writes the cached file
+        calls.append((url, kwargs.get("check_hash")))
+        target = tmp_path / "torch" / "hub" / "checkpoints" / os.path.basename(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(torchvision.models.resnet18().state_dict(), target)
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
+    spec = "ResNet18_Weights.IMAGENET1K_V1"
+    with pytest.raises(UserError, match="not in the torch hub cache"):
+        load_model(weights=spec)
+    assert calls == []
+    _, info = load_model(weights=spec, download_weights=True)
+    assert calls == [(torchvision.models.get_weight(spec).url, True)]
+    assert info["num_classes"] == 1000
