@@ -186,3 +186,26 @@ def test_released_only_and_misused_options_are_one_line_errors(clean, model, tmp
         get_suite("imagenet-c", generate=True)
     with pytest.raises(UserError, match="resolution"):
         get_suite("imagenet-c", generate=True, clean_root=clean, resolution=16)
+
+
+def test_the_clean_set_is_decoded_once_for_all_cells_when_held(clean, monkeypatch):
+    calls = []
+    decode_one = CleanImages._decode_one
+    monkeypatch.setattr(CleanImages, "_decode_one", lambda self, path: calls.append(path) or decode_one(self, path))
+    kwargs = {"generate": True, "clean_root": clean, "corruptions": "contrast,brightness", "severities": [2]}
+    held = get_suite("imagenet-c", **kwargs)
+    out_held = [torch.cat([b[0] for b in held.iter_cell(*cell, 4)]) for cell in held.cells()]
+    assert len(calls) == 6  # 6 clean images, 3 cells
+    calls.clear()
+    again = open_generated("imagenet-c", clean, corruptions="contrast,brightness", severities=[2], cache=False)
+    out_again = [torch.cat([b[0] for b in again.iter_cell(*cell, 4)]) for cell in again.cells()]
+    assert len(calls) >= 18 and all(torch.equal(a, b) for a, b in zip(out_held, out_again))  # every cell decodes
+
+
+def test_read_ahead_never_waits_on_its_own_pool(clean):
+    """One pool thread, overlapping read-aheads (a probe twice, then the whole set): no task of
+    the pool waits on another, so this finishes (it deadlocked when a read-ahead used the pool)."""
+    images = CleanImages(clean, threads=1)
+    first = images[0:1]
+    assert torch.equal(images[0:1], first)
+    assert torch.equal(images[0:6][:1], first) and images[0:6].shape == (6, 3, 224, 224)

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
+from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import (
     check_limit,
@@ -60,6 +61,14 @@ def suite_label(suite: str, resolution: int) -> str:
 def suite_name(suite: str, resolution: int) -> str:
     """``suite`` at its released size, ``<suite>-<R>px`` at another resolution."""
     return suite if resolution == GENERATED[suite][3] else f"{suite}-{resolution}px"
+
+
+def _cache_device(need: int, decoded_on: torch.device, generated_on: torch.device) -> torch.device | None:
+    """Where the decoded clean set is kept between cells: on the generating GPU when it takes
+    at most a quarter of its memory, else where it is decoded if it fits there, else nowhere."""
+    if generated_on.type == "cuda" and need <= _memory_budget(generated_on):
+        return generated_on
+    return decoded_on if need <= _memory_budget(decoded_on) else None
 
 
 def _memory_budget(device: torch.device) -> int:
@@ -121,7 +130,7 @@ def open_generated(
     severities=None,
     difficulty=None,
     seed: int = 0,
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
     resolution: int | None = None,
     fast_jpeg: bool = False,
     clean_decoder: str = "pil",
@@ -133,7 +142,8 @@ def open_generated(
     folders). ``resolution`` (ImageNet-C only), ``fast_jpeg`` (GPU-side final save, other bytes)
     and ``clean_decoder`` ("nvjpeg": clean JPEGs decoded and resized on the CUDA device, other
     bytes) are recorded in the metadata. ``cache=None`` keeps the decoded clean set in memory
-    when it takes at most a quarter of the memory of the device it is decoded on."""
+    when it fits (``_cache_device``), so the 75 cells decode each clean image once; ``cache=False``
+    decodes it for every cell."""
     if suite in RELEASED_ONLY:
         raise UserError(RELEASED_ONLY[suite])
     if suite not in GENERATED:
@@ -153,15 +163,18 @@ def open_generated(
         raise UserError("fast_jpeg applies to the JPEG save of -C suites; imagenet-p has none")
     if clean_decoder not in DECODERS:
         raise UserError(f"unknown clean_decoder {clean_decoder!r}; expected one of: {', '.join(DECODERS)}")
-    decode_device = torch.device(device) if clean_decoder == "nvjpeg" else torch.device("cpu")
+    device = resolve_device(device)
+    decode_device = device if clean_decoder == "nvjpeg" else torch.device("cpu")
     clean = CleanImages(clean_root, resolution=resolution, resize=suite != "tinyimagenet-c",
                         decoder=clean_decoder, device=decode_device, cache=False, threads=threads)
     limit = check_limit(limit)
     count = min(limit or len(clean), len(clean))
-    if cache is None:
-        cache = count * 3 * resolution ** 2 <= _memory_budget(decode_device)
-    if cache:
-        clean.hold_in_memory()
+    keep = _cache_device(count * 3 * resolution ** 2, decode_device, device) \
+        if cache is not False else None
+    if cache and keep is None:
+        keep = decode_device
+    if keep is not None:
+        clean.hold_in_memory(keep)
     if kind == "c":
         names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
         levels = select_levels(severities, SEVERITIES, "severity")

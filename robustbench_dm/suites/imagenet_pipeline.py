@@ -26,7 +26,7 @@ import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +83,8 @@ class CleanImages:
     ``ImageNetFolder``'s images); ``resize=False``: every image must already be R x R (Tiny-ImageNet).
     ``decoder="nvjpeg"`` decodes JPEGs on ``device`` (CUDA) and resizes there with torchvision's
     antialiased bilinear resize (other bytes than PIL). ``cache=True`` keeps every decoded image
-    (on the device it was decoded on) so later cells do not decode again.
+    (on the device it was decoded on; see :meth:`hold_in_memory`) so later cells do not decode
+    again.
     """
 
     def __init__(self, root: str | Path, *, resolution: int = RELEASED_SIZE, resize: bool = True,
@@ -104,8 +105,9 @@ class CleanImages:
         self.threads = threads or default_threads()
         self._executor: ThreadPoolExecutor | None = None
         self._cache: torch.Tensor | None = None
+        self._cache_device: torch.device | None = None
         self._filled = torch.zeros(len(self.paths), dtype=torch.bool) if cache else None
-        self._ahead: dict[tuple[int, int], Future] = {}
+        self._ahead: dict[tuple[int, int], Callable[[], torch.Tensor]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -119,10 +121,12 @@ class CleanImages:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def hold_in_memory(self) -> None:
-        """Keep every image once decoded (``cache=True``), from now on."""
+    def hold_in_memory(self, device: str | torch.device | None = None) -> None:
+        """Keep every image once decoded (``cache=True``), from now on, on ``device`` (default:
+        where it is decoded); slices are then returned on that device."""
         if self._filled is None:
             self._filled = torch.zeros(len(self.paths), dtype=torch.bool)
+        self._cache_device = torch.device(device) if device is not None else None
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -157,19 +161,34 @@ class CleanImages:
                                 f"{size[1]}x{size[0]} clean images")
         return torch.stack(images)
 
-    def decode(self, start: int, stop: int) -> torch.Tensor:
-        """Decode rows ``[start, stop)`` now (PIL on the thread pool, or nvJPEG)."""
+    def start_decode(self, start: int, stop: int) -> Callable[[], torch.Tensor]:
+        """Start decoding rows ``[start, stop)`` on the thread pool (one task per image, or one
+        nvJPEG batch; no task waits on another); the returned call gives the batch."""
         paths = self.paths[start:stop]
         if self.decoder == "nvjpeg" and all(p.suffix.lower() in JPEG_SUFFIXES for p in paths):
-            return self._decode_nvjpeg(paths)
-        images = torch.stack(list(self.pool.map(self._decode_one, paths)))
-        return images.to(self.device) if self.decoder == "nvjpeg" else images
+            batch = self.pool.submit(self._decode_nvjpeg, paths)
+            return batch.result
+        futures = [self.pool.submit(self._decode_one, p) for p in paths]
+
+        def done() -> torch.Tensor:
+            images = torch.stack([f.result() for f in futures])
+            return images.to(self.device) if self.decoder == "nvjpeg" else images
+        return done
+
+    def decode(self, start: int, stop: int) -> torch.Tensor:
+        """Decode rows ``[start, stop)`` now (PIL on the thread pool, or nvJPEG)."""
+        return self.start_decode(start, stop)()
 
     def _rows(self, start: int, stop: int) -> torch.Tensor:
-        """Rows ``[start, stop)``, from a decode started ahead when there is one."""
+        """Rows ``[start, stop)``, starting with the rows of a decode started ahead at ``start``."""
         with self._lock:
-            ahead = self._ahead.pop((start, stop), None)
-        return ahead.result() if ahead is not None else self.decode(start, stop)
+            ahead = next(((k, f) for k, f in self._ahead.items() if k[0] == start and k[1] <= stop), None)
+            self._ahead = {}
+        if ahead is None:
+            return self.decode(start, stop)
+        (_, end), done = ahead
+        first = done()
+        return first if end == stop else torch.cat([first, self.decode(end, stop).to(first.device)])
 
     def _read_ahead(self, start: int, stop: int) -> None:
         """Start decoding ``[start, stop)`` in the background (not when cached or past the end)."""
@@ -177,7 +196,7 @@ class CleanImages:
             return
         with self._lock:
             if (start, stop) not in self._ahead:
-                self._ahead = {(start, stop): self.pool.submit(self.decode, start, stop)}
+                self._ahead = {(start, stop): self.start_decode(start, stop)}
 
     def __getitem__(self, rows: slice) -> torch.Tensor:
         start, stop, step = rows.indices(len(self))
@@ -185,17 +204,21 @@ class CleanImages:
             raise ValueError("CleanImages takes contiguous slices only")
         if stop <= start:
             return torch.empty((0, 3, self.resolution, self.resolution), dtype=torch.uint8)
-        if self._filled is not None and bool(self._filled[start:stop].all()):
-            return self._cache[start:stop]
-        images = self._rows(start, stop)
-        self._read_ahead(stop, min(stop + (stop - start), len(self)))
-        if self._filled is not None:
+        if self._filled is None:
+            images = self._rows(start, stop)
+            self._read_ahead(stop, min(stop + (stop - start), len(self)))
+            return images
+        missing = (~self._filled[start:stop]).nonzero().flatten()
+        if len(missing):  # decode the rows not held yet (their bounding range), read ahead
+            lo, hi = start + int(missing[0]), start + int(missing[-1]) + 1
+            images = self._rows(lo, hi)
+            self._read_ahead(stop, min(stop + (stop - start), len(self)))
             if self._cache is None:
                 self._cache = torch.empty((len(self),) + tuple(images.shape[1:]), dtype=torch.uint8,
-                                          device=images.device)
-            self._cache[start:stop] = images
-            self._filled[start:stop] = True
-        return images
+                                          device=self._cache_device or images.device)
+            self._cache[lo:hi] = images
+            self._filled[lo:hi] = True
+        return self._cache[start:stop]
 
 
 def _encode_pil(hwc: np.ndarray) -> bytes:
