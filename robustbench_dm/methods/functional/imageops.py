@@ -71,7 +71,7 @@ def posterize_image(images: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
 def solarize_image(images: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
     """``ImageOps.solarize(img, threshold)``: invert every value ``>= threshold`` (per sample)."""
     thresholds = thresholds.to(images.device).view(-1, 1, 1, 1)
-    return torch.where(images >= thresholds, torch.rsub(images, 255), images)
+    return images ^ (images >= thresholds).to(torch.uint8).neg_()  # 255 - v = v ^ 255
 
 
 __all__ = ["autocontrast_image", "equalize_image", "posterize_image", "solarize_image"]
