@@ -113,11 +113,13 @@ def _per_image_p(record) -> pd.DataFrame:
                          "flip_probability": flips, "top5_distance": t5d})
 
 
-def load_model(path: str | os.PathLike, *, arch: str | None = None,
+def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None,
                normalization: str | Normalization | None = None, unsafe_pickle: bool = False,
                weights: str | os.PathLike | None = None,
                download_weights: bool = False) -> nn.Module:
-    """The model in ``path`` in eval mode, taking float [0, 1] N x C x H x W input with its
+    """The model in ``path`` (or ``weights``: a state-dict file or torchvision weights such as
+    ``"ResNet50_Weights.IMAGENET1K_V2"``, with ``arch`` such as ``"torchvision:resnet50"`` or
+    ``"timm:convnext_tiny"``) in eval mode, taking float [0, 1] N x C x H x W input with its
     normalisation inside, loaded with the command line's safety rules (no code runs unless
     ``unsafe_pickle``). What the checkpoint records (dataset, classes, method, sha256...) is
     kept as the module's ``checkpoint_info`` attribute, which :func:`evaluate` checks against
@@ -131,11 +133,13 @@ def load_model(path: str | os.PathLike, *, arch: str | None = None,
 
 
 def _as_model(model, normalization: Normalization | None, arch: str | None,
-              unsafe_pickle: bool) -> tuple[nn.Module, dict[str, Any]]:
+              unsafe_pickle: bool, weights: str | os.PathLike | None = None,
+              download_weights: bool = False) -> tuple[nn.Module, dict[str, Any]]:
     """A module taking [0, 1] input and its checkpoint info (empty for a bare module)."""
-    if isinstance(model, (str, os.PathLike)):
+    if isinstance(model, (str, os.PathLike)) or (model is None and weights is not None):
         module = load_model(model, arch=arch, normalization=normalization,
-                            unsafe_pickle=unsafe_pickle)
+                            unsafe_pickle=unsafe_pickle, weights=weights,
+                            download_weights=download_weights)
         return module, dict(module.checkpoint_info)
     if not isinstance(model, nn.Module):
         raise UserError(f"model: expected a torch.nn.Module or a checkpoint path, got "
@@ -148,24 +152,26 @@ def _as_model(model, normalization: Normalization | None, arch: str | None,
     return model.eval(), info
 
 
-def evaluate(model: nn.Module | str | os.PathLike, suite, *, data_root=None, clean_root=None,
+def evaluate(model: nn.Module | str | os.PathLike | None, suite, *, data_root=None, clean_root=None,
              limit: int | None = None, corruptions=None, severities=None,
              device: str | torch.device = "auto", batch_size: int | None = None,
              baseline: Results | Evaluation | str | os.PathLike | None = None,
              normalization: Normalization | None = None, progress: bool = True,
              out: str | os.PathLike | None = None, arch: str | None = None,
              unsafe_pickle: bool = False, allow_mismatch: bool = False, seed: int | None = None,
-             log: Callable[[str], None] | None = None, **options) -> Evaluation:
+             log: Callable[[str], None] | None = None, weights: str | os.PathLike | None = None,
+             download_weights: bool = False, **options) -> Evaluation:
     """Score ``model`` on ``suite`` (a name such as ``"cifar10-c"`` or an opened Suite).
 
     ``model`` is any module taking float images in [0, 1] (N x C x H x W), or a checkpoint path
-    loaded as :func:`load_model` does; ``normalization=(mean, std)`` wraps a module that expects
+    loaded as :func:`load_model` does (``model=None`` with ``weights=`` and ``arch=`` loads
+    those); ``normalization=(mean, std)`` wraps a module that expects
     normalised input. Nothing touches the disk unless ``out`` is given (then ``out`` receives
     ``results.h5`` and ``summary.json`` and re-running resumes, as ``robust-eval score``).
     ``options`` are suite options (``generate=True``, ``difficulty=2``...). ``batch_size``
     defaults to 256 images (256 frames for -P suites).
     """
-    module, info = _as_model(model, normalization, arch, unsafe_pickle)
+    module, info = _as_model(model, normalization, arch, unsafe_pickle, weights, download_weights)
     opened = _open_suite(suite, data_root=data_root, clean_root=clean_root, limit=limit,
                          corruptions=corruptions, severities=severities, seed=seed,
                          device=device, options=options)

@@ -201,3 +201,18 @@ def test_download_weights_fetches_through_torch_hub_only_when_asked(tmp_path, mo
     _, info = load_model(weights=spec, download_weights=True)
     assert calls == [(torchvision.models.get_weight(spec).url, True)]
     assert info["num_classes"] == 1000
+
+
+def test_python_api_takes_the_same_model_options(resnet18, tmp_path):
+    from formats import write_cifar_c
+    from robustbench_dm.evaluation import evaluate
+    from robustbench_dm.evaluation import load_model as api_load_model
+
+    net, x, logits = resnet18
+    weights = save_safetensors(tmp_path / "resnet18.safetensors", net.state_dict())
+    module = api_load_model(weights=weights, arch="torchvision:resnet18", normalization="imagenet")
+    assert torch.equal(_logits(module, x), logits)
+    root = write_cifar_c(tmp_path / "CIFAR-10-C", 4, ("fog",))
+    result = evaluate(None, "cifar10-c", data_root=root, corruptions="fog", weights=weights,
+                      arch="torchvision:resnet18", normalization=IMAGENET, progress=False)
+    assert result.cells["n"].tolist() == [4] * 5
