@@ -109,7 +109,7 @@ def stage_times(root: Path, cells: list[tuple[str, int]], device: torch.device, 
     images = images.to(device)
     exact, quick = ReleasedSave(threads=threads), ReleasedSave(fast=True, threads=threads)
     for key in ("corrupt (device)", "JPEG q85 round trip exact (CPU threads)",
-                "JPEG q85 round trip fast (device)", "forward (bf16/channels_last as score)"):
+                "JPEG q85 round trip fast (device)", "forward (score's fast-path settings)"):
         out[key] = 0.0
     for name, level in cells:
         for i in range(0, n, batch):
@@ -122,7 +122,7 @@ def stage_times(root: Path, cells: list[tuple[str, int]], device: torch.device, 
             out["JPEG q85 round trip exact (CPU threads)"] += seconds
             out["JPEG q85 round trip fast (device)"] += timed(device, lambda: quick.submit(corrupted)())[1]
             with torch.inference_mode():
-                out["forward (bf16/channels_last as score)"] += timed(
+                out["forward (score's fast-path settings)"] += timed(
                     device, lambda: _forward(net, fast, saved.to(device)))[1]
     return out
 
@@ -245,7 +245,9 @@ def main() -> None:
         exact_err, fast_err = cell_errors(exact_path), cell_errors(fast_path)
         change = {c: 100 * (fast_err[c] - exact_err[c]) for c in exact_err}
         print(f"  fast - exact cell error (points): max |change| {max(abs(v) for v in change.values()):.2f}, "
-              f"mean {np.mean(list(change.values())):+.3f}")
+              f"mean {np.mean(list(change.values())):+.3f}; per cell (severities in order):")
+        for name in ["clean"] + list(names):
+            print(f"    {name:<18} " + " ".join(f"{v:+.1f}" for c, v in change.items() if c.split("/")[0] == name))
         sample = CleanImages(root)[0:min(images, 64)].to(device)
         gen = torch.Generator(device=device).manual_seed(0)
         corrupted = corruptions.corrupt(sample, "gaussian_noise", 3, preset="imagenet", generator=gen)

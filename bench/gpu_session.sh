@@ -8,7 +8,7 @@
 # slow step cannot eat the others (limits sum to under 10 minutes of the lease); everything
 # printed is also kept in OUT_DIR/session-<UTC date and time>.log.
 #   1. the device tests: every corruption and P-sequence on the GPU against the reference
-#      bars and the CPU path;
+#      bars and the CPU path, and the resolution-scaled kernels;
 #   2. corruption generation speed on the GPU at 224 px (batch 256) and 32 px (batch 4096);
 #   3. the Dynamic Mixup training step on WRN-40-2 (bench/train_gpu.py), batch 128 and 512;
 #   4. the score pipeline on an ImageNet-C-format JPEG folder (bench/gpu_score.py);
@@ -33,7 +33,7 @@ step() {  # step SECONDS COMMAND...: run with a time limit, log, and report the 
     "$py" -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', \
 torchvision.__version__, torch.cuda.get_device_name())"
     step 75 "$py" -m pytest -q -p no:cacheprovider tests/test_corruptions_devices.py \
-        tests/test_sequences.py -k "device"
+        tests/test_sequences.py tests/test_corruptions_resolution.py -k "device"
     step 60 "$py" bench/corruption_speed.py --device cuda --sizes 224 --batch 256
     step 45 "$py" bench/corruption_speed.py --device cuda --sizes 32 --batch 4096
     step 60 "$py" bench/train_gpu.py

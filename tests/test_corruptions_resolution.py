@@ -75,3 +75,19 @@ def test_scaled_corruption_of_a_doubled_image_is_the_corruption_of_the_image(nam
     err_scaled = (scaled - target).abs().mean().item()
     err_unscaled = (unscaled - target).abs().mean().item()
     assert err_scaled < 0.9 * err_unscaled, (err_scaled, err_unscaled)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", SPATIAL)
+def test_scaled_kernels_on_the_device(name):
+    """On CUDA (bench/gpu_session.sh runs it): scale 1 gives the plain preset's bytes, 384 px runs."""
+    images = photo(224).cuda()
+    plain = corruptions.corrupt(images, name, 3, preset="imagenet",
+                                generator=torch.Generator("cuda").manual_seed(1))
+    scaled = corruptions.corrupt(images, name, 3, preset=scaled_preset("imagenet", 224, 224),
+                                 generator=torch.Generator("cuda").manual_seed(1))
+    assert torch.equal(plain, scaled)
+    big = photo(384).cuda()
+    out = corruptions.corrupt(big, name, 3, preset=scaled_preset("imagenet", 384, 384),
+                              generator=torch.Generator("cuda").manual_seed(1))
+    assert out.shape == big.shape and out.is_cuda
