@@ -18,9 +18,10 @@ written to a hidden temporary name and renamed when complete: a killed run leave
 units, and running again skips them. ``<out>/suite.json`` records the settings; resuming with
 different settings is refused; it also lists the cells the folder holds (updated as each unit
 is finished), the clean data root as given and ``clean_fingerprint`` (what the source set held,
-see ``provenance.py``), so a scored written suite carries all of it. An h5 dataset is generated into a hidden temporary file, copied
-into ``suite.h5`` as ``<name>.tmp``, flushed, then renamed to ``<name>``: an interrupted run leaves
-no dataset under a final name; leftover ``.tmp`` datasets are deleted when the run is resumed.
+see ``provenance.py``), so a scored written suite carries all of it (``written.py``). An h5
+dataset is generated into a hidden temporary file, copied into ``suite.h5`` as ``<name>.tmp``,
+flushed, then renamed to ``<name>``: an interrupted run leaves no dataset under a final name;
+leftover ``.tmp`` datasets are deleted when the run is resumed.
 """
 
 from __future__ import annotations
