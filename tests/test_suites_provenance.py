@@ -222,3 +222,20 @@ def test_paths_are_recorded_as_given(fm, tmp_path, monkeypatch):
     assert get_suite("fmnist-c", "fm", corruptions="fog").metadata()["data_root"] == "fm"
     assert get_suite("cifar10-c", generate=True, clean_root="clean", corruptions="fog") \
         .metadata()["data_root"] == "clean"
+
+
+def test_written_p_and_h5_suites_pair_with_their_twins(fm, tmp_path):
+    opts = dict(corruptions="gaussian_noise,rotate", severities="1,2", seed=5, limit=4)
+    make_suite("fmnist-p", "fashion-mnist", fm, tmp_path / "p", **opts)
+    make_suite("fmnist-c", "fashion-mnist", fm, tmp_path / "h5", fmt="h5", corruptions="fog", seed=5, limit=4)
+    written_p = get_suite("fmnist-p", tmp_path / "p")
+    twin_p = get_suite("fmnist-p", fm, **opts)
+    assert written_p.cells() == twin_p.cells()
+    _same_cells(written_p, twin_p)
+    assert written_p.metadata()["images_key"] == twin_p.metadata()["images_key"]
+    for root in (tmp_path / "h5", tmp_path / "h5" / "suite.h5"):
+        written_h5 = get_suite("fmnist-c", root).metadata()
+        assert written_h5["provenance"]["source"] == "written"
+        assert written_h5["provenance"]["data"] == {"files": 1, "bytes": (tmp_path / "h5" / "suite.h5").stat().st_size}
+        assert written_h5["images_key"] == get_suite("fmnist-c", fm, corruptions="fog", seed=5,
+                                                     limit=4).metadata()["images_key"]
