@@ -95,7 +95,8 @@ def apply_ops(
     if not groups:
         return images.clone()
     device = images.device
-    levels, signs = levels.to(device), signs.to(device)
+    if levels.device != device:
+        levels, signs = levels.to(device), signs.to(device)
     if len(groups) == 1 and not unchanged:  # one operation for the whole batch
         op = ops[next(iter(groups))]
         if op.matrix is not None:

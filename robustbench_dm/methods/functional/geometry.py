@@ -145,7 +145,8 @@ def _identity_with(values: torch.Tensor, entry: int) -> torch.Tensor:
     """Identity matrices (``N x 2 x 3``, float32) with entry ``entry`` (0..5 row-major) set to
     ``values``."""
     values = values.reshape(-1)
-    out = _IDENTITY.to(values.device).repeat(values.shape[0], 1)
+    identity = _IDENTITY if values.device.type == "cpu" else _IDENTITY.to(values.device)
+    out = identity.expand(values.shape[0], 6).clone()
     out[:, entry] = values
     return out.view(-1, 2, 3)
 
