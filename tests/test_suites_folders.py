@@ -90,12 +90,14 @@ def test_folder_bad_input(tmp_path):
     suite = get_suite("imagenet-c", tmp_path, corruptions="fog")
     with pytest.raises(UserError, match=f"unreadable image {bad}"):
         _all(suite, "fog", 4)
+    # a cell that does not hold the other cells' images is refused when opened, before scoring
+    other = write_imagenet_c_folder(tmp_path / "other", ["fog"], WN, 2, size=16, ext="png")
+    write_imagenet_folder(other / "fog" / "3", ["n04"], 1, size=16, ext="png")
+    with pytest.raises(UserError, match="class folders"):
+        get_suite("imagenet-c", other, corruptions="fog")
     (tmp_path / "fog" / "2" / "n01" / "ILSVRC2012_val_00000002.png").unlink()
     with pytest.raises(UserError, match="ILSVRC2012_val_00000002"):
-        suite.cell_size("fog", 2)
-    write_imagenet_folder(tmp_path / "fog" / "3", ["n04"], 1, size=16, ext="png")
-    with pytest.raises(UserError, match="class folders"):
-        suite.cell_size("fog", 3)
+        get_suite("imagenet-c", tmp_path, corruptions="fog")
 
 
 def test_image_of_other_size_is_refused(tmp_path):

@@ -4,7 +4,8 @@ Layout ``<root>/<corruption>/<severity>/<wnid>/<file>`` (JPEG/PNG). Class index 
 the wnid in the sorted class folders; the class count comes from the folders (so class subsets
 such as ImageNet-100-C work the same way). Images are fed as stored (ImageNet-C is already
 224x224: no resize, no crop, as in HR and RB); ``preprocessing="augmix"`` applies AugMix's
-Resize(256) + CenterCrop(224) instead. Files are listed lazily per cell and decoded per batch.
+Resize(256) + CenterCrop(224) instead. Every selected cell is listed when the suite is opened
+(a cell holding other images is refused before any is scored); images are decoded per batch.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class ImageFolderCSuite(Suite):
         if not reference:
             raise UserError(f"{first} holds no JPEG/PNG images in its class folders")
         self.keys = [(stem, wnid) for stem, wnid, _ in reference]
+        for cell in self._cells[1:]:
+            self._listing(*cell)
         self.size = None if preprocessing == "augmix" else tuple(decode_batch([reference[0][2]], "none", None).shape[-2:])
         self.clean_root = Path(clean_root) if clean_root is not None else None
         self.clean_root_given = None if clean_root is None else str(clean_root)
