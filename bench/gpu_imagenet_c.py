@@ -4,7 +4,8 @@
     python bench/gpu_imagenet_c.py --quick    # any machine: 6 JPEGs, 2 cells, resnet18 (a smoke test)
 
 Builds ``--images`` clean ImageNet-size JPEGs (about 500 x 375, quality 90) from skimage's
-photographs (random crops, flips and scales) in the ImageNet val layout, one class folder per
+photographs (the library's frost photographs where scikit-image is missing; random crops, flips
+and scales) in the ImageNet val layout, one class folder per
 image up to 1,000 classes, and scores torchvision's resnet50 (random weights: throughput only)
 in one process:
 
@@ -56,9 +57,14 @@ FULL_SUITE = 50_000 * 75
 
 def build_clean(root: Path, images: int, threads: int) -> int:
     """``images`` ImageNet-size JPEGs in ``root/<wnid>/``; returns the number of classes."""
-    import skimage.data
+    try:
+        import skimage.data
 
-    photos = [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in PHOTOS]
+        photos = [Image.fromarray(getattr(skimage.data, name)()).convert("RGB") for name in PHOTOS]
+    except ImportError:  # a machine without scikit-image: the frost photographs the library ships
+        from corruptions.frost import FROST_DIR
+
+        photos = [Image.open(path).convert("RGB") for path in sorted(FROST_DIR.glob("frost*"))]
     classes = min(images, 1000)
 
     def one(i: int) -> None:
