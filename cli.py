@@ -302,7 +302,8 @@ def download_command(suites, to, mirror, manifest, dry_run, keep_archives) -> No
 @main.command("make-suite")
 @click.argument("suite", shell_complete=_SUITES)
 @click.option("--from", "source", required=True,
-              help="clean dataset: cifar10, cifar100, fashion-mnist or imagenet (a val folder)")
+              help="clean dataset: cifar10, cifar100, fashion-mnist, imagenet (a val folder) or "
+                   "tinyimagenet (64 px images in <wnid>/ folders)")
 @click.option("--data-root", required=True, type=click.Path(), help="folder holding the clean dataset")
 @click.option("--out", required=True, type=click.Path(), help="folder to write the suite into")
 @click.option("--format", "fmt", type=click.Choice(["npy", "folder", "h5"]), default=None,

@@ -91,7 +91,7 @@ class PipelineSuite(GeneratedSuite):
         super().__init__(*args, **kwargs)
         self.final_save, self.resolution, self.label = final_save, resolution, label
         threads = final_save.threads if final_save is not None else 1
-        self.depth = max(2, math.ceil(2 * threads / self.chunk_size))
+        self.depth = max(2, math.ceil(4 * threads / self.chunk_size))  # ~4 images per thread
 
     def _chunks(self, name: str, level: int):
         chunks = super()._chunks(name, level)
