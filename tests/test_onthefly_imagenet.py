@@ -209,3 +209,18 @@ def test_read_ahead_never_waits_on_its_own_pool(clean):
     first = images[0:1]
     assert torch.equal(images[0:1], first)
     assert torch.equal(images[0:6][:1], first) and images[0:6].shape == (6, 3, 224, 224)
+
+
+def test_cli_resolution_and_fast_jpeg_are_recorded_and_never_called_imagenet_c(clean, model, tmp_path):
+    picked = ["--corruptions", "fog", "--severities", "1", "--batch-size", "4", "--limit", "3"]
+    result = score(model, "--suite", "imagenet-c", "--generate", "--clean-root", clean, "--resolution", "256",
+                   "--fast-jpeg", "--out", tmp_path / "r256", *picked)
+    assert result.exit_code == 0, result.output
+    with h5py.File(tmp_path / "r256/results.h5", "r") as f:
+        meta = json.loads(f.attrs["metadata"])
+        assert f.attrs["suite"] == "imagenet-c-256px"
+    assert meta["label"] == "ImageNet-C at 256 px (generated)"
+    assert meta["generator"]["options"] == {"resolution": 256, "fast_jpeg": True}
+    assert "encode_jpeg" in meta["generator"]["final_save"]
+    summary = json.loads((tmp_path / "r256/summary.json").read_text())
+    assert summary["suite"] == "imagenet-c-256px"  # not imagenet-c: never normalised by its AlexNet table
