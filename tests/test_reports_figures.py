@@ -18,11 +18,13 @@ from matplotlib.collections import PolyCollection
 from PIL import Image
 from results_fixtures import c_suite_cells, write_results
 
+from corruptions import CORRUPTIONS
 from reports import plot_gallery, plot_intervals, plots
 from reports.analysis import analyse
 from reports.build import write_report
 from reports.load import load_run
 from reports.plot_reliability import DIAGONAL_LABEL
+from robustbench_dm import metrics
 from robustbench_dm.suites import get_suite
 
 NAMES = ("fog", "contrast")
@@ -73,6 +75,21 @@ def test_bars_carry_the_bootstrap_intervals(suite_analysis):
             assert high == pytest.approx(100 * found[name].high)
             assert low < rect.get_height() < high
     assert "n = 200 images per cell" in plot.caption and "95%" in plot.caption
+
+
+def test_ce_bars_carry_ce_intervals(tmp_path):
+    errors = {(n, s): 0.3 + 0.05 * s for n in CORRUPTIONS for s in range(1, 6)}
+    run = load_run(write_results(tmp_path / "r.h5", c_suite_cells(errors, 100, num_classes=1000),
+                                 suite="imagenet-c", num_classes=1000), "A")
+    (sa,) = analyse([run], n_boot=200).suites
+    plot = plots.ce_bars(sa, n_boot=200, seed=0)
+    (container,) = [c for c in plot.figure.axes[0].containers if hasattr(c, "errorbar")]
+    segments = container.errorbar.lines[2][0].get_segments()
+    for name, rect, ((_, low), (_, high)) in zip(CORRUPTIONS, container.patches, segments):
+        ce = sum(errors[(name, s)] for s in range(1, 6)) / sum(metrics.ALEXNET_ERRORS[name])
+        assert rect.get_height() == pytest.approx(100 * ce)
+        assert low < rect.get_height() < high
+    assert "CE" in plot.title and "AlexNet" in plot.caption
 
 
 def test_cell_interval_has_the_binomial_width(suite_analysis):
