@@ -192,56 +192,41 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
     Under `torchrun --nproc-per-node N` each cell is split across the N processes and rank 0
     writes the one results file (see docs/scale-out.md).
     """
-    import json
-    from pathlib import Path
-
     from robustbench_dm.distributed import is_main
-    from robustbench_dm.models import load_model
+    from robustbench_dm.evaluation import evaluate
+    from robustbench_dm.options import parse_key_values
     from robustbench_dm.outdir import check_writable
-    from robustbench_dm.scoring import format_summary, score as run_score
-    from robustbench_dm.suites import get_suite
+    from robustbench_dm.scoring import format_summary
 
     check_writable(out_dir, what="--out")
     device = _device(device)
-    extra = {}
-    for item in options:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--option {item!r}: expected KEY=VALUE")
-        try:
-            extra[key.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            extra[key.replace("-", "_")] = value
-    if clean_root is not None:
-        extra["clean_root"] = clean_root
-    if seed is not None:
-        extra["seed"] = seed
+    extra = parse_key_values(options, what="--option", typed=True)
+    clean_root = extra.pop("clean_root", None) if clean_root is None else clean_root
+    seed = extra.pop("seed", None) if seed is None else seed
     if generate:
-        extra.update(generate=True, device=device)
+        extra["generate"] = True
     if resolution is not None:
         extra["resolution"] = resolution
     if fast_jpeg:
         extra["fast_jpeg"] = True
-    suite = get_suite(suite_name, data_root, limit=limit, corruptions=corruptions,
-                      severities=severities, **extra)
-    model, info = load_model(checkpoint, arch=arch, weights=weights,
-                             download_weights=download_weights, normalize=normalize,
-                             unsafe_pickle=unsafe_pickle)
-    results = run_score(model, suite, out_dir=out_dir, batch_size=batch_size, device=device,
-                        checkpoint_info=info, baseline=baseline, seed=seed or 0, workers=workers,
-                        shard=shard, bf16=bf16, channels_last=channels_last,
-                        gpu_decode=gpu_decode, allow_mismatch=allow_mismatch,
-                        log=lambda note: click.echo(note, err=True) if is_main() else None)
+    ev = evaluate(checkpoint, suite_name, data_root=data_root, clean_root=clean_root,
+                  limit=limit, corruptions=corruptions, severities=severities, device=device,
+                  batch_size=batch_size, baseline=baseline, normalization=normalize,
+                  out=out_dir, arch=arch, unsafe_pickle=unsafe_pickle,
+                  allow_mismatch=allow_mismatch, seed=seed, weights=weights,
+                  download_weights=download_weights, workers=workers, shard=shard, bf16=bf16,
+                  channels_last=channels_last, gpu_decode=gpu_decode,
+                  log=lambda note: click.echo(note, err=True) if is_main() else None, **extra)
     if not is_main():
         return
-    if "shard" in results.attrs:
-        part = results.attrs["shard"]
-        click.echo(f"wrote shard {part['index']}/{part['count']} ({len(results.cells())} cells) "
-                   f"to {results.path}; combine all {part['count']} parts with robust-eval merge")
+    if ev.summary is None:
+        part = ev.results.attrs["shard"]
+        click.echo(f"wrote shard {part['index']}/{part['count']} ({len(ev.results.cells())} "
+                   f"cells) to {ev.results.path}; combine all {part['count']} parts with "
+                   "robust-eval merge")
         return
-    summary_path = Path(out_dir) / "summary.json"
-    click.echo(format_summary(json.loads(summary_path.read_text())))
-    click.echo(f"wrote {results.path} and {summary_path}")
+    click.echo(format_summary(ev.summary))
+    click.echo(f"wrote {ev.results.path} and {ev.results.path.parent / 'summary.json'}")
 
 
 @main.command("merge")

@@ -19,7 +19,7 @@ from torch import nn
 
 from robustbench_dm import metrics
 from robustbench_dm.errors import UserError
-from robustbench_dm.models import Normalized, load_model as _load_checkpoint
+from robustbench_dm.models import Normalized, load_model as _load_checkpoint, resolve_normalization
 from robustbench_dm.scoring import Results, score
 from robustbench_dm.scoring.memory import MemoryResults
 from robustbench_dm.scoring.score import RESULTS_NAME, SUMMARY_NAME
@@ -36,7 +36,7 @@ class Evaluation:
     (a DataFrame, one row per cell), :meth:`per_image` and :meth:`save`."""
 
     results: Results
-    summary: dict[str, Any]
+    summary: dict[str, Any] | None
     baseline: Results | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -145,6 +145,8 @@ def _as_model(model, normalization: Normalization | None, arch: str | None,
         raise UserError(f"model: expected a torch.nn.Module or a checkpoint path, got "
                         f"{type(model).__name__}")
     info = dict(getattr(model, "checkpoint_info", None) or {})
+    if isinstance(normalization, str):
+        normalization = resolve_normalization(normalization)
     if normalization is not None:
         mean, std = normalization
         model = Normalized(model, mean, std)
@@ -160,29 +162,36 @@ def evaluate(model: nn.Module | str | os.PathLike | None, suite, *, data_root=No
              out: str | os.PathLike | None = None, arch: str | None = None,
              unsafe_pickle: bool = False, allow_mismatch: bool = False, seed: int | None = None,
              log: Callable[[str], None] | None = None, weights: str | os.PathLike | None = None,
-             download_weights: bool = False, **options) -> Evaluation:
+             download_weights: bool = False, workers: int = 1, shard: str | None = None,
+             bf16: bool | None = None, channels_last: bool | None = None,
+             gpu_decode: bool | None = None, **options) -> Evaluation:
     """Score ``model`` on ``suite`` (a name such as ``"cifar10-c"`` or an opened Suite).
 
     ``model`` is any module taking float images in [0, 1] (N x C x H x W), or a checkpoint path
     loaded as :func:`load_model` does (``model=None`` with ``weights=`` and ``arch=`` loads
     those); ``normalization=(mean, std)`` wraps a module that expects
-    normalised input. Nothing touches the disk unless ``out`` is given (then ``out`` receives
+    normalised input (a name of ``NORMALIZATIONS`` works too). Nothing touches the disk unless ``out`` is given (then ``out`` receives
     ``results.h5`` and ``summary.json`` and re-running resumes, as ``robust-eval score``).
     ``options`` are suite options (``generate=True``, ``difficulty=2``...). ``batch_size``
-    defaults to 256 images (256 frames for -P suites).
+    defaults to 256 images (256 frames for -P suites). ``workers``, ``shard`` and the GPU fast
+    path (``bf16``, ``channels_last``, ``gpu_decode``) are those of
+    :func:`robustbench_dm.scoring.score`; a ``shard`` writes a partial results file into ``out``
+    and its evaluation has no summary (``None``) until the parts are merged.
     """
     module, info = _as_model(model, normalization, arch, unsafe_pickle, weights, download_weights)
     opened = _open_suite(suite, data_root=data_root, clean_root=clean_root, limit=limit,
                          corruptions=corruptions, severities=severities, seed=seed,
                          device=device, options=options)
     base = baseline.results if isinstance(baseline, Evaluation) else baseline
-    results = score(module, opened, out_dir=out, batch_size=batch_size or 256, device=device,
+    results = score(module, opened, out_dir=out, device=device,
+                    batch_size=256 if batch_size is None else batch_size,
                     checkpoint_info=info, progress=None if progress else False, baseline=base,
-                    seed=seed or 0, allow_mismatch=allow_mismatch, log=log)
+                    seed=seed or 0, allow_mismatch=allow_mismatch, log=log, workers=workers,
+                    shard=shard, bf16=bf16, channels_last=channels_last, gpu_decode=gpu_decode)
     if base is not None and not isinstance(base, Results):
         base = Results.load(base)
-    return Evaluation(results=results, summary=results.summary(base), baseline=base,
-                      notes=list(results.notes))
+    summary = None if "shard" in results.attrs else results.summary(base)
+    return Evaluation(results=results, summary=summary, baseline=base, notes=list(results.notes))
 
 
 def _open_suite(suite, *, data_root, clean_root, limit, corruptions, severities, seed, device,

@@ -89,7 +89,7 @@ def test_resumed_cli_run_equals_uninterrupted(fmnist, tmp_path, monkeypatch):
     (["--arch", "no_such_arch"], "unknown architecture 'no_such_arch'"),
     (["--dataset", "mnist"], "unknown dataset 'mnist'"),
     (["--no-jsd"], "unknown option 'jsd' for method 'standard'"),
-    (["--option", "alpha"], "expected key=value"),
+    (["--option", "alpha"], "expected KEY=VALUE"),
     pytest.param(["--amp"], "--amp needs a CUDA device", marks=pytest.mark.skipif(
         torch.cuda.is_available(), reason="--amp is valid where CUDA is available")),
 ])

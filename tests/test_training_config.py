@@ -107,7 +107,7 @@ def test_method_options_from_pairs_and_flags():
                                      "single_sample_jsd": False}) == {
         "jsd": False, "linear_only": True}
     assert parse_method_options([], {"single_sample_jsd": True}) == {"single_sample_jsd": True}
-    with pytest.raises(UserError, match="expected key=value"):
+    with pytest.raises(UserError, match="expected KEY=VALUE"):
         parse_method_options(["alpha"])
     with pytest.raises(UserError, match="given twice"):
         parse_method_options(["a=1", "a=2"])

@@ -20,6 +20,7 @@ from typing import Any
 
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
+from robustbench_dm.options import parse_key_values
 
 #: dataset -> (number of classes, method scale, model normalisation name)
 DATASETS: dict[str, tuple[int, str, str]] = {
@@ -169,15 +170,7 @@ def parse_method_options(pairs: list[str] | tuple[str, ...] = (),
     """``["key=value", ...]`` plus the set ablation ``flags`` (keys of
     :data:`ABLATION_FLAGS`) -> method options. Values stay strings; the method converts
     them to its options' types and rejects options it does not have."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise UserError(f"--option {pair!r}: expected key=value, e.g. --option alpha=0.5")
-        if key in options:
-            raise UserError(f"--option {key} given twice")
-        options[key] = value.strip()
+    options = parse_key_values(pairs, what="method option")
     for flag, on in (flags or {}).items():
         if not on:
             continue
