@@ -24,6 +24,7 @@ from reports.provenance import definitions, provenance
 from reports.report_json import write_json
 from reports.sentences import summary_lines, warnings
 from reports.tables import build_tables
+from robustbench_dm.scoring import Results
 from robustbench_dm.errors import UserError
 
 OUTPUTS = ("report.html", "report.md", "cells.csv", "tables.tex", "report.json")
@@ -62,26 +63,30 @@ def _mark_plot(plot, analysis: Analysis):
 
 
 def write_report(
-    results: list[Path | str],
+    results: list[Path | str | Results],
     out: Path | str,
     *,
     names: dict[str, str] | None = None,
+    labels: list[str | None] | None = None,
     baseline: Path | str | None = None,
     reference: str = "auto",
     n_boot: int = 1000,
     seed: int = 0,
 ) -> Document:
-    """Load, analyse and write every output into ``out`` (created if missing)."""
+    """Load, analyse and write every output into ``out`` (created if missing). ``results`` are
+    results files or open :class:`Results` (in memory too); ``names`` maps a path to its label,
+    ``labels`` gives labels in the order of ``results``."""
     published.check_reference(reference)
     if n_boot < 100:
         raise UserError(f"bootstrap replicates: expected at least 100, got {n_boot}")
     paths = list(results) + [p for p in (names or {}) if p not in map(str, results)]
+    labels = list(labels or []) + [None] * (len(paths) - len(labels or []))
     if not paths:
         raise UserError("no results files given")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {display_text(out)} exists and is not a folder")
-    runs = load_runs(paths, names)
+    runs = load_runs(paths, names, labels)
     baseline_run = load_run(baseline, None) if baseline is not None else None
     if baseline_run is not None:
         baseline_run.label = f"{baseline_run.label} (baseline)"

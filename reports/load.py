@@ -84,13 +84,17 @@ class ScoredRun:
         return float(np.mean(self.cells[key].values[value]))
 
 
-def load_run(path: Path | str, label: str | None = None) -> ScoredRun:
-    """Load one results file; ``label`` defaults to a name derived from its checkpoint."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"results file {display_text(path)} does not exist (expected an HDF5 file "
-                        "written by `robust-eval score`)")
-    results = Results.load(path)
+def load_run(path: Path | str | Results, label: str | None = None) -> ScoredRun:
+    """Load one results file (or take results already open, e.g. in memory); ``label``
+    defaults to a name derived from its checkpoint."""
+    if isinstance(path, Results):
+        results, path = path, path.path
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"results file {display_text(path)} does not exist (expected an "
+                            "HDF5 file written by `robust-eval score`)")
+        results = Results.load(path)
     attrs = results.attrs
     kind = results.kind
     if kind not in ("c", "p"):
@@ -164,15 +168,25 @@ def _cell_scores(path: Path, kind: str, name: str, level: int, record) -> CellSc
     return CellScores(name=name, level=level, index=index, labels=labels, values=values)
 
 
-def load_runs(paths: list[Path | str], names: dict[str, str] | None = None) -> list[ScoredRun]:
-    """Load every results file; ``names`` maps a path to its label.
+def load_runs(paths: list[Path | str | Results], names: dict[str, str] | None = None,
+              labels: list[str | None] | None = None) -> list[ScoredRun]:
+    """Load every results file (or open :class:`Results`); ``names`` maps a path to its label,
+    ``labels`` gives labels in the order of ``paths`` (``None``: automatic).
 
     Files without a name take the label of a named file with the same checkpoint sha256, else
     ``method arch`` from the checkpoint; labels shared by different checkpoints get the
     checkpoint's short sha256, and a label still repeated within one suite gets its folder.
     """
     names = {str(Path(k)): v for k, v in (names or {}).items()}
-    runs = [load_run(p, names.get(str(Path(p)))) for p in dict.fromkeys(map(str, paths))]
+    given = dict(zip(map(id, paths), labels or []))
+    items = {id(p) if isinstance(p, Results) else str(p): p for p in paths}.values()
+    runs = []
+    for item in items:
+        label = given.get(id(item)) or (None if isinstance(item, Results)
+                                        else names.get(str(Path(item))))
+        runs.append(load_run(item, label))
+        if label is not None:
+            names.setdefault(str(runs[-1].path), label)
     by_sha = {r.checkpoint.get("sha256"): r.label for r in runs
               if str(r.path) in names and r.checkpoint.get("sha256")}
     auto = [r for r in runs if str(r.path) not in names]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
@@ -145,3 +146,25 @@ def test_load_model_returns_an_eval_module_with_normalisation_inside(tmp_path):
 def test_evaluate_rejects_what_is_not_a_model(tmp_path):
     with pytest.raises(UserError, match="expected a torch.nn.Module or a checkpoint path"):
         robustbench_dm.evaluate(42, "cifar10-c", data_root=tmp_path)
+
+
+def test_report_from_in_memory_evaluations(tmp_path):
+    root = write_cifar_c(tmp_path / "c", 10, ["fog"])
+    evs = [robustbench_dm.evaluate(TinyNet(10), "cifar10-c", data_root=root, corruptions="fog",
+                                   progress=False)]
+    evs.append(robustbench_dm.evaluate(nn.Sequential(TinyNet(10), nn.Tanh()), "cifar10-c",
+                                       data_root=root, corruptions="fog", progress=False))
+    doc = robustbench_dm.report(evs, tmp_path / "report", names=["tiny", "tanh"],
+                                n_boot=100)
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "tiny" in text and "tanh" in text
+    # the same report as from the files robust-eval score writes
+    paths = [str(ev.save(tmp_path / name) / "results.h5") for ev, name in zip(evs, ["a", "b"])]
+    from_files = robustbench_dm.report(paths, tmp_path / "files",
+                                       names={paths[0]: "tiny", paths[1]: "tanh"}, n_boot=100)
+    assert doc.summary == from_files.summary
+    memory_cells = pd.read_csv(tmp_path / "report" / "cells.csv")
+    file_cells = pd.read_csv(tmp_path / "files" / "cells.csv")
+    assert (memory_cells.pop("results_file") == "<in memory>").all()
+    assert file_cells.pop("results_file").str.endswith("results.h5").all()
+    pd.testing.assert_frame_equal(memory_cells, file_cells)
