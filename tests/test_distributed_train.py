@@ -147,8 +147,8 @@ def test_train_command_under_torchrun_prints_once_and_writes_one_checkpoint(tmp_
                             timeout=180)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("epoch 1/1")
-    assert lines[1] == f"checkpoint: {tmp_path / 'run' / 'last.pt'}"
+    assert len(lines) == 3 and lines[0] == "device: cpu" and lines[1].startswith("epoch 1/1")
+    assert lines[2] == f"checkpoint: {tmp_path / 'run' / 'last.pt'}"
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json", "last.pt",
                                                                      "log.csv"]
     ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
