@@ -90,3 +90,19 @@ def test_resume_without_any_run_still_says_there_is_no_checkpoint(fmnist, tmp_pa
     with pytest.raises(UserError, match="--resume: no checkpoint"):
         train(_config(fmnist, tmp_path / "empty"), method=FlipCE(), resume=True)
     assert not (tmp_path / "empty").exists()
+
+
+def test_the_first_bad_step_is_found_when_checked_only_every_few_steps():
+    """On CUDA the loss is read every 25 steps (no sync per step): the first non-finite step
+    is still the one reported."""
+    from robustbench_dm.distributed import DistContext
+    from robustbench_dm.training.loop import _Divergence
+
+    divergence = _Divergence(torch.device("cpu"), DistContext(), steps=6)
+    divergence.every = 3
+    losses = [1.0, float("nan"), 2.0, float("inf"), 1.0, 1.0]
+    found = []
+    for step, loss in enumerate(losses):
+        divergence.record(step, torch.tensor(loss))
+        found.append(divergence.first_bad(step, force=step == 5))
+    assert found == [None, None, 1, None, None, 1]
