@@ -34,6 +34,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.v2 import functional as F
 
+from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
@@ -99,7 +100,7 @@ class CleanImages:
         self.files = folder.files
         self.paths = [p for _, _, p in folder.files]
         self.resolution, self.resize, self.decoder = resolution, resize, decoder
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         if decoder == "nvjpeg" and self.device.type != "cuda":
             raise UserError(f"decoder 'nvjpeg' needs a CUDA device; got {self.device}")
         self.threads = threads or default_threads()
