@@ -41,7 +41,7 @@ def manifest_cells(manifest: dict) -> list[Cell] | None:
         return [(str(name), int(level)) for name, level in cells]
     except (TypeError, ValueError):
         raise UserError(f"the cells of make-suite manifest {manifest.get('suite')!r} are not "
-                        "[name, level] pairs: {cells!r}") from None
+                        f"[name, level] pairs: {cells!r}") from None
 
 
 class Written:
@@ -91,9 +91,8 @@ class Written:
                                     "choose among those or write that cell with make-suite")
                 chosen.append((name, level))
         if not chosen:
-            raise UserError(f"the written suite's manifest {self.path} lists no cell of "
-                            f"{level_what} {chosen_levels}; it lists: "
-                            + (", ".join(f"{n}/{lv}" for n, lv in held) or "none"))
+            raise UserError(f"the written suite's manifest {self.path} lists no finished cell; run "
+                            "make-suite again to write its cells")
         return chosen
 
     def limit(self, limit: int | None) -> int | None:
