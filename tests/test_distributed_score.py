@@ -45,14 +45,19 @@ def _conv_net() -> nn.Module:
     return Normalized(net, *NORMALIZATIONS["imagenet"])
 
 
+def _write_folders(root: Path) -> None:
+    """The JPEG folders of the folder suite, written once before any rank starts (ranks
+    writing them at the same time would read each other's half-written files)."""
+    write_imagenet_c_folder(root / "in-c", ("gaussian_noise", "fog"), WNIDS, per_class=3,
+                            severities=(1, 2), size=32)
+    write_imagenet_folder(root / "in-val", WNIDS, per_class=3, size=(48, 40))
+
+
 def _suites(root: Path) -> dict:
     """Suite name -> (suite, model): a folder suite (JPEG, 9 images a cell, clean cell
     resized), a -P suite of 5 videos and a 1-image suite (rank 1 scores nothing)."""
-    c_root = write_imagenet_c_folder(root / "in-c", ("gaussian_noise", "fog"), WNIDS, per_class=3,
-                                     severities=(1, 2), size=32)
-    clean = write_imagenet_folder(root / "in-val", WNIDS, per_class=3, size=(48, 40))
-    folder = get_suite("imagenet-c", c_root, corruptions="gaussian_noise,fog", severities="1,2",
-                       clean_root=clean)
+    folder = get_suite("imagenet-c", root / "in-c", corruptions="gaussian_noise,fog",
+                       severities="1,2", clean_root=root / "in-val")
     rng = np.random.default_rng(0)
     video = VideoSuite("cifar10-p", {("gaussian_noise", 1): rng.integers(0, 10, (5, 4)),
                                      ("rotate", 1): rng.integers(0, 10, (5, 3))}, 10)
@@ -97,6 +102,7 @@ def _assert_same(single: Path, ranked: Path, exact: bool) -> None:
 
 @pytest.mark.slow
 def test_two_ranks_write_the_results_of_one_process(tmp_path):
+    _write_folders(tmp_path)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -302,18 +302,21 @@ def score(
             raise UserError(f"suite {suite.name!r} has no cells to score")
         results = memory
     else:
-        with lock_folder(out), process_group(dev) as (ctx, rank_dev):
-            if ctx.main:
-                remove_stale_temps(out)  # e.g. .summary.json.*.tmp of a killed run
-            fast = dataclasses.replace(fast, device=rank_dev)
-            todo, total = broadcast(_plan(path, attrs, cells, suite, say) if ctx.main else None,
-                                    ctx)
-            if todo:
-                def store(name, level, arrays, *, fingerprint=None, attrs=attrs):
-                    append_cell(path, attrs, name, level, arrays, fingerprint=fingerprint)
-                _score_cells(model, suite, todo, store, lambda: _kept(path, total), fast,
-                             batch_size, workers, progress, ctx, source)
-            barrier(ctx)
+        with lock_folder(out):
+            # the process group ends on every rank right after the barrier, so no rank can
+            # meet a store that another rank has not torn down yet
+            with process_group(dev) as (ctx, rank_dev):
+                if ctx.main:
+                    remove_stale_temps(out)  # e.g. .summary.json.*.tmp of a killed run
+                fast = dataclasses.replace(fast, device=rank_dev)
+                todo, total = broadcast(_plan(path, attrs, cells, suite, say) if ctx.main
+                                        else None, ctx)
+                if todo:
+                    def store(name, level, arrays, *, fingerprint=None, attrs=attrs):
+                        append_cell(path, attrs, name, level, arrays, fingerprint=fingerprint)
+                    _score_cells(model, suite, todo, store, lambda: _kept(path, total), fast,
+                                 batch_size, workers, progress, ctx, source)
+                barrier(ctx)
             if not path.exists():
                 raise UserError(f"suite {suite.name!r} has no cells to score")
             results = Results.load(path)

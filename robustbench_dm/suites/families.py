@@ -98,8 +98,8 @@ def check_checkpoint(suite: str, info: Mapping[str, Any], *,
     """Compare checkpoint ``info`` (from :func:`robustbench_dm.models.load_model`) with the
     dataset family of suite ``suite``.
 
-    A checkpoint recording another training dataset, class count, input size or normalisation
-    than the family's is refused with one ``UserError`` sentence naming each differing field
+    A checkpoint recording another training dataset, class count, input size or (for the
+    toolkit's own checkpoints) normalisation than the family's is refused with one ``UserError`` sentence naming each differing field
     and both values, unless ``allow_mismatch`` (then status "mismatch"). A checkpoint without a
     recorded dataset, or a suite outside the table, gives status "unverified".
     """
@@ -125,7 +125,9 @@ def check_checkpoint(suite: str, info: Mapping[str, Any], *,
     if own is not None and own.input_size != family.input_size:
         found.append(f"takes {own.input_size} px input ({own.dataset}) but suite {suite} holds "
                      f"{family.input_size} px images")
-    if family.normalization is not None:
+    # the toolkit trains every model of a family with the family's normalisation; models from
+    # elsewhere may use their own (many ImageNet ViTs use mean = std = 0.5)
+    if family.normalization is not None and info.get("format") in (None, "toolkit"):
         given = _normalization_name(info.get("normalization"))
         if given != family.normalization:
             found.append(f"normalises its input as {given} but {family.dataset} models use "
