@@ -236,6 +236,15 @@ def test_a_perturbation_suite_of_fewer_than_5_classes_is_refused_before_scoring(
         get_suite("imagenet-p", tmp_path / "p", corruptions="gaussian_noise")
 
 
+def test_any_perturbation_suite_of_fewer_than_5_classes_is_refused_by_score(tmp_path):
+    from scoring_fixtures import VideoSuite
+    suite = VideoSuite("cifar10-p", {("rotate", 1): np.zeros((2, 3), dtype=np.int64)}, 3)
+    with pytest.raises(UserError, match="3 classes; perturbation suites need at least 5"):
+        score(PixelCodeNet(3), suite, out_dir=tmp_path / "out", checkpoint_info=INFO,
+              device="cpu")
+    assert not (tmp_path / "out").exists()
+
+
 def test_nan_logits_name_the_checkpoint_and_the_cell(data, tmp_path):
     class NaNNet(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

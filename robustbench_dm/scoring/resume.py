@@ -74,9 +74,13 @@ def check_same_inputs(existing: Results, attrs: Mapping[str, Any]) -> None:
         raise UserError(f"{path} holds results scored with settings {old_settings}, but this run "
                         f"has {attrs['settings']} (--bf16/--channels-last/--gpu-decode): pass "
                         f"the same flags or {HINT}")
-    if old_attrs.get("shard") != attrs.get("shard"):
-        raise UserError(f"{path} holds {_describe_shard(old_attrs.get('shard'))}, but this run "
-                        f"scores {_describe_shard(attrs.get('shard'))}: {HINT}")
+    old_shard, new_shard = old_attrs.get("shard"), attrs.get("shard")
+    if old_shard != new_shard:
+        what = _describe_shard(old_shard)
+        if what == _describe_shard(new_shard):  # same index and count, other suite cells
+            what += " of a suite with other cells (shards of one run share their cells)"
+        raise UserError(f"{path} holds {what}, but this run scores "
+                        f"{_describe_shard(new_shard)}: {HINT}")
     old_meta, new_meta = old_attrs.get("metadata") or {}, attrs.get("metadata") or {}
     old_id, new_id = _identity_metadata(old_meta), _identity_metadata(new_meta)
     for key in sorted(set(old_id) | set(new_id)):
