@@ -99,9 +99,10 @@ def check_checkpoint(suite: str, info: Mapping[str, Any], *,
     dataset family of suite ``suite``.
 
     A checkpoint recording another training dataset, class count, input size or (for the
-    toolkit's own checkpoints) normalisation than the family's is refused with one ``UserError`` sentence naming each differing field
-    and both values, unless ``allow_mismatch`` (then status "mismatch"). A checkpoint without a
-    recorded dataset, or a suite outside the table, gives status "unverified".
+    toolkit's own checkpoints) normalisation than the family's is refused with one
+    ``UserError`` sentence naming each differing field and both values, unless
+    ``allow_mismatch`` (then status "mismatch"). A checkpoint without a recorded dataset, or a
+    suite outside the table, gives status "unverified".
     """
     family = suite_family(suite)
     path = info.get("path") or "(in memory)"
