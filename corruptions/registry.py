@@ -6,65 +6,47 @@ resolved preset name (``imagenet``, ``tinyimagenet`` or ``cifar``) and ``generat
 ``torch.Generator`` on the images' device (or ``None`` for deterministic kernels).
 A sequence kernel has the signature ``fn(images, difficulty, preset, generator) -> videos``
 with videos uint8 N x T x C x H x W.
+Kernels of other packages register through the entry-point groups ``corruptions.corruptions``
+and ``corruptions.sequences``.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict
+from collections.abc import Callable
 
 import torch
 
+from corruptions._registry import Registry
+
 CorruptionFn = Callable[[torch.Tensor, int, str, "torch.Generator | None"], torch.Tensor]
 
-_CORRUPTIONS: Dict[str, CorruptionFn] = {}
-_SEQUENCES: Dict[str, CorruptionFn] = {}
+CORRUPTION_KERNELS: Registry[CorruptionFn] = Registry("corruption", group="corruptions.corruptions")
+SEQUENCE_KERNELS: Registry[CorruptionFn] = Registry("perturbation", group="corruptions.sequences")
+# The built-in kernels by name (tests patch these mappings).
+_CORRUPTIONS = CORRUPTION_KERNELS.objects
+_SEQUENCES = SEQUENCE_KERNELS.objects
 
 
 def register_corruption(name: str) -> Callable[[CorruptionFn], CorruptionFn]:
     """Decorator registering a corruption kernel under ``name``."""
-
-    def wrap(fn: CorruptionFn) -> CorruptionFn:
-        if name in _CORRUPTIONS:
-            raise ValueError(f"corruption {name!r} registered twice")
-        _CORRUPTIONS[name] = fn
-        return fn
-
-    return wrap
+    return CORRUPTION_KERNELS.register(name)
 
 
 def register_sequence(name: str) -> Callable[[CorruptionFn], CorruptionFn]:
     """Decorator registering a perturbation-sequence kernel under ``name``."""
-
-    def wrap(fn: CorruptionFn) -> CorruptionFn:
-        if name in _SEQUENCES:
-            raise ValueError(f"sequence {name!r} registered twice")
-        _SEQUENCES[name] = fn
-        return fn
-
-    return wrap
+    return SEQUENCE_KERNELS.register(name)
 
 
 def corruption_kernel(name: str) -> CorruptionFn:
-    """Return the registered kernel for ``name`` or raise a clear ``ValueError``."""
-    try:
-        return _CORRUPTIONS[name]
-    except KeyError:
-        known = ", ".join(sorted(_CORRUPTIONS)) or "none"
-        raise ValueError(f"unknown corruption {name!r}; expected one of: {known}") from None
+    """Return the registered kernel for ``name`` or raise a ``ValueError`` naming the closest."""
+    return CORRUPTION_KERNELS.get(name)
 
 
 def sequence_kernel(name: str) -> CorruptionFn:
-    """Return the registered sequence kernel for ``name`` or raise a clear ``ValueError``."""
-    try:
-        return _SEQUENCES[name]
-    except KeyError:
-        known = ", ".join(sorted(_SEQUENCES)) or "none"
-        raise ValueError(f"unknown perturbation {name!r}; expected one of: {known}") from None
+    """Return the registered sequence kernel for ``name`` or raise a ``ValueError``."""
+    return SEQUENCE_KERNELS.get(name)
 
 
-def registered_corruptions() -> list[str]:
-    return list(_CORRUPTIONS)
-
-
-def registered_sequences() -> list[str]:
-    return list(_SEQUENCES)
+def registered_corruptions(filter: str | None = None) -> list[str]:
+    """Names of the registered corruption kernels (``fnmatch`` ``filter``, e.g. ``"*_noise"``)."""
+    return CORRUPTION_KERNELS.list(filter)

@@ -6,43 +6,21 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from importlib.metadata import entry_points
 from typing import Any
 
+from corruptions._registry import Registry
 from robustbench_dm.errors import UserError
 from robustbench_dm.methods.base import Method
 
 ENTRY_POINT_GROUP = "robustbench_dm.methods"
-_BUILTIN_MODULES = (
-    "standard",
-    "mixup",
-    "cutmix",
-    "autoaugment_star",
-    "random_autoaugment_star",
-    "augmix",
-    "dynmix",
-)
-_BUILTINS: dict[str, type[Method]] = {}
+METHODS: Registry[type[Method]] = Registry("method", error=UserError, group=ENTRY_POINT_GROUP)
 
 
 def register_method(cls: type[Method]) -> type[Method]:
     """Class decorator: register a built-in ``Method`` subclass under ``cls.name``."""
     if not (isinstance(cls, type) and issubclass(cls, Method)) or not cls.name:
         raise TypeError(f"{cls!r} is not a Method subclass with a name")
-    if cls.name in _BUILTINS and _BUILTINS[cls.name] is not cls:
-        raise ValueError(f"method {cls.name!r} is already registered")
-    _BUILTINS[cls.name] = cls
-    return cls
-
-
-def _builtins() -> dict[str, type[Method]]:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(f"robustbench_dm.methods.{module}")
-    return _BUILTINS
-
-
-def _entry_points() -> dict[str, Any]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return METHODS.register(cls.name, cls)
 
 
 def _check_class(obj: Any, spec: str) -> type[Method]:
@@ -77,16 +55,7 @@ def load_method(spec: str) -> type[Method]:
                 raise UserError(f"method {spec!r}: module {module!r} has no attribute {attr!r}")
             obj = getattr(obj, part)
         return _check_class(obj, spec)
-    builtins = _builtins()
-    if spec in builtins:
-        return builtins[spec]
-    eps = _entry_points()
-    if spec in eps:
-        return _check_class(eps[spec].load(), spec)
-    names = ", ".join(sorted(set(builtins) | set(eps)))
-    raise UserError(
-        f"unknown method {spec!r}; available: {names} (or a 'some.module:ClassName' spec)"
-    )
+    return _check_class(METHODS.get(spec, hint=" (or a 'some.module:ClassName' spec)"), spec)
 
 
 def create_method(spec: str, *, scale: str = "cifar", **options: Any) -> Method:
@@ -94,17 +63,13 @@ def create_method(spec: str, *, scale: str = "cifar", **options: Any) -> Method:
     return load_method(spec)(scale=scale, **options)
 
 
-def list_methods() -> list[tuple[str, str, str]]:
-    """``(name, description, source)`` of every method: source is ``"built-in"`` or
-    ``"package <distribution>"``."""
-    rows = [(name, cls.description, "built-in") for name, cls in sorted(_builtins().items())]
-    for name, ep in sorted(_entry_points().items()):
-        if name in _BUILTINS:
-            continue
-        dist = ep.dist.name if ep.dist is not None else ep.module
-        cls = _check_class(ep.load(), name)
-        rows.append((name, cls.description, f"package {dist}"))
-    return rows
+def list_methods(filter: str | None = None) -> list[tuple[str, str, str]]:
+    """``(name, description, source)`` of every method, sorted by name: source is
+    ``"built-in"`` or ``"package <distribution>"``; ``filter`` is an ``fnmatch`` pattern."""
+    return [
+        (name, _check_class(METHODS.get(name), name).description, METHODS.source(name))
+        for name in sorted(METHODS.list(filter))
+    ]
 
 
 __all__ = ["ENTRY_POINT_GROUP", "create_method", "list_methods", "load_method", "register_method"]

@@ -9,7 +9,6 @@ name of the weights' URL>``; nothing is downloaded unless asked.
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from corruptions._registry import did_you_mean
 from robustbench_dm.errors import UserError
 
 PREFIXES = ("torchvision", "timm")
@@ -37,11 +37,6 @@ def split_arch(arch: str) -> tuple[str | None, str]:
     return prefix, name
 
 
-def _closest(name: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    return f" (closest: {', '.join(close)})" if close else ""
-
-
 def _timm():
     try:
         import timm
@@ -58,13 +53,13 @@ def build_prefixed(arch: str, num_classes: int) -> nn.Module:
 
         names = sorted(tvm.list_models(module=tvm))
         if name not in names:
-            raise UserError(f"unknown torchvision classification model {name!r}{_closest(name, names)}; "
-                            "see torchvision.models.list_models()")
+            raise UserError(f"unknown torchvision classification model {name!r}; "
+                            f"{did_you_mean(name, names)}see torchvision.models.list_models()")
         return tvm.get_model(name, weights=None, num_classes=num_classes)
     timm = _timm()
     if not timm.is_model(name):
-        raise UserError(f"unknown timm model {name!r}{_closest(name, timm.list_models())}; "
-                        "see timm.list_models()")
+        raise UserError(f"unknown timm model {name!r}; "
+                        f"{did_you_mean(name, timm.list_models())}see timm.list_models()")
     return timm.create_model(name, pretrained=False, num_classes=num_classes)
 
 

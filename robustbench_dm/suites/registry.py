@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from corruptions._registry import Registry
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Suite
 
 SuiteFactory = Callable[..., Suite]
 
-_SUITES: dict[str, tuple[SuiteFactory, str]] = {}
+SUITES: Registry[SuiteFactory] = Registry("suite", error=UserError, group="robustbench_dm.suites")
 
 
 def register_suite(name: str, description: str) -> Callable[[SuiteFactory], SuiteFactory]:
-    """Decorator registering ``factory(data_root, *, limit, corruptions, severities, ...)``."""
-
-    def wrap(factory: SuiteFactory) -> SuiteFactory:
-        if name in _SUITES:
-            raise ValueError(f"suite {name!r} registered twice")
-        _SUITES[name] = (factory, description)
-        return factory
-
-    return wrap
+    """Decorator registering ``factory(data_root, *, limit, corruptions, severities, ...)``;
+    other packages add suites through the entry-point group ``robustbench_dm.suites``."""
+    return SUITES.register(name, description=description)
 
 
-def list_suites() -> list[tuple[str, str]]:
-    """Every registered suite as ``(name, one-line description)``, sorted by name."""
-    return sorted((name, desc) for name, (_, desc) in _SUITES.items())
+def list_suites(filter: str | None = None) -> list[tuple[str, str]]:
+    """Every registered suite as ``(name, one-line description)``, sorted by name; ``filter``
+    keeps the names matching an ``fnmatch`` pattern such as ``"cifar*"``."""
+    return sorted(SUITES.items(filter))
 
 
 def get_suite(
@@ -46,11 +42,7 @@ def get_suite(
     cells (for -P suites ``severities`` selects difficulties). Suite-specific ``options`` are
     listed in each factory's docstring (e.g. ``clean_root``, ``preprocessing``, ``seed``).
     """
-    try:
-        factory, _ = _SUITES[name]
-    except KeyError:
-        known = ", ".join(sorted(_SUITES))
-        raise UserError(f"unknown suite {name!r}; expected one of: {known}") from None
+    factory = SUITES.get(name)
     kwargs = dict(limit=limit, corruptions=corruptions, severities=severities, **options)
     try:
         inspect.signature(factory).bind(data_root, **kwargs)
