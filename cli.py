@@ -76,10 +76,15 @@ def main() -> None:
 @main.command("list")
 @click.argument("what", type=click.Choice(
     ["suites", "corruptions", "perturbations", "baselines", "methods", "models"]))
-def list_(what: str) -> None:
-    """List what exists: suites, corruptions, perturbations, baselines, methods or models."""
+@click.argument("pattern", required=False)
+def list_(what: str, pattern: str | None) -> None:
+    """List what exists: suites, corruptions, perturbations, baselines, methods or models;
+    PATTERN keeps the names it matches (shell-style wildcards, e.g. 'res*')."""
+    import fnmatch
+
     for name, description in _listing(what):
-        click.echo(f"{name:<28} {description}")
+        if pattern is None or fnmatch.fnmatch(name, pattern):
+            click.echo(f"{name:<28} {description}")
 
 
 def _listing(what: str) -> list[tuple[str, str]]:

@@ -7,8 +7,10 @@ import types
 from importlib.metadata import EntryPoint
 
 import pytest
+from click.testing import CliRunner
 
 import corruptions._registry as registry_module
+from cli import main
 from corruptions._registry import Registry, did_you_mean
 from corruptions.registry import corruption_kernel, registered_corruptions
 from robustbench_dm.errors import UserError
@@ -105,3 +107,10 @@ def test_the_four_registries_filter_and_suggest():
     assert [name for name, _, _ in list_methods("*mix*")] == ["augmix", "cutmix", "dynmix", "mixup"]
     assert {"resnet18_cifar", "resnet50"} <= {name for name, _ in list_models("res*")}
     assert all(name.startswith("res") for name, _ in list_models("res*"))
+
+
+def test_cli_list_takes_a_pattern():
+    result = CliRunner().invoke(main, ["list", "models", "resnext*"])
+    assert result.exit_code == 0, result.output
+    assert [line.split()[0] for line in result.output.splitlines()] == [
+        "resnext29_32x4d", "resnext29_4x32d", "resnext101_32x8d", "resnext101_64x4d", "resnext50_32x4d"]
