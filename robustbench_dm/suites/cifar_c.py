@@ -50,7 +50,8 @@ class CifarCSuite(Suite):
         self.limit = check_limit(limit)
         self.written = Written.open(data_root, name)
         if self.written is not None and self.written.cells is not None:
-            cells = self.written.select(corruptions, severities, CORRUPTIONS + EXTRA, SEVERITIES, "corruption", "severity")
+            cells = self.written.select(corruptions, severities, CORRUPTIONS + EXTRA, SEVERITIES,
+                                        "corruption", "severity")
             self.corruptions = list(dict.fromkeys(c for c, _ in cells))
             self.severities = sorted({s for _, s in cells})
             self._complete = self.written.complete(cells, [(c, s) for c in CORRUPTIONS for s in SEVERITIES], limit)

@@ -57,12 +57,14 @@ class CifarPSuite(Suite):
         benchmark = [(p, 1) for p in CIFAR_P_TEST]
         if self.written is not None and self.written.cells is not None:
             levels = None if severities is None and difficulty is None else select_difficulties(severities, difficulty)
-            self._cells = self.written.select(corruptions, levels, PERTURBATIONS, (1, 2, 3), "perturbation", "difficulty")
+            self._cells = self.written.select(corruptions, levels, PERTURBATIONS, (1, 2, 3),
+                                              "perturbation", "difficulty")
             self._complete = self.written.complete(self._cells, benchmark, limit)
         else:
             names = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
             self._cells = [(p, d) for p in names for d in select_difficulties(severities, difficulty)]
-            self._complete = self._cells == benchmark and (self.written is None or self.written.manifest.get("limit") is None)
+            self._complete = self._cells == benchmark and (
+                self.written is None or self.written.manifest.get("limit") is None)
         self.perturbations = list(dict.fromkeys(p for p, _ in self._cells))
         self.difficulties = sorted({d for _, d in self._cells})
         self._fingerprints: dict[tuple[str, int], str] = {}

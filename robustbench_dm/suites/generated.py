@@ -155,7 +155,9 @@ class GeneratedSuite(Suite):
     def cell_fingerprint(self, name: str, level: int) -> str | None:
         """The clean cell's images (read, not made); None for the cells made on the fly."""
         self._check_cell(name, level)
-        return clean_cell_fingerprint(self.images, self.labels, self.cell_size(name, level)) if name == "clean" else None
+        if name != "clean":
+            return None
+        return clean_cell_fingerprint(self.images, self.labels, self.cell_size(name, level))
 
     def metadata(self) -> dict:
         return {
