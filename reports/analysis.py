@@ -19,7 +19,6 @@ from robustbench_dm import metrics
 from robustbench_dm.scoring.baseline import check_baseline_suite
 
 PRIMARY = {"c": ("mce", "mean_error"), "p": ("mfr", "mfp")}
-CALIBRATION_BIN = 100   # images per equal-mass bin (Hendrycks calib_err)
 
 
 @dataclass(frozen=True)
@@ -271,13 +270,7 @@ def _same_images(runs: list[ScoredRun]) -> list[list[ScoredRun]]:
 
 
 def _calibration(run: ScoredRun) -> dict[tuple[str, int], float | None]:
-    """RMS calibration error per cell (adaptive bins of 100, every bin counted)."""
-    out = {}
-    for key, cell in run.cells.items():
-        if cell.n < CALIBRATION_BIN:
-            out[key] = None
-        else:
-            out[key] = metrics.rms_calibration_error(
-                cell.values["confidence"], 1.0 - cell.values["error"], bin_size=CALIBRATION_BIN)
-    return out
+    """RMS calibration error per cell (:func:`robustbench_dm.metrics.cell_calibration`)."""
+    return {key: metrics.cell_calibration(cell.values["confidence"], 1.0 - cell.values["error"])
+            for key, cell in run.cells.items()}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
+from corruptions import PERTURBATIONS
 from reports.display import display_text
 from robustbench_dm import metrics
 from robustbench_dm.errors import UserError
@@ -73,7 +73,8 @@ class ScoredRun:
         """Corruption / perturbation names, clean excluded: the canonical ImageNet-C (or -P)
         order first, then any other name in file order."""
         names = list(dict.fromkeys(name for name, _ in self.cells if name != "clean"))
-        canon = CORRUPTIONS + EXTRA if self.kind == "c" else PERTURBATIONS
+        canon = (metrics.BENCHMARK_CORRUPTIONS + metrics.EXTRA_CORRUPTIONS if self.kind == "c"
+                 else PERTURBATIONS)
         known = [n for n in canon if n in names]
         return known + [n for n in names if n not in known]
 

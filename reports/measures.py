@@ -3,24 +3,22 @@ cell means, so the same definition gives the point estimate and every bootstrap 
 
 A `Measure` reads a fixed list of (cell, value) columns; its function maps a (replicates x
 columns) array of cell means to one value per replicate. The formulas are those of
-`robustbench_dm.metrics` (CE as a ratio of sums over severities; mCE over the 15 benchmark
-corruptions for ImageNet-C names, over every corruption otherwise; FR = FP / baseline FP), in
-vectorised form; tests check them against the metric functions.
+`robustbench_dm.metrics`, called with a leading replicate axis: CE / relative CE per corruption
+(`corruption_error`, `relative_corruption_error`) averaged over the corruptions that enter the
+mean (`benchmark_names`), and mFR / mT5D (`mfr`, `mt5d`) of FP / T5D summed over difficulties.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from corruptions import CORRUPTIONS, EXTRA
 from reports.load import CellKey, ScoredRun
 from robustbench_dm import metrics
 
 Column = tuple[CellKey, str]
-IMAGENET_C_NAMES = frozenset(CORRUPTIONS) | frozenset(EXTRA)
 
 
 @dataclass(frozen=True)
@@ -36,9 +34,10 @@ class Baseline:
 ALEXNET = Baseline(
     name="AlexNet",
     source=("published ImageNet-C errors of torchvision's AlexNet (hendrycks/robustness README, "
-            "commit 76d9393); clean error 0.43478 from torchvision's model card"),
-    cells={(name, s + 1): {"error": row[s]} for name, row in metrics.ALEXNET_ERRORS.items()
-           for s in range(5)},
+            f"commit 76d9393); clean error {metrics.ALEXNET_CLEAN_ERROR} from torchvision's "
+            "model card"),
+    cells={(name, s): {"error": row[s - 1]} for name, row in metrics.ALEXNET_ERRORS.items()
+           for s in metrics.SEVERITIES},
     clean_error=metrics.ALEXNET_CLEAN_ERROR,
 )
 
@@ -62,15 +61,13 @@ def mean_set(run: ScoredRun) -> list[str]:
     """Corruptions that enter mean error / mCE: the 15 benchmark ones for ImageNet-C names
     (extras excluded), every corruption otherwise (e.g. ImageNet-3DCC, perturbations)."""
     names = run.cell_names()
-    if run.kind == "c" and IMAGENET_C_NAMES.intersection(names):
-        return [n for n in CORRUPTIONS if n in names]
-    return names
+    return metrics.benchmark_names(names) if run.kind == "c" else names
 
 
 def default_baseline(run: ScoredRun) -> Baseline | None:
     """AlexNet for a full ImageNet-C run (all 15 benchmark corruptions x 5 severities)."""
-    if run.kind == "c" and run.suite == "imagenet-c" and all(
-            run.levels(n) == [1, 2, 3, 4, 5] for n in CORRUPTIONS):
+    if run.kind == "c" and metrics.alexnet_applies(
+            run.suite, {n: run.levels(n) for n in run.cell_names()}):
         return ALEXNET
     return None
 
@@ -97,15 +94,14 @@ def _c_measures(run: ScoredRun, baseline: Baseline | None) -> list[Measure]:
     ratio = _ratio_columns(run, baseline, names, "error")
     if ratio is None:
         return out
-    cols, groups, denominators = ratio
-    out.append(Measure("mce", "mCE", cols, _grouped_ratio(groups, denominators)))
-    if has_clean and baseline.clean_error is not None:
+    cols, groups, base_rows = ratio
+    out.append(Measure("mce", "mCE", cols, _normalised("error", names, groups, base_rows)))
+    clean = baseline.clean_error
+    if has_clean and clean is not None and all(sum(row) - len(row) * clean > 0
+                                               for row in base_rows):
         rel_cols = cols + ((("clean", 0), "error"),)
-        base_gaps = np.array([denominators[i] - len(g) * baseline.clean_error
-                              for i, g in enumerate(groups)])
-        if (base_gaps > 0).all():
-            out.append(Measure("relative_mce", "Relative mCE", rel_cols,
-                               _relative_ratio(groups, base_gaps)))
+        out.append(Measure("relative_mce", "Relative mCE", rel_cols,
+                           _relative(groups, base_rows, clean)))
     return out
 
 
@@ -119,57 +115,72 @@ def _p_measures(run: ScoredRun, baseline: Baseline | None) -> list[Measure]:
         out.append(Measure(key, label, cols, _mean, percent=value == "flip"))
         ratio = _ratio_columns(run, baseline, names, value)
         if ratio is not None:
-            cols, groups, denominators = ratio
-            out.append(Measure(norm_key, norm_label, cols, _grouped_ratio(groups, denominators)))
+            cols, groups, base_rows = ratio
+            out.append(Measure(norm_key, norm_label, cols,
+                               _normalised(value, names, groups, base_rows)))
     return out
 
 
 def _ratio_columns(run: ScoredRun, baseline: Baseline | None, names: list[str], value: str):
-    """Columns grouped per corruption, and the baseline sum per group, or None if the baseline
-    does not cover every (name, level) of the run (or, for -C, a corruption lacks 5 severities)."""
+    """Columns grouped per corruption, and the baseline values of each group, or None if the
+    baseline does not cover every (name, level) of the run (or, for -C, a corruption lacks a
+    severity)."""
     if baseline is None or not names:
         return None
-    cols, groups, denominators = [], [], []
+    cols, groups, base_rows = [], [], []
     for name in names:
         levels = run.levels(name)
-        if run.kind == "c" and levels != [1, 2, 3, 4, 5]:
+        if run.kind == "c" and levels != list(metrics.SEVERITIES):
             return None
         keys = [(name, lvl) for lvl in levels]
         if any(k not in baseline.cells or value not in baseline.cells[k] for k in keys):
             return None
         groups.append(list(range(len(cols), len(cols) + len(keys))))
         cols.extend((k, value) for k in keys)
-        denominators.append(sum(baseline.cells[k][value] for k in keys))
-    if min(denominators) <= 0:
+        base_rows.append([baseline.cells[k][value] for k in keys])
+    if min(sum(row) for row in base_rows) <= 0:
         return None
-    return tuple(cols), groups, np.array(denominators, dtype=np.float64)
+    return tuple(cols), groups, base_rows
 
 
-def _grouped_ratio(groups: list[list[int]], denominators: np.ndarray):
+def _normalised(value: str, names: list[str], groups: list[list[int]],
+                base_rows: list[list[float]]):
+    """(B, columns) cell means -> (B,) mCE (``value`` "error"), mFR ("flip") or mT5D ("t5d")."""
     def fn(x: np.ndarray) -> np.ndarray:
-        sums = np.stack([x[:, g].sum(axis=1) for g in groups], axis=1)
-        return (sums / denominators).mean(axis=1)
+        if value == "error":
+            ces = [metrics.corruption_error(x[:, g], row) for g, row in zip(groups, base_rows)]
+            return np.mean(np.stack(ces, axis=1), axis=1)
+        mean_ratio = metrics.mfr if value == "flip" else metrics.mt5d
+        return mean_ratio({n: x[:, g].sum(axis=1) for n, g in zip(names, groups)},
+                          {n: sum(row) for n, row in zip(names, base_rows)})
     return fn
 
 
-def _relative_ratio(groups: list[list[int]], base_gaps: np.ndarray):
+def _relative(groups: list[list[int]], base_rows: list[list[float]], base_clean: float):
+    """(B, columns + clean) cell means -> (B,) relative mCE."""
     def fn(x: np.ndarray) -> np.ndarray:
-        clean = x[:, -1]
-        gaps = np.stack([x[:, g].sum(axis=1) - len(g) * clean for g in groups], axis=1)
-        return (gaps / base_gaps).mean(axis=1)
+        ratios = [metrics.relative_corruption_error(x[:, g], x[:, -1], row, base_clean)
+                  for g, row in zip(groups, base_rows)]
+        return np.mean(np.stack(ratios, axis=1), axis=1)
     return fn
+
+
+def ratio_measure(run: ScoredRun, baseline: Baseline | None, name: str, value: str = "error",
+                  key: str | None = None) -> Measure | None:
+    """CE (or FR / T5D ratio) of corruption ``name`` as a `Measure` keyed ``key`` (default
+    ``name``), or None when the baseline does not cover it."""
+    ratio = _ratio_columns(run, baseline, [name], value)
+    if ratio is None:
+        return None
+    cols, groups, base_rows = ratio
+    return Measure(key or name, name, cols, _normalised(value, [name], groups, base_rows))
 
 
 def corruption_ratios(run: ScoredRun, baseline: Baseline | None, value: str = "error"
                       ) -> dict[str, float]:
     """CE (or FR / T5D ratio) per corruption that the baseline covers (empty without one)."""
-    out = {}
-    for name in run.cell_names():
-        ratio = _ratio_columns(run, baseline, [name], value)
-        if ratio is not None:
-            cols, _, denominators = ratio
-            out[name] = sum(run.mean(cell, v) for cell, v in cols) / float(denominators[0])
-    return out
+    found = (ratio_measure(run, baseline, name, value) for name in run.cell_names())
+    return {m.key: m.point(run) for m in found if m is not None}
 
 
 def corruption_means(run: ScoredRun, value: str = "error") -> dict[str, float]:

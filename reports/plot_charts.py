@@ -9,7 +9,6 @@ import numpy as np
 
 from reports import plot_intervals
 from reports.analysis import (
-    CALIBRATION_BIN,
     Analysis,
     SuiteAnalysis,
     imagenet_c_and_3dcc,
@@ -26,6 +25,7 @@ from reports.plot_style import (
     per_cell,
 )
 from reports.tables import short
+from robustbench_dm.metrics import CALIBRATION_BIN
 
 LEVELS = range(6)   # 0 = clean, then severities 1..5
 

@@ -19,11 +19,11 @@ from reports.load import CellKey, ScoredRun
 from reports.measures import (
     Baseline,
     Measure,
-    _grouped_ratio,
     _mean,
-    _ratio_columns,
     mean_set,
+    ratio_measure,
 )
+from robustbench_dm import metrics
 
 _MEMO: OrderedDict[tuple, tuple[ScoredRun, Baseline | None, dict[str, Interval]]] = OrderedDict()
 MEMO_SIZE = 64   # runs whose figure intervals are kept (a report draws each run several times)
@@ -36,14 +36,13 @@ def _measures(run: ScoredRun, baseline: Baseline | None, value: str) -> list[Mea
     for name in run.cell_names():
         cols = tuple(((name, level), value) for level in run.levels(name))
         out.append(Measure(f"mean/{name}", name, cols, _mean))
-        found = _ratio_columns(run, baseline, [name], value)
-        if found is not None:
-            cols, groups, denominators = found
-            out.append(Measure(f"ratio/{name}", name, cols, _grouped_ratio(groups, denominators)))
+        ratio = ratio_measure(run, baseline, name, value, key=f"ratio/{name}")
+        if ratio is not None:
+            out.append(ratio)
     if ("clean", 0) in run.cells:
         out.append(Measure("severity/0", "clean", ((("clean", 0), value),), _mean))
     names = mean_set(run)
-    for level in range(1, 6):
+    for level in metrics.SEVERITIES:
         cols = tuple(((n, level), value) for n in names if (n, level) in run.cells)
         if cols:
             out.append(Measure(f"severity/{level}", f"severity {level}", cols, _mean))

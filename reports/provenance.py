@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from reports.analysis import CALIBRATION_BIN, Analysis
+from reports.analysis import Analysis
 from reports.bootstrap import LEVEL
 from reports.coverage import compatibility
 from reports.display import display_value
 from reports.load import ScoredRun
 from reports.measures import ALEXNET
+from robustbench_dm.metrics import CALIBRATION_BIN
 
 
 def provenance(run: ScoredRun) -> dict[str, object]:
@@ -78,7 +79,7 @@ def definitions(analysis: Analysis) -> list[tuple[str, str]]:
         ("RMS calibration error", f"sqrt(sum_b n_b/N (confidence_b - accuracy_b)^2) over equal-mass "
          f"bins of {CALIBRATION_BIN} images sorted by top-1 confidence, the last bin absorbing the "
          "remainder; every bin is counted (the reference calib_err skips the last bin; not here). "
-         "Cells with fewer than 100 images have none."),
+         f"Cells with fewer than {CALIBRATION_BIN} images have none."),
         ("Flip probability / FR", "per video, the fraction of comparisons where the top-1 class "
          "changes, then the mean over videos. Reference frame: noise sequences compare every frame "
          "with frame 0; other sequences compare each frame with the previous one at stride = "

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from corruptions import CORRUPTIONS
 from reports.coverage import COMPATIBILITY_FLAGS, compatibility, missing_cells, subset_phrase
 from reports.load import ScoredRun
 from reports.table import Col, Row, Table
+from robustbench_dm import metrics
 from robustbench_dm.errors import UserError
 
 DATA = Path(__file__).parent / "data"
@@ -54,7 +54,7 @@ def measured_cells(suite: str) -> list[tuple[str, int]]:
     if suite.endswith("-p"):
         names = [c[3:-4] for c in data("dynmix_paper_imagenet_p.csv").columns if c.startswith("fr_")]
         return [(n, 1) for n in names]
-    return [(n, s) for n in CORRUPTIONS for s in range(1, 6)]
+    return [(n, s) for n in metrics.BENCHMARK_CORRUPTIONS for s in metrics.SEVERITIES]
 
 
 def decide(reference: str, suite: str, runs: list[ScoredRun]) -> tuple[str | None, str | None]:

@@ -18,18 +18,6 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-# The 15 benchmark corruptions, canonical order (hendrycks/robustness ImageNet-C/test.py
-# ``distortions``; augmix imagenet.py ``CORRUPTIONS``). Only these enter mCE.
-BENCHMARK_CORRUPTIONS: tuple[str, ...] = (
-    "gaussian_noise", "shot_noise", "impulse_noise",
-    "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
-    "snow", "frost", "fog", "brightness",
-    "contrast", "elastic_transform", "pixelate", "jpeg_compression",
-)
-# The 4 extra ("validation") corruptions: reported, never part of mCE
-# (hendrycks/robustness imagenet_c/__init__.py docstring, issue #36).
-EXTRA_CORRUPTIONS: tuple[str, ...] = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
-
 # Source: hendrycks/robustness README.md @ 76d9393, "AlexNet ImageNet-C Error", severities 1..5.
 # Non-monotonic rows (snow, elastic_transform, saturate) are in the source; do not "fix" them.
 ALEXNET_ERRORS: MappingProxyType[str, tuple[float, ...]] = MappingProxyType({

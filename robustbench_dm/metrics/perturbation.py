@@ -20,7 +20,13 @@ import numpy as np
 
 from robustbench_dm.errors import UserError
 from robustbench_dm.metrics.ranking import TOP, top5_classes
-from robustbench_dm.metrics.validation import float_array, int_array, positive, require_names
+from robustbench_dm.metrics.validation import (
+    float_array,
+    int_array,
+    mean_over_names,
+    positive,
+    require_names,
+)
 
 DIFFICULTIES = (1, 2, 3)
 
@@ -87,13 +93,19 @@ def top5_distance(logits, *, noise: bool, difficulty: int = 1) -> float:
     return float(top5_distance_per_video(logits, noise=noise, difficulty=difficulty).mean())
 
 
-def mfr(flip_probabilities: Mapping[str, float], baseline: Mapping[str, float] | None) -> float:
-    """Mean flip rate: mean over the given perturbations of FP / FP_baseline."""
+def mfr(
+    flip_probabilities: Mapping[str, float], baseline: Mapping[str, float] | None
+) -> float | np.ndarray:
+    """Mean flip rate: mean over the given perturbations of FP / FP_baseline. Each FP may be an
+    array over replicates (one mFR per replicate)."""
     return _mean_ratio(flip_probabilities, baseline, "flip_probabilities", "mFR")
 
 
-def mt5d(top5_distances: Mapping[str, float], baseline: Mapping[str, float] | None) -> float:
-    """Mean top-5 distance: mean over the given perturbations of T5D / T5D_baseline."""
+def mt5d(
+    top5_distances: Mapping[str, float], baseline: Mapping[str, float] | None
+) -> float | np.ndarray:
+    """Mean top-5 distance: mean over the given perturbations of T5D / T5D_baseline. Each T5D
+    may be an array over replicates (one mT5D per replicate)."""
     return _mean_ratio(top5_distances, baseline, "top5_distances", "mT5D")
 
 
@@ -118,7 +130,7 @@ def _pair_top5_distance(reference: np.ndarray, current: np.ndarray) -> np.ndarra
     return np.abs(new_rank - np.arange(TOP)).sum(axis=-1)
 
 
-def _mean_ratio(values: Mapping[str, float], baseline, what: str, metric: str) -> float:
+def _mean_ratio(values: Mapping[str, float], baseline, what: str, metric: str):
     if baseline is None:
         raise UserError(
             f"{metric} needs a baseline: AlexNet's ImageNet-P values are not published in a form "
@@ -135,9 +147,11 @@ def _mean_ratio(values: Mapping[str, float], baseline, what: str, metric: str) -
     require_names(baseline, values, f"baseline for {metric}")
     ratios = []
     for name in values:
-        value = float(float_array(values[name], f"{what}[{name!r}]", ndim=0))
-        if value < 0:
-            raise UserError(f"{what}[{name!r}]: expected a value >= 0, got {value!r}")
+        value = float_array(values[name], f"{what}[{name!r}]", ndim=0, replicates=True)
+        if (value < 0).any():
+            raise UserError(f"{what}[{name!r}]: expected a value >= 0, got {np.min(value)!r}")
         base = float(float_array(baseline[name], f"baseline[{name!r}]", ndim=0))
         ratios.append(value / positive(base, f"baseline[{name!r}]"))
-    return float(np.mean(ratios))
+    if len({ratio.shape for ratio in ratios}) > 1:
+        raise UserError(f"{what}: expected one shape for every perturbation")
+    return mean_over_names(ratios)

@@ -10,23 +10,36 @@ from robustbench_dm.errors import UserError
 
 
 def float_array(
-    values, what: str, *, ndim: int | None = None, unit_interval: bool = False
+    values,
+    what: str,
+    *,
+    ndim: int | None = None,
+    unit_interval: bool = False,
+    replicates: bool = False,
 ) -> np.ndarray:
-    """``values`` as a finite float64 array (optionally of ``ndim`` dims and inside [0, 1])."""
+    """``values`` as a finite float64 array (optionally of ``ndim`` dims and inside [0, 1]).
+
+    With ``replicates=True`` the array may also carry one leading replicate axis (``ndim + 1``
+    dims), whose rows may hold NaN (a bootstrap replicate that drew no image of a cell): NaN
+    propagates to that replicate's result.
+    """
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise UserError(f"{what}: expected numbers, got {values!r:.80}") from err
-    if ndim is not None and array.ndim != ndim:
-        raise UserError(f"{what}: expected a {ndim}-d array, got shape {array.shape}")
+    replicated = replicates and ndim is not None and array.ndim == ndim + 1
+    if ndim is not None and array.ndim != ndim and not replicated:
+        extra = f" (or {ndim + 1}-d with a leading replicate axis)" if replicates else ""
+        raise UserError(f"{what}: expected a {ndim}-d array{extra}, got shape {array.shape}")
     if array.size == 0:
         raise UserError(f"{what}: expected at least one value, got an empty array")
-    if not np.isfinite(array).all():
+    checked = array[~np.isnan(array)] if replicated else array
+    if not np.isfinite(checked).all():
         raise UserError(f"{what}: expected finite values, found NaN or inf")
-    if unit_interval and ((array < 0).any() or (array > 1).any()):
+    if unit_interval and ((checked < 0).any() or (checked > 1).any()):
         raise UserError(
             f"{what}: expected fractions in [0, 1], got values in "
-            f"[{array.min():.6g}, {array.max():.6g}]"
+            f"[{checked.min():.6g}, {checked.max():.6g}]"
         )
     return array
 
@@ -47,12 +60,18 @@ def int_array(values, what: str, *, ndim: int) -> np.ndarray:
     return array
 
 
-def severity_errors(values, what: str) -> np.ndarray:
-    """Five per-severity error fractions."""
-    array = float_array(values, what, ndim=1, unit_interval=True)
-    if array.shape != (5,):
-        raise UserError(f"{what}: expected 5 per-severity errors, got {array.shape[0]}")
+def severity_errors(values, what: str, *, replicates: bool = False) -> np.ndarray:
+    """Five per-severity error fractions (``replicates``: also replicates x 5)."""
+    array = float_array(values, what, ndim=1, unit_interval=True, replicates=replicates)
+    if array.shape[-1] != 5:
+        raise UserError(f"{what}: expected 5 per-severity errors, got {array.shape[-1]}")
     return array
+
+
+def mean_over_names(values: list) -> float | np.ndarray:
+    """Equal-weight mean of per-name values (floats, or arrays over replicates)."""
+    mean = np.mean(np.stack(values, axis=-1), axis=-1)
+    return float(mean) if mean.ndim == 0 else mean
 
 
 def require_names(mapping: Mapping, names, what: str) -> None:

@@ -42,17 +42,12 @@ if TYPE_CHECKING:
     from robustbench_dm.scoring.results import CellRecord, Results
 
 SCHEMA = 1
-SEVERITIES = 5
-CALIBRATION_BIN = 100
+SEVERITIES = len(metrics.SEVERITIES)
 
 
 def cell_calibration(record: "CellRecord") -> float | None:
-    """RMS calibration error of a -C cell (adaptive bins of 100, every bin counted), or
-    ``None`` when the cell has fewer than 100 images."""
-    if record.n < CALIBRATION_BIN:
-        return None
-    return metrics.rms_calibration_error(record.confidence.astype(np.float64),
-                                         record.correct, bin_size=CALIBRATION_BIN)
+    """RMS calibration error of a -C cell (:func:`robustbench_dm.metrics.cell_calibration`)."""
+    return metrics.cell_calibration(record.confidence, record.correct)
 
 
 def perturbation_key(name: str, level: int) -> str:
@@ -98,20 +93,6 @@ def _complete(errors: Mapping[str, list[float | None]]) -> dict[str, list[float]
             if len(row) >= SEVERITIES and all(e is not None for e in row[:SEVERITIES])}
 
 
-def _benchmark_names(names) -> list[str]:
-    names = list(names)
-    kept = [n for n in names if n not in metrics.EXTRA_CORRUPTIONS]
-    return kept or names
-
-
-def _mce_names(names) -> list[str]:
-    """The corruptions metrics.mce averages for these names."""
-    imagenet_c = set(metrics.BENCHMARK_CORRUPTIONS) | set(metrics.EXTRA_CORRUPTIONS)
-    if imagenet_c.intersection(names):
-        return list(metrics.BENCHMARK_CORRUPTIONS)
-    return list(names)
-
-
 def _summarize_c(results: "Results", baseline: "Results | None") -> dict[str, Any]:
     clean_error, errors, calibration = _severity_table(results)
     if not errors:
@@ -125,7 +106,7 @@ def _summarize_c(results: "Results", baseline: "Results | None") -> dict[str, An
         base_clean, base_table, _ = _severity_table(baseline)
         base_errors = _complete(base_table)
         base_arg = base_errors
-    elif results.suite == "imagenet-c" and set(metrics.BENCHMARK_CORRUPTIONS) <= set(complete):
+    elif metrics.alexnet_applies(results.suite, {n: metrics.SEVERITIES for n in complete}):
         base_errors = metrics.ALEXNET_ERRORS
         base_arg = "alexnet"
         base_clean = metrics.ALEXNET_CLEAN_ERROR
@@ -137,7 +118,7 @@ def _summarize_c(results: "Results", baseline: "Results | None") -> dict[str, An
                                              base_errors[name][:SEVERITIES]) if ok else None)
 
     mce = relative = None
-    needed = _mce_names(errors)
+    needed = metrics.mce_names(errors)
     if base_arg is not None and all(n in complete and n in base_errors for n in needed):
         model_errors = {n: complete[n][:SEVERITIES] for n in needed}
         mce = metrics.mce(model_errors, baseline=base_arg)
@@ -145,7 +126,7 @@ def _summarize_c(results: "Results", baseline: "Results | None") -> dict[str, An
             relative = metrics.relative_mce(model_errors, clean_error, baseline=base_arg,
                                             baseline_clean_error=base_clean)
 
-    scored = [e for n in _benchmark_names(errors) for e in errors[n] if e is not None]
+    scored = [e for n in metrics.benchmark_names(errors) for e in errors[n] if e is not None]
     return {
         "schema": SCHEMA,
         "suite": results.suite,
