@@ -12,7 +12,7 @@ import corruptions
 from robustbench_dm.errors import UserError
 from robustbench_dm.transforms._base import RandomTransform
 
-_SUBSETS = ("common", "validation", "all", "noise", "blur", "weather", "digital")
+_SUBSETS = ("common", "validation", "all", *corruptions.GROUPS)
 
 
 class Corrupt(RandomTransform):
