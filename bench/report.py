@@ -19,7 +19,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from corruptions import CORRUPTIONS  # noqa: E402
 from reports import bootstrap, plots  # noqa: E402
 from reports.analysis import analyse  # noqa: E402
 from reports.build import make_document  # noqa: E402
@@ -32,9 +31,9 @@ from reports.measures import ALEXNET, measures_for  # noqa: E402
 from reports.report_json import write_json  # noqa: E402
 from results_fixtures import c_suite_cells, p_cell, write_results  # noqa: E402
 from robustbench_dm import metrics  # noqa: E402
+from robustbench_dm.suites.cifar_p import CIFAR_P_TEST  # noqa: E402
 
-P_NAMES = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spatter", "brightness",
-           "translate", "rotate", "tilt", "scale")
+CORRUPTIONS = metrics.BENCHMARK_CORRUPTIONS
 
 
 def make_files(root: Path, models: int, n: int) -> list[Path]:
@@ -44,7 +43,7 @@ def make_files(root: Path, models: int, n: int) -> list[Path]:
         shift = 0.01 * m
         errors = {("clean", 0): 0.05 + shift}
         errors.update({(c, s): min(0.95, 0.1 + 0.06 * s + shift) for c in CORRUPTIONS
-                       for s in range(1, 6)})
+                       for s in metrics.SEVERITIES})
         ck = {"method": f"method{m}", "arch": "wrn40_2", "sha256": f"{m:064d}"}
         files.append(write_results(root / f"c10_{m}.h5", c_suite_cells(errors, n, seed=m),
                                    suite="cifar10-c", checkpoint=ck))
@@ -52,7 +51,7 @@ def make_files(root: Path, models: int, n: int) -> list[Path]:
                                    c_suite_cells(errors, n // 2, num_classes=1000, seed=m),
                                    suite="imagenet-c", num_classes=1000, checkpoint=ck))
         cells = {}
-        for name in P_NAMES:
+        for name in CIFAR_P_TEST:
             preds = (rng.uniform(size=(n // 4, 31)) < 0.05 + 0.01 * m).astype(np.int64)
             cells[(name, 1)] = p_cell(preds)
         files.append(write_results(root / f"p_{m}.h5", cells, kind="p", suite="cifar10-p",
@@ -71,7 +70,7 @@ def naive_bootstrap_mce(run, n_boot: int, seed: int = 0) -> np.ndarray:
         per = {}
         for c in CORRUPTIONS:
             per[c] = []
-            for s in range(1, 6):
+            for s in metrics.SEVERITIES:
                 cell = run.cells[(c, s)]
                 w = counts[np.searchsorted(ids, cell.index)]
                 per[c].append(float((w * cell.values["error"]).sum() / w.sum()))
