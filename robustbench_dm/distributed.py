@@ -11,6 +11,7 @@ Everything here is plain ``torch.distributed``: no home-made transport.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 from dataclasses import dataclass
@@ -80,7 +81,9 @@ def process_group(device: torch.device | str) -> Iterator[tuple[DistContext, tor
 
     An already initialised default group is used as is (and left open). Otherwise, when
     ``WORLD_SIZE > 1``, the group is created from the environment (``env://``) with NCCL for
-    CUDA devices and gloo for the CPU, and destroyed on exit.
+    CUDA devices and gloo for the CPU, kept for later calls in the same process (a second
+    rendezvous on the same port can meet the first one's store while it is torn down), and
+    destroyed when the process exits.
     """
     device = torch.device(device)
     if dist.is_available() and dist.is_initialized():
@@ -107,9 +110,12 @@ def process_group(device: torch.device | str) -> Iterator[tuple[DistContext, tor
         dist.init_process_group(backend, device_id=device)
     else:
         dist.init_process_group(backend)
-    try:
-        yield ctx, device
-    finally:
+    atexit.register(_destroy_group)
+    yield ctx, device
+
+
+def _destroy_group() -> None:
+    if dist.is_initialized():
         dist.destroy_process_group()
 
 
