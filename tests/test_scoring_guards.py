@@ -204,3 +204,17 @@ def test_no_clean_cell_gives_a_hint_naming_clean_root(data, tmp_path):
                      "--clean-root", data["clean"])
     assert with_clean.exit_code == 0, with_clean.output
     assert "--clean-root" not in with_clean.output
+
+
+def test_imagenet_c_at_another_resolution_is_the_imagenet_family_at_that_size():
+    from robustbench_dm.suites.families import check_checkpoint, suite_family
+
+    family = suite_family("imagenet-c-384px")
+    assert (family.dataset, family.num_classes, family.input_size) == ("imagenet", 1000, 384)
+    norm = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+    info = {"dataset": "imagenet", "num_classes": 1000, "normalization": norm}
+    assert check_checkpoint("imagenet-c-384px", info, allow_mismatch=False).status == "ok"
+    assert check_checkpoint("imagenet-c-384px", {**info, "input_size": 384}).status == "ok"
+    with pytest.raises(UserError, match="takes 224 px input"):
+        check_checkpoint("imagenet-c-384px", {**info, "input_size": 224})
+    assert suite_family("imagenet-c-px") is None

@@ -239,3 +239,19 @@ def test_written_p_and_h5_suites_pair_with_their_twins(fm, tmp_path):
         assert written_h5["provenance"]["data"] == {"files": 1, "bytes": (tmp_path / "h5" / "suite.h5").stat().st_size}
         assert written_h5["images_key"] == get_suite("fmnist-c", fm, corruptions="fog", seed=5,
                                                      limit=4).metadata()["images_key"]
+
+
+def test_images_made_on_another_device_type_get_another_key():
+    """Random corruptions draw other numbers on CUDA: the device type enters the key (a CPU-made
+    suite keeps its key), and a make-suite manifest records it."""
+    from robustbench_dm.suites.provenance import generated_key, manifest_key
+
+    fields = dict(suite="cifar10-c", dataset="cifar10", clean="c" * 64, seed=0,
+                  generator_version="1", count=10, preset="cifar", chunk_size=256)
+    cpu = generated_key(**fields)
+    assert generated_key(**fields, device="cpu") == cpu
+    assert generated_key(**fields, device="cuda") != cpu
+    manifest = {"suite": "cifar10-c", "source": "cifar10", "clean_fingerprint": "c" * 64,
+                "seed": 0, "generator_version": "1", "preset": "cifar", "chunk_size": 256}
+    assert manifest_key(manifest, 10, stored="exact") == cpu
+    assert manifest_key({**manifest, "device": "cuda"}, 10, stored="exact") != cpu

@@ -8,8 +8,9 @@ normalisation the model applies) with the suite's family before any image is sco
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from robustbench_dm.errors import UserError
@@ -52,8 +53,16 @@ _ALIASES = {"fmnist": "fashion-mnist", "fashion_mnist": "fashion-mnist",
             "cifar-10": "cifar10", "cifar-100": "cifar100"}
 
 
+#: ImageNet-C generated at another resolution (``score --generate --resolution R``)
+_RESIZED_IMAGENET_C = re.compile(r"imagenet-c-(\d+)px")
+
+
 def suite_family(suite: str) -> Family | None:
-    """The dataset family of suite ``suite`` (``None`` for a suite outside the table)."""
+    """The dataset family of suite ``suite`` (``None`` for a suite outside the table);
+    ``imagenet-c-<R>px`` is the ImageNet family at an input size of R px."""
+    resized = _RESIZED_IMAGENET_C.fullmatch(suite)
+    if resized:
+        return replace(FAMILIES["imagenet"], input_size=int(resized.group(1)))
     name = SUITE_FAMILIES.get(suite)
     return None if name is None else FAMILIES[name]
 
@@ -123,9 +132,14 @@ def check_checkpoint(suite: str, info: Mapping[str, Any], *,
     classes = info.get("num_classes")
     if classes is not None and int(classes) != family.num_classes:
         found.append(f"has {classes} classes but {family.dataset} has {family.num_classes}")
-    if own is not None and own.input_size != family.input_size:
-        found.append(f"takes {own.input_size} px input ({own.dataset}) but suite {suite} holds "
-                     f"{family.input_size} px images")
+    # the input size a checkpoint records, else its dataset's (a model of the suite's own
+    # dataset is not refused for another resolution of it: imagenet-c-<R>px)
+    size = info.get("input_size")
+    if size is None and own is not None and own.dataset != family.dataset:
+        size = own.input_size
+    if size is not None and int(size) != family.input_size:
+        found.append(f"takes {size} px input ({own.dataset if own else recorded}) but suite "
+                     f"{suite} holds {family.input_size} px images")
     # the toolkit trains every model of a family with the family's normalisation; models from
     # elsewhere may use their own (many ImageNet ViTs use mean = std = 0.5)
     if family.normalization is not None and info.get("format") in (None, "toolkit"):

@@ -150,7 +150,7 @@ class GeneratedSuite(Suite):
         return generated_key(suite=self.name, dataset=self.source.get("dataset"), clean=self.source_fingerprint(),
                              seed=self.seed, generator_version=generator_version(),
                              count=min(self.limit or len(self.labels), len(self.labels)),
-                             preset=self.preset, chunk_size=self.chunk_size)
+                             preset=self.preset, chunk_size=self.chunk_size, device=self.device.type)
 
     def cell_fingerprint(self, name: str, level: int) -> str | None:
         """The clean cell's images (read, not made); None for the cells made on the fly."""

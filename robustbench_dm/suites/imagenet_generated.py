@@ -106,7 +106,8 @@ class PipelineSuite(GeneratedSuite):
                             seed=self.seed, generator_version=generator_version(),
                             count=min(self.limit or len(self.labels), len(self.labels)), preset=self.preset,
                             chunk_size=self.chunk_size,
-                            stored="jpeg-q85" if self.final_save is not None else "exact")
+                            stored="jpeg-q85" if self.final_save is not None else "exact",
+                            device=self.device.type)
         return sha256_json({"key": key, "options": self.options}) if self.options else key
 
     def metadata(self) -> dict:

@@ -59,7 +59,7 @@ FORMATS = {"c": ("npy", "folder", "h5"), "p": ("npy", "h5")}
 H5_ATTRS = ("suite", "seed", "generator_version", "preset", "source", "limit", "chunk_size")
 PRESET_SIZE = {"cifar": 32, "imagenet": 224, "tinyimagenet": 64}
 # Settings a manifest may lack when written by an older make-suite (then taken from this run).
-NEW_SETTINGS = ("clean_fingerprint",)
+NEW_SETTINGS = ("clean_fingerprint", "device")
 
 
 def _source(dataset: str, data_root):
@@ -242,7 +242,7 @@ def make_suite(
     out = Path(out)
     settings = {"suite": suite, "source": source, "format": fmt, "seed": seed, "limit": limit,
                 "preset": preset, "generator_version": generator_version(), "chunk_size": gen.chunk_size,
-                "clean_fingerprint": gen.source_fingerprint()}
+                "clean_fingerprint": gen.source_fingerprint(), "device": gen.device.type}
     manifest = _check_manifest(out, settings, data_root)
     n = gen.cell_size(names[0], levels[0])
     dtype = np.uint8 if len(classes) <= 256 else np.int64

@@ -100,19 +100,23 @@ def files_size(paths: Iterable[Path]) -> dict:
 
 def generated_key(*, suite: str, dataset: str | None, clean: str, seed: int, generator_version: str,
                   count: int, preset: str, chunk_size: int, stored: str = "exact", read: str = "none",
-                  clean_cell: str | None = None) -> str:
+                  clean_cell: str | None = None, device: str = "cpu") -> str:
     """Images key of a suite made by the ``corruptions`` library from a clean set.
 
     ``clean`` is ``clean_fingerprint`` of the whole source set and ``count`` the images per cell
     (the limit as a number); ``stored`` says how the bytes were stored ("exact" for arrays and on
     the fly, "jpeg-q85" for make-suite folders), ``read`` the preprocessing applied when read.
     ``clean_cell`` is the fingerprint of a clean cell read from another set than the source.
+    ``device`` is the type of device that made the images: random corruptions draw other numbers
+    on CUDA than on the CPU (a CPU-made suite keeps the key it had before this field existed).
     """
     fields = {"images": "generated", "suite": suite, "dataset": dataset, "clean": clean, "seed": int(seed),
               "generator_version": generator_version, "count": int(count), "preset": preset,
               "chunk_size": int(chunk_size), "stored": stored, "read": read}
     if clean_cell is not None:
         fields["clean_cell"] = clean_cell
+    if device != "cpu":
+        fields["device"] = device
     return sha256_json(fields)
 
 
@@ -139,4 +143,5 @@ def manifest_key(manifest: dict, count: int, *, stored: str, read: str = "none",
                          clean=manifest["clean_fingerprint"], seed=manifest.get("seed", 0),
                          generator_version=manifest.get("generator_version"), count=count,
                          preset=manifest.get("preset"), chunk_size=manifest.get("chunk_size", 0),
-                         stored=stored, read=read, clean_cell=clean_cell)
+                         stored=stored, read=read, clean_cell=clean_cell,
+                         device=manifest.get("device", "cpu"))
