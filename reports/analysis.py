@@ -107,6 +107,13 @@ class SuiteAnalysis:
     def run(self, label: str) -> RunAnalysis:
         return next(r for r in self.runs if r.run.label == label)
 
+    @property
+    def title(self) -> str:
+        """The suite as readers see it: its recorded label where it has one (``"ImageNet-C at
+        384 px (generated)"`` for ``imagenet-c-384px``), else its name."""
+        return next((r.run.metadata["label"] for r in self.runs if r.run.metadata.get("label")),
+                    self.suite)
+
     def unit(self, label: str) -> Unit:
         return next(u for u in self.units if u.label == label)
 

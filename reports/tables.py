@@ -143,7 +143,7 @@ def corruption_table(sa: SuiteAnalysis, reference: str | None) -> Table:
         rows += published.corruption_rows(reference, sa.suite)
     unit = (f"CE (%) normalised by {_baseline_phrase(sa)}, ratio of sums over severities 1-5"
             if use_ce else "top-1 error (%) averaged over the severities scored")
-    return Table(f"corruptions_{sa.suite}", f"{sa.suite}: {'CE' if use_ce else 'error'} per corruption",
+    return Table(f"corruptions_{sa.suite}", f"{sa.title}: {'CE' if use_ce else 'error'} per corruption",
                  f"{unit}; aggregates with 95% bootstrap intervals over test images. "
                  "Extras (speckle, Gaussian blur, spatter, saturate) are shown but not averaged.",
                  columns, rows)
@@ -172,7 +172,7 @@ def summary_table(sa: SuiteAnalysis, reference: str | None) -> Table:
         rows.append(row)
     if reference and (sa.suite != "imagenet-c" or _uses_alexnet(sa)):
         rows += published.summary_rows(reference, sa.suite)
-    return Table(f"summary_{sa.suite}", f"{sa.suite}: summary",
+    return Table(f"summary_{sa.suite}", f"{sa.title}: summary",
                  "Top-1 error (%) with 95% bootstrap intervals over test images; mean corruption "
                  "error = plain mean over the benchmark corruptions x severities scored. RMS "
                  "calibration error (%): adaptive bins of 100 images, every bin counted; "
@@ -209,7 +209,7 @@ def architecture_table(sa: SuiteAnalysis) -> Table | None:
         values["mean"] = float(np.mean(present)) if len(present) == len(archs) else None
         flags = [f"at chance: {', '.join(chance[method])}"] if method in chance else []
         rows.append(Row(method, values, flags=flags))
-    return Table(f"methods_{sa.suite}", f"{sa.suite}: mean corruption error by method and architecture",
+    return Table(f"methods_{sa.suite}", f"{sa.title}: mean corruption error by method and architecture",
                  "Mean corruption error (%); 'Mean' over architectures (as the paper's Tables 1-2).",
                  [Col(a, a) for a in archs] + [Col("mean", "Mean")], rows, row_header="Method")
 
@@ -241,7 +241,7 @@ def seed_table(sa: SuiteAnalysis) -> Table | None:
             row.spread["rms_corrupted"] = statistics.stdev(rms)
         rows.append(row)
     members = "; ".join(f"{u.label}: {', '.join(m.run.label for m in u.members)}" for u in groups)
-    return Table(f"seeds_{sa.suite}", f"{sa.suite}: mean ± standard deviation over training seeds",
+    return Table(f"seeds_{sa.suite}", f"{sa.title}: mean ± standard deviation over training seeds",
                  "Mean over seeds ± sample standard deviation over seeds (%), with 95% intervals "
                  "of a bootstrap that resamples seeds and, in every replicate, the same test "
                  "images (RMS calibration: mean over corrupted cells, no interval). Per-seed "
@@ -268,7 +268,7 @@ def perturbation_table(sa: SuiteAnalysis, reference: str | None) -> Table:
         rows += published.perturbation_rows(reference, sa.suite)
     unit = (f"flip rate FR = FP / FP of {_baseline_phrase(sa)} (%)" if use_fr
             else "flip probability (%) (no baseline given, so no FR)")
-    return Table(f"perturbations_{sa.suite}", f"{sa.suite}: {'flip rate' if use_fr else 'flip probability'} "
+    return Table(f"perturbations_{sa.suite}", f"{sa.title}: {'flip rate' if use_fr else 'flip probability'} "
                  "per perturbation", f"{unit}; mean top-5 distance unnormalised unless a baseline "
                  "is given; 95% bootstrap intervals over videos.", columns, rows)
 
@@ -303,7 +303,7 @@ def comparison_table(analysis: Analysis) -> Table | None:
     rows = []
     for sa in analysis.suites:
         for cmp in sa.comparisons:
-            row = Row(f"{sa.suite}: {cmp.other} - {cmp.better}",
+            row = Row(f"{sa.title}: {cmp.other} - {cmp.better}",
                       {"measure": cmp.measure_label, "verdict": cmp.sentence})
             if cmp.difference is not None:
                 d = cmp.difference
