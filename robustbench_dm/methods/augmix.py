@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 
 from robustbench_dm.methods.base import LossOutput, Method
-from robustbench_dm.methods.base_transform import to_float
+from robustbench_dm.methods.base_transform import to_float, views_with_originals
 from robustbench_dm.methods.jsd import jsd_loss
 from robustbench_dm.methods.ops import (
     AUGMIX_OPS,
@@ -151,11 +151,8 @@ class AugMix(Method):
         """[clean; view1; view2] (3N images) with ``jsd``, else one AugMix view (N images)."""
         o = self.opts
         x = self.base_transform(images_uint8, generator)
-        n, views = x.shape[0], 2 if o["jsd"] else 1
-        originals = n if o["jsd"] else 0
-        out = torch.empty((originals + views * n, *x.shape[1:]), device=x.device)
-        if originals:
-            torch.div(x, 255.0, out=out[:n])  # base_transform.to_float, in place
+        views = 2 if o["jsd"] else 1
+        out, originals = views_with_originals(x, views, o["jsd"])
         _views_into(
             out[originals:],
             x,

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from robustbench_dm.methods.base import LossOutput, Method
+from robustbench_dm.methods.base_transform import views_with_originals
 from robustbench_dm.methods.jsd import jsd_loss
 from robustbench_dm.methods.ops import (
     AUGMIX_OPS,
@@ -198,11 +199,8 @@ class DynamicMixup(Method):
         or one mixed image per sample (N) without JSD."""
         o = self.opts
         x = self.base_transform(images_uint8, generator)
-        n, views = x.shape[0], self._views()
-        originals = n if o["jsd"] else 0
-        out = torch.empty((originals + views * n, *x.shape[1:]), device=x.device)
-        if originals:
-            torch.div(x, 255.0, out=out[:n])  # base_transform.to_float, in place
+        views = self._views()
+        out, originals = views_with_originals(x, views, o["jsd"])
         _views_into(
             out[originals:],
             x,

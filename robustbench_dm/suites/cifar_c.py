@@ -18,7 +18,7 @@ import torch
 from corruptions import CORRUPTIONS, EXTRA
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names, subset_metadata
-from robustbench_dm.suites.provenance import (clean_fingerprint, files_size, manifest_key, provenance,
+from robustbench_dm.suites.provenance import (clean_fingerprint, files_size, provenance,
                                               released_key, rows_fingerprint)
 from robustbench_dm.suites.clean import load_clean
 from robustbench_dm.suites.clean_cifar import load_cifar
@@ -26,7 +26,7 @@ from robustbench_dm.suites.generated import GeneratedSuite
 from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.registry import register_suite
-from robustbench_dm.suites.written import Written
+from robustbench_dm.suites.written import Written, written_images_key
 
 SEVERITIES = (1, 2, 3, 4, 5)
 PREPROCESSING = "as stored (32x32, no resize)"
@@ -174,13 +174,8 @@ class CifarCSuite(Suite):
     def images_key(self) -> str:
         """Images key (docs/internals.md): from the manifest of a written suite, else from the files."""
         if getattr(self, "_images_key", None) is None:
-            key = None
-            if self.written is not None:
-                differs = self.clean is not None and self.clean_source_fingerprint != self.written.manifest.get(
-                    "clean_fingerprint")
-                key = manifest_key(self.written.manifest, min(self.limit or self.n, self.n), stored="exact",
-                                   clean_cell=self.cell_fingerprint("clean", 0) if differs else None)
-            self._images_key = key or self._released_key()
+            self._images_key = written_images_key(self, min(self.limit or self.n, self.n),
+                                                  stored="exact", released=self._released_key)
         return self._images_key
 
     def metadata(self) -> dict:

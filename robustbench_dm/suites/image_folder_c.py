@@ -21,10 +21,10 @@ from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels,
 from robustbench_dm.suites.clean_imagenet import PREPROCESSING as CLEAN_PREPROCESSING
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.folders import IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch, list_files
-from robustbench_dm.suites.provenance import (clean_fingerprint, files_fingerprint, files_size, manifest_key,
+from robustbench_dm.suites.provenance import (clean_fingerprint, files_fingerprint, files_size,
                                               provenance, released_key)
 from robustbench_dm.suites.registry import register_suite
-from robustbench_dm.suites.written import Written
+from robustbench_dm.suites.written import Written, written_images_key
 
 SEVERITIES = (1, 2, 3, 4, 5)
 CORRUPTIONS_3DCC = ("near_focus", "far_focus", "fog_3d", "flash", "color_quant", "low_light",
@@ -175,14 +175,9 @@ class ImageFolderCSuite(Suite):
     def images_key(self) -> str:
         """Images key (docs/internals.md): from the manifest of a written suite, else from the files."""
         if getattr(self, "_images_key", None) is None:
-            key = None
-            if self.written is not None:
-                differs = self.clean is not None and self.clean_source_fingerprint != self.written.manifest.get(
-                    "clean_fingerprint")
-                key = manifest_key(self.written.manifest, self._count(), stored="jpeg-q85",
-                                   read=self.preprocessing,
-                                   clean_cell=self.cell_fingerprint("clean", 0) if differs else None)
-            self._images_key = key or self._released_key()
+            self._images_key = written_images_key(self, self._count(), stored="jpeg-q85",
+                                                  read=self.preprocessing,
+                                                  released=self._released_key)
         return self._images_key
 
     def metadata(self) -> dict:

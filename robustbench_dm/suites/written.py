@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import parse_names, select_levels
+from robustbench_dm.suites.provenance import manifest_key
 
 MANIFEST = "suite.json"
 
@@ -106,3 +107,19 @@ class Written:
         ``benchmark`` cell, and no limit (neither make-suite's nor the scoring one)."""
         held = set(self.cells or ())
         return set(cells) == held and set(benchmark) <= held and self.limit(limit) is None
+
+
+def written_images_key(suite, count: int, *, stored: str, read: str = "none",
+                       released: Callable[[], str]) -> str:
+    """The images key of a suite that may be a make-suite folder (``suite.written``): from its
+    manifest (with the clean cell's fingerprint when the clean set is not the manifest's
+    source), else ``released()``, the key of the files themselves."""
+    if suite.written is not None:
+        manifest = suite.written.manifest
+        differs = (suite.clean is not None
+                   and suite.clean_source_fingerprint != manifest.get("clean_fingerprint"))
+        key = manifest_key(manifest, count, stored=stored, read=read,
+                           clean_cell=suite.cell_fingerprint("clean", 0) if differs else None)
+        if key is not None:
+            return key
+    return released()
