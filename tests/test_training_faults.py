@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from cli import main
 from robustbench_dm.errors import UserError
-from robustbench_dm.training import resolve_config, train
-from training_fixtures import FlipCE, one_thread, write_fashion_mnist
+from robustbench_dm.training import train
+from training_fixtures import FlipCE, flip_ce_config, one_thread, write_fashion_mnist
 
 _one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
@@ -23,11 +23,7 @@ def fmnist(tmp_path_factory):
     return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), n_train=96, n_test=32)
 
 
-def _config(data_root, out, **overrides):
-    options = dict(epochs=2, batch_size=32, lr=0.05, seed=3, device="cpu")
-    options.update(overrides)
-    return resolve_config("flip_ce", "small_cnn", "fashion-mnist", str(data_root), str(out),
-                          **options)
+_config = flip_ce_config
 
 
 class NaNAt(FlipCE):

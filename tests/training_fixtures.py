@@ -91,3 +91,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def flip_ce_config(data_root, out, **overrides):
+    """A 2-epoch ``flip_ce`` run of ``small_cnn`` (or ``arch=``) on a Fashion-MNIST fixture."""
+    from robustbench_dm.training import resolve_config
+
+    options = dict(epochs=2, batch_size=32, lr=0.05, seed=3, device="cpu")
+    options.update(overrides)
+    return resolve_config("flip_ce", options.pop("arch", "small_cnn"), "fashion-mnist",
+                          str(data_root), str(out), **options)
