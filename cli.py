@@ -130,7 +130,8 @@ _ARCHS = _complete("models")
 
 @main.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False), required=False)
-@click.option("--suite", "suite_name", required=True, shell_complete=_SUITES, help="Suite name (see `robust-eval list suites`).")
+@click.option("--suite", "suite_name", required=True, shell_complete=_SUITES,
+              help="Suite name (see `robust-eval list suites`).")
 @click.option("--data-root", type=click.Path(), default=None, help="Folder holding the suite.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: results.h5 and summary.json (re-running resumes).")

@@ -113,8 +113,8 @@ def frost_crops(preset: str, index: torch.Tensor, top: torch.Tensor, left: torch
                 height: int, width: int) -> list[torch.Tensor]:
     """Crops of the textures ``index`` at (``top``, ``left``): N uint8 3 x height x width views."""
     textures, _ = _texture_stack(preset, str(index.device))
-    return [textures[i][:, t:t + height, l:l + width]
-            for i, t, l in zip(index.tolist(), top.tolist(), left.tolist())]
+    return [textures[i][:, t:t + height, x:x + width]
+            for i, t, x in zip(index.tolist(), top.tolist(), left.tolist())]
 
 
 def draw_frost(n: int, preset: str, height: int, width: int,

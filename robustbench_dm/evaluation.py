@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -169,9 +168,10 @@ def evaluate(model: nn.Module | str | os.PathLike | None, suite, *, data_root=No
 
     ``model`` is any module taking float images in [0, 1] (N x C x H x W), or a checkpoint path
     loaded as :func:`load_model` does (``model=None`` with ``weights=`` and ``arch=`` loads
-    those); ``normalization=(mean, std)`` wraps a module that expects
-    normalised input (a name of ``NORMALIZATIONS`` works too). Nothing touches the disk unless ``out`` is given (then ``out`` receives
-    ``results.h5`` and ``summary.json`` and re-running resumes, as ``robust-eval score``).
+    those); ``normalization=(mean, std)`` wraps a module that expects normalised input (a name
+    of ``NORMALIZATIONS`` works too). Nothing touches the disk unless ``out`` is given (then
+    ``out`` receives ``results.h5`` and ``summary.json`` and re-running resumes, as
+    ``robust-eval score``).
     ``options`` are suite options (``generate=True``, ``difficulty=2``...). ``batch_size``
     defaults to 256 images (256 frames for -P suites). ``workers``, ``shard`` and the GPU fast
     path (``bf16``, ``channels_last``, ``gpu_decode``) are those of

@@ -112,8 +112,8 @@ def test_crop_padded_matches_numpy_pad_and_slice():
     ours = K.crop_padded_image(torch.from_numpy(imgs), tops, lefts, 4).numpy()
     padded = np.pad(imgs, ((0, 0), (0, 0), (4, 4), (4, 4)))
     for i in range(5):
-        t, l = int(tops[i]), int(lefts[i])
-        np.testing.assert_array_equal(ours[i], padded[i, :, t : t + 32, l : l + 32])
+        t, x = int(tops[i]), int(lefts[i])
+        np.testing.assert_array_equal(ours[i], padded[i, :, t : t + 32, x : x + 32])
 
 
 def test_downscale_close_to_pil_resize_round_trip():

@@ -25,7 +25,7 @@ def test_base_transform_crops_and_flips_like_torchvision():
     out = base_transform(x, "cifar", torch.Generator().manual_seed(0))
     padded = F.pad(x, (4, 4, 4, 4))
     for i in range(64):
-        windows = [padded[i, :, t:t + 32, l:l + 32] for t in range(9) for l in range(9)]
+        windows = [padded[i, :, t:t + 32, x:x + 32] for t in range(9) for x in range(9)]
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(-1)) for w in windows)
     flipped = base_transform(x, "imagenet", torch.Generator().manual_seed(0))
     same = [torch.equal(flipped[i], x[i]) for i in range(64)]
@@ -52,7 +52,7 @@ def test_mixup_alpha_controls_lambda_distribution():
     lams = [_no_base(create_method("mixup", scale="imagenet")).augment(
         _constant_images(2), torch.arange(2), torch.Generator().manual_seed(s)).lam for s in range(300)]
     # Beta(0.2, 0.2) puts most mass near 0 and 1
-    assert np.mean([min(l, 1 - l) < 0.1 for l in lams]) > 0.5
+    assert np.mean([min(lam, 1 - lam) < 0.1 for lam in lams]) > 0.5
 
 
 def test_cutmix_lambda_is_one_minus_box_area():

@@ -75,17 +75,17 @@ def _check_cells(parts: Sequence[Results]) -> list[tuple[str, int]]:
     problems = []
     unexpected = [c for c in holders if c not in cells]
     if unexpected:
-        problems.append("cells outside the suite: " + ", ".join(f"{n}/{l}" for n, l in unexpected))
+        problems.append("cells outside the suite: " + ", ".join(f"{n}/{lv}" for n, lv in unexpected))
     duplicated = [c for c in cells if len(holders.get(c, [])) > 1]
     if duplicated:
         problems.append("duplicated cells: " + "; ".join(
-            f"{n}/{l} in {', '.join(str(p.path) for p in holders[(n, l)])}" for n, l in duplicated))
+            f"{n}/{lv} in {', '.join(str(p.path) for p in holders[(n, lv)])}" for n, lv in duplicated))
     missing = [c for c in cells if c not in holders]
     if missing:
         count = int(shard["count"])
         owner = {c: i for i in range(1, count + 1) for c in shard_cells(cells, i, count)}
         problems.append("missing cells: " + ", ".join(
-            f"{n}/{l} (shard {owner[(n, l)]}/{count})" for n, l in missing))
+            f"{n}/{lv} (shard {owner[(n, lv)]}/{count})" for n, lv in missing))
     if problems:
         raise UserError(f"cannot merge {len(parts)} parts: " + "; ".join(problems)
                         + ". Re-run the shards named, or drop the extra parts")

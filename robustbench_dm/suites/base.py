@@ -51,7 +51,7 @@ class Suite:
         if (name, level) not in self.cells():
             raise UserError(
                 f"suite {self.name!r} has no cell ({name!r}, {level}); "
-                f"expected one of: {', '.join(f'{n}/{l}' for n, l in self.cells())}"
+                f"expected one of: {', '.join(f'{n}/{lv}' for n, lv in self.cells())}"
             )
 
 

@@ -3,7 +3,8 @@
 Images are the 28 px test images padded with zeros to 32 px (2 px per side) and repeated to 3
 channels, then corrupted with the ``cifar`` preset (the 32 px severity tables). When
 ``data_root`` holds a suite written by ``make-suite`` (a ``labels.npy`` next to CIFAR-C/-P-style
-arrays, or a ``suite.h5`` / an ``.h5`` file) the files are read instead, with ``clean_root`` (the idx folder) as the optional clean set.
+arrays, or a ``suite.h5`` / an ``.h5`` file) the files are read instead, with ``clean_root``
+(the idx folder) as the optional clean set.
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ class ImageFolderCSuite(Suite):
         self.keys = [(stem, wnid) for stem, wnid, _ in reference]
         for cell in self._cells[1:]:
             self._listing(*cell)
-        self.size = None if preprocessing == "augmix" else tuple(decode_batch([reference[0][2]], "none", None).shape[-2:])
+        self.size = (None if preprocessing == "augmix"
+                     else tuple(decode_batch([reference[0][2]], "none", None).shape[-2:]))
         self.clean_root = Path(clean_root) if clean_root is not None else None
         self.clean_root_given = None if clean_root is None else str(clean_root)
         self.clean_source_fingerprint = None
