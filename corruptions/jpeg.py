@@ -6,21 +6,16 @@ in the tests); torchvision encodes a list of small images faster (one call), Pil
 (its libjpeg-turbo build is faster here; the crossover is near 128 x 128). torchvision's
 ``decode_jpeg`` decodes the whole batch (the same libjpeg-turbo decoder, at about half of
 Pillow's cost per image). Both ends run on the CPU on every device, so the bytes match the
-reference everywhere (nvJPEG on a GPU is a different codec). torchvision 0.29 deprecates these
-functions in favour of TorchCodec; the project pins 0.29 and the tests check the outputs against
-Pillow, so the deprecation warning is silenced here.
+reference everywhere (nvJPEG on a GPU is a different codec). The codec calls go through
+:mod:`corruptions.codec`, which falls back to Pillow where a torchvision no longer has them.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
-
 import numpy as np
 import torch
-from PIL import Image
-from torchvision.io import decode_jpeg, encode_jpeg
 
+from corruptions.codec import decode_jpeg, encode_jpeg, pillow_jpeg
 from corruptions.registry import register_corruption
 
 JPEG_QUALITY = {
@@ -37,24 +32,13 @@ _PILLOW_MIN_PIXELS = 128 * 128
 def jpeg_roundtrip(images: torch.Tensor, quality: int) -> torch.Tensor:
     """Encode each uint8 C x H x W image (C = 1 or 3) as a baseline JPEG of ``quality``, decode."""
     cpu = images.cpu().contiguous()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        if cpu.shape[-2] * cpu.shape[-1] < _PILLOW_MIN_PIXELS:
-            encoded = encode_jpeg(list(cpu), quality=quality)
-        else:
-            encoded = [_pillow_jpeg(planes, quality) for planes in cpu.numpy()]
-        decoded = decode_jpeg(encoded)
+    if cpu.shape[-2] * cpu.shape[-1] < _PILLOW_MIN_PIXELS:
+        encoded = encode_jpeg(list(cpu), quality=quality)
+    else:
+        encoded = [pillow_jpeg(planes, quality) for planes in cpu.numpy()]
+    decoded = decode_jpeg(encoded)
     hwc = torch.stack([d.permute(1, 2, 0) for d in decoded]).numpy()
     return torch.from_numpy(np.ascontiguousarray(hwc.transpose(0, 3, 1, 2))).to(images.device)
-
-
-def _pillow_jpeg(planes: np.ndarray, quality: int) -> torch.Tensor:
-    """The JPEG bytes of uint8 C x H x W ``planes`` by Pillow (planes merged without a copy)."""
-    pil = (Image.fromarray(planes[0]) if len(planes) == 1
-           else Image.merge("RGB", [Image.fromarray(p) for p in planes]))
-    buffer = io.BytesIO()
-    pil.save(buffer, "JPEG", quality=quality)
-    return torch.frombuffer(bytearray(buffer.getbuffer()), dtype=torch.uint8)
 
 
 @register_corruption("jpeg_compression")

@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 
 import torch
 
+from corruptions.codec import HAS_DEVICE_JPEG
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch
 from robustbench_dm.suites.folders import decode_batch
@@ -59,7 +60,10 @@ def folder_cell(suite, name: str, level: int) -> FolderCell | None:
 
 
 def can_gpu_decode(suite) -> bool:
-    """Whether the corrupted cells of ``suite`` are JPEGs fed as stored."""
+    """Whether the corrupted cells of ``suite`` are JPEGs fed as stored (and this torchvision
+    can decode them on a device)."""
+    if not HAS_DEVICE_JPEG:
+        return False
     cells = [c for c in suite.cells() if c[0] != "clean"]
     if not cells:
         return False
@@ -82,11 +86,11 @@ def _slice_stream(batches: Iterable[Batch], lo: int, hi: int) -> Iterator[Batch]
 
 def _decode_nvjpeg(paths: list[Path], device: torch.device, size, stream) -> torch.Tensor:
     """Batched nvJPEG decode of ``paths`` on ``stream`` (synchronised before returning)."""
-    from torchvision.io import ImageReadMode, decode_jpeg, read_file
+    from corruptions.codec import decode_jpeg, read_bytes
 
-    data = [read_file(str(p)) for p in paths]
+    data = [read_bytes(p) for p in paths]
     with torch.cuda.stream(stream):
-        images = decode_jpeg(data, mode=ImageReadMode.RGB, device=device)
+        images = decode_jpeg(data, rgb=True, device=device)
         for path, image in zip(paths, images):
             if size is not None and tuple(image.shape[-2:]) != tuple(size):
                 raise UserError(f"{path} is {image.shape[-1]}x{image.shape[-2]} px; expected "

@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import os
 import threading
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -146,12 +145,9 @@ class CleanImages:
         return _chw(image)
 
     def _decode_nvjpeg(self, paths: list[Path]) -> torch.Tensor:
-        from torchvision.io import ImageReadMode, decode_jpeg, read_file
+        from corruptions.codec import decode_jpeg, read_bytes
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            images = decode_jpeg([read_file(str(p)) for p in paths], mode=ImageReadMode.RGB,
-                                 device=self.device)
+        images = decode_jpeg([read_bytes(p) for p in paths], rgb=True, device=self.device)
         size = [self.resolution, self.resolution]
         if self.resize:
             images = [F.center_crop(F.resize(i, [resize_size(self.resolution)], antialias=True), size)
@@ -265,11 +261,9 @@ class ReleasedSave:
         return self._executor
 
     def _encode_device(self, images: torch.Tensor) -> list[torch.Tensor]:
-        from torchvision.io import encode_jpeg
+        from corruptions.codec import encode_jpeg
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return encode_jpeg(list(images.contiguous()), quality=RELEASED_SAVE["quality"])
+        return encode_jpeg(list(images.contiguous()), quality=RELEASED_SAVE["quality"])
 
     def encode(self, images: torch.Tensor) -> list[bytes]:
         """The JPEG bytes of each uint8 3 x H x W image of ``images`` (what make-suite writes)."""
@@ -280,14 +274,12 @@ class ReleasedSave:
 
     def _decode(self, encoded: list, device: torch.device) -> torch.Tensor:
         if device.type == "cuda":
-            from torchvision.io import ImageReadMode, decode_jpeg
+            from corruptions.codec import decode_jpeg
 
             # decode_jpeg reads its input from the CPU (nvJPEG's encoder leaves it on the GPU)
             data = [e.cpu() if isinstance(e, torch.Tensor) else torch.frombuffer(bytearray(e), dtype=torch.uint8)
                     for e in encoded]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                return torch.stack(decode_jpeg(data, mode=ImageReadMode.RGB, device=device))
+            return torch.stack(decode_jpeg(data, rgb=True, device=device))
         data = [bytes(e.numpy()) if isinstance(e, torch.Tensor) else e for e in encoded]
         return torch.stack([_decode_pil(d) for d in data])
 
