@@ -80,20 +80,16 @@ def _box3(x: torch.Tensor) -> torch.Tensor:
     return (rows[..., 0:w] + rows[..., 1:w + 1] + rows[..., 2:w + 2]) / 9
 
 
-def canny(layer: torch.Tensor, low: int = 50, high: int = 150) -> torch.Tensor:
-    """``cv2.Canny(layer, low, high)`` (aperture 3, L1 gradient) of uint8 N x 1 x H x W -> bool.
+def _canny_candidates(layer: torch.Tensor, low: int = 50,
+                      high: int = 150) -> tuple[torch.Tensor, torch.Tensor]:
+    """Canny's candidate and strong edge masks (before hysteresis), N x 1 x H x W bool; with
+    :func:`_hysteresis` this is ``cv2.Canny(layer, low, high)`` (aperture 3, L1 gradient).
 
     Exact integer arithmetic in float32: separable Sobel sums (replicated borders), OpenCV's
     fixed-point sector tests as ``|gy| < |gx| tg22`` and ``|gy| - 2 |gx| > |gx| tg22`` (``tg22 =
     13573 / 2^15``, products exact), one neighbour pair per pixel picked by sector (the diagonal
     pair strict).
     """
-    return _hysteresis(*_canny_candidates(layer, low, high))
-
-
-def _canny_candidates(layer: torch.Tensor, low: int = 50,
-                      high: int = 150) -> tuple[torch.Tensor, torch.Tensor]:
-    """Canny's candidate and strong edge masks (before hysteresis), N x 1 x H x W bool."""
     p = F.pad(layer.to(torch.float32), (1, 1, 1, 1), mode="replicate")
     dx = p[..., 2:] - p[..., :-2]
     gx = (dx[..., :-2, :] + dx[..., 2:, :]).add_(dx[..., 1:-1, :], alpha=2)

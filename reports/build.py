@@ -27,9 +27,6 @@ from reports.tables import build_tables
 from robustbench_dm.scoring import Results
 from robustbench_dm.errors import UserError
 
-OUTPUTS = ("report.html", "report.md", "cells.csv", "tables.tex", "report.json")
-
-
 def make_document(analysis: Analysis, reference: str) -> Document:
     runs = [ra.run for sa in analysis.suites for ra in sa.runs]
     models = list(dict.fromkeys(r.label for r in runs))

@@ -111,7 +111,10 @@ def test_chamfer_distance_strips_match_opencv_two_pass(limit):
 
 def test_canny_matches_opencv():
     cv2 = pytest.importorskip("cv2")
-    from corruptions.spatter import canny
+    from corruptions.spatter import _canny_candidates, _hysteresis
+
+    def canny(layer):  # cv2.Canny(layer, 50, 150) as the spatter kernel composes it
+        return _hysteresis(*_canny_candidates(layer, 50, 150))
 
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, (2, 37, 53), dtype=np.uint8)

@@ -186,16 +186,10 @@ def translate_y_matrices(pixels: torch.Tensor) -> torch.Tensor:
     return _identity_with(pixels, 5)
 
 
-def identity_matrices(n: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """``n`` identity matrices (``N x 2 x 3``)."""
-    return torch.eye(2, 3, device=device).expand(n, 2, 3).clone()
-
-
 __all__ = [
     "affine_image",
     "crop_padded_image",
     "hflip_image",
-    "identity_matrices",
     "rotate_matrices",
     "shear_x_matrices",
     "shear_y_matrices",
