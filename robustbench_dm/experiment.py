@@ -24,7 +24,7 @@ from robustbench_dm.scoring import score
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.make_suite import make_suite
 from robustbench_dm.training import resolve_config, train
-from robustbench_dm.training.loop import CHECKPOINT_NAME
+from robustbench_dm.training.resume import CHECKPOINT_NAME
 
 
 @dataclass(frozen=True)

@@ -92,9 +92,9 @@ def test_the_first_bad_step_is_found_when_checked_only_every_few_steps():
     """On CUDA the loss is read every 25 steps (no sync per step): the first non-finite step
     is still the one reported."""
     from robustbench_dm.distributed import DistContext
-    from robustbench_dm.training.loop import _Divergence
+    from robustbench_dm.training.divergence import Divergence
 
-    divergence = _Divergence(torch.device("cpu"), DistContext(), steps=6)
+    divergence = Divergence(torch.device("cpu"), DistContext(), steps=6)
     divergence.every = 3
     losses = [1.0, float("nan"), 2.0, float("inf"), 1.0, 1.0]
     found = []

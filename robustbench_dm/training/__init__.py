@@ -6,7 +6,8 @@
 
 from robustbench_dm.training.config import (DATASETS, TrainConfig, parse_method_options,
                                              resolve_config)
-from robustbench_dm.training.loop import build_training, evaluate, train, train_step
+from robustbench_dm.training.evaluate import evaluate
+from robustbench_dm.training.loop import build_training, train, train_step
 
 __all__ = ["DATASETS", "TrainConfig", "build_training", "evaluate", "parse_method_options",
            "resolve_config", "train", "train_step"]

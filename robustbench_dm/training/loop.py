@@ -45,16 +45,18 @@ from robustbench_dm.methods import create_method
 from robustbench_dm.models import create_model, resolve_normalization, save_checkpoint
 from robustbench_dm.outdir import check_writable, lock_folder
 from robustbench_dm.progress import Progress
-from robustbench_dm.training.config import RESUME_FIELDS, TrainConfig
-from robustbench_dm.training.data import (Split, epoch_images, epoch_order, load_splits,
-                                          rank_order, steps_per_epoch)
+from robustbench_dm.training.config import TrainConfig
+from robustbench_dm.training.data import (epoch_images, epoch_order, load_splits, rank_order,
+                                          steps_per_epoch)
+from robustbench_dm.training.divergence import Divergence, diverged, weights_finite
+from robustbench_dm.training.evaluate import evaluate
+from robustbench_dm.training.resume import (CHECKPOINT_NAME, check_resumable, read_checkpoint,
+                                            resume_rng, rng_state, seed_rank)
 from robustbench_dm.training.run_files import read_log, write_log
 from robustbench_dm.training.schedule import cosine_schedule
 
-CHECKPOINT_NAME = "last.pt"
 SAFETENSORS_NAME = "model.safetensors"
 SAVE_FORMATS = ("pt", "safetensors")
-_RANK_SEED_STRIDE = 1_000_003
 
 
 def _autocast(amp: bool) -> Callable[[], contextlib.AbstractContextManager]:
@@ -62,92 +64,6 @@ def _autocast(amp: bool) -> Callable[[], contextlib.AbstractContextManager]:
     if not amp:
         return contextlib.nullcontext
     return functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16)
-
-
-def _read_checkpoint(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"--resume: no checkpoint {path}; expected a previous run's "
-                        f"{CHECKPOINT_NAME} in --out")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise UserError(f"--resume: {path} is not a readable checkpoint ({err})") from None
-
-
-def _check_resumable(checkpoint: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    if checkpoint.get("arch") != config.arch:
-        raise UserError(f"--resume: {path} is a checkpoint of arch {checkpoint.get('arch')!r}, "
-                        f"but --arch {config.arch!r} was given")
-    saved = checkpoint.get("config") or {}
-    ours = config.to_dict()
-    differing = [f"{k}: {saved.get(k)!r} in the checkpoint, {ours[k]!r} now"
-                 for k in RESUME_FIELDS if saved.get(k) != ours[k]]
-    if differing:
-        raise UserError(f"--resume: {path} was trained with other settings ("
-                        + "; ".join(differing) + "); resume with the same settings")
-
-
-def evaluate(model: torch.nn.Module, split: Split, batch_size: int,
-             autocast=contextlib.nullcontext, ctx: DistContext | None = None,
-             channels_last: bool = False) -> float:
-    """Top-1 accuracy of ``model`` on ``split`` (eval mode, no gradients). Under a distributed
-    ``ctx`` each rank evaluates its contiguous share of the split and the counts are summed."""
-    ctx = ctx or DistContext()
-    was_training = model.training
-    model.eval()
-    correct = torch.zeros((), dtype=torch.int64)
-    total = 0
-    order = None
-    if ctx.distributed:
-        lo, hi = len(split) * ctx.rank // ctx.world_size, len(split) * (ctx.rank + 1) // ctx.world_size
-        order = torch.arange(lo, hi)
-    with torch.no_grad():
-        for images, labels in split.batches(batch_size, order):
-            if channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            with autocast():
-                logits = model(images)
-            correct = correct.to(labels.device) + (logits.argmax(1) == labels).sum()
-            total += labels.numel()
-    model.train(was_training)
-    if ctx.distributed:
-        device = next(model.parameters()).device
-        counts = all_reduce_sum(torch.tensor([int(correct), total], device=device), ctx)
-        correct, total = counts[0], int(counts[1])
-    return float(correct.item()) / max(total, 1)
-
-
-def _rng_state(generator: torch.Generator) -> dict[str, Any]:
-    state = {"method": generator.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _restore_rng(state: dict[str, Any], generator: torch.Generator) -> None:
-    generator.set_state(state["method"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _seed_rank(generator: torch.Generator, seed: int, rank: int) -> None:
-    """Give rank ``rank > 0`` its own method generator and global RNG stream."""
-    generator.manual_seed(seed + _RANK_SEED_STRIDE * rank)
-    torch.manual_seed(seed + _RANK_SEED_STRIDE * rank)
-
-
-def _resume_rng(metadata: dict[str, Any], generator: torch.Generator, config: TrainConfig,
-                ctx: DistContext, epoch: int) -> None:
-    """Restore this rank's RNG state from a checkpoint; with another number of ranks than the
-    checkpoint's, ranks past 0 start fresh streams seeded by ``(seed, rank, epoch)``."""
-    states = metadata.get("rng_ranks")
-    if ctx.distributed and states is not None and len(states) == ctx.world_size:
-        _restore_rng(states[ctx.rank], generator)
-    elif ctx.main:
-        _restore_rng(metadata["rng"], generator)
-    else:
-        _seed_rank(generator, config.seed + epoch, ctx.rank)
 
 
 def train_step(model: torch.nn.Module, method, optimizer: torch.optim.Optimizer,
@@ -198,48 +114,6 @@ def _broadcast_buffers(model: torch.nn.Module, ctx: DistContext) -> None:
             torch.distributed.broadcast(buffer, src=0)
 
 
-class _Divergence:
-    """Finds the first optimiser step of an epoch whose loss is not finite, without a device
-    sync per step: the step index stays on the device and is read every ``every`` steps (every
-    step on the CPU) and at the end of the epoch; under torchrun all ranks stop together."""
-
-    def __init__(self, device: torch.device, ctx: DistContext, steps: int):
-        self.device, self.ctx, self.steps = device, ctx, steps
-        self.every = 1 if device.type == "cpu" else 25
-        self.first = torch.full((), -1, dtype=torch.int64, device=device)
-
-    def record(self, step: int, loss: torch.Tensor) -> None:
-        bad = ~torch.isfinite(loss.detach().float())
-        self.first = torch.where(bad & (self.first < 0), step, self.first)
-
-    def first_bad(self, step: int, force: bool = False) -> int | None:
-        """The 0-based first non-finite step so far (of any rank), at check points; else None."""
-        if not force and (step + 1) % self.every:
-            return None
-        first = self.first.clone()
-        if self.ctx.distributed:  # earliest bad step over ranks, as steps - step (max wins)
-            key = torch.where(first >= 0, self.steps - first, 0)
-            torch.distributed.all_reduce(key, op=torch.distributed.ReduceOp.MAX)
-            first = torch.where(key > 0, self.steps - key, -1)
-        value = int(first.item())
-        return value if value >= 0 else None
-
-
-def _weights_finite(model: torch.nn.Module) -> bool:
-    """Whether every floating parameter and buffer of ``model`` is finite (one sync)."""
-    checks = [torch.isfinite(t).all() for t in model.state_dict().values()
-              if t.is_floating_point()]
-    return bool(torch.stack(checks).all()) if checks else True
-
-
-def _diverged(where: str, config: TrainConfig, lr: float, epoch: int,
-              ckpt_path: Path) -> UserError:
-    kept = (f"{ckpt_path} still holds epoch {epoch}, the last good one" if epoch
-            else "no checkpoint was written")
-    return UserError(f"training diverged: {where} (learning rate {lr:.3g}, --lr "
-                     f"{config.lr:g}); training stopped and {kept}; lower the learning rate "
-                     "and start again")
-
 
 def train(config: TrainConfig, *, resume: bool = False, method=None,
           on_epoch: Callable[[dict[str, Any]], None] | None = None,
@@ -273,8 +147,8 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
             remove_stale_temps(out)
         checkpoint = None
         if resume and (ckpt_path.is_file() or not (out / "config.json").is_file()):
-            checkpoint = _read_checkpoint(ckpt_path)
-            _check_resumable(checkpoint, config, ckpt_path)
+            checkpoint = read_checkpoint(ckpt_path)
+            check_resumable(checkpoint, config, ckpt_path)
         # else a run killed before its first checkpoint (config.json, no last.pt): start it
         elif not resume and ckpt_path.exists():
             raise UserError(f"{out} already holds a run ({ckpt_path}); pass --resume to "
@@ -306,14 +180,14 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
         model = model.to(memory_format=torch.channels_last)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     if ctx.rank:
-        _seed_rank(generator, config.seed, ctx.rank)
+        seed_rank(generator, config.seed, ctx.rank)
     start_epoch = 0
     if checkpoint is not None:
         model.net.load_state_dict(checkpoint["state_dict"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         start_epoch = int(checkpoint["epoch"])
-        _resume_rng(checkpoint["metadata"], generator, config, ctx, start_epoch)
+        resume_rng(checkpoint["metadata"], generator, config, ctx, start_epoch)
     trained_model = _distribute(model, device, ctx)
 
     log_rows: list[dict[str, Any]] = []
@@ -338,7 +212,7 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
             order = rank_order(order, config.batch_size, ctx.rank, ctx.world_size)
         batches = train_split.batches(local_batch, order, seed=config.seed * 1_000_003 + epoch)
         bar.cell(f"epoch {epoch + 1}/{config.epochs}")
-        divergence = _Divergence(device, ctx, steps)
+        divergence = Divergence(device, ctx, steps)
         for step, (images, labels) in enumerate(batches):
             if config.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
@@ -356,7 +230,7 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
             bad = divergence.first_bad(step, force=step == steps - 1)
             if bad is not None:
                 bar.close()
-                raise _diverged(f"the loss is not finite at epoch {epoch + 1}, step "
+                raise diverged(f"the loss is not finite at epoch {epoch + 1}, step "
                                 f"{bad + 1} of {steps}", config, lr, epoch, ckpt_path)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -364,9 +238,9 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
         for total in (loss_sum, correct, seen):
             all_reduce_sum(total, ctx)
         _broadcast_buffers(model, ctx)
-        if not _weights_finite(model.net):
+        if not weights_finite(model.net):
             bar.close()
-            raise _diverged(f"the weights are not finite after epoch {epoch + 1}", config, lr,
+            raise diverged(f"the weights are not finite after epoch {epoch + 1}", config, lr,
                             epoch, ckpt_path)
         test_acc = evaluate(model, test_split, config.eval_batch_size, autocast, ctx,
                             config.channels_last)
@@ -374,7 +248,7 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
         row = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum.item() / seen_all,
                "train_acc": correct.item() / seen_all, "test_acc": test_acc,
                "seconds": time.perf_counter() - started, "images_per_s": seen_all / trained}
-        rng = _rng_state(generator)
+        rng = rng_state(generator)
         rng_ranks = gather(rng, ctx) if ctx.distributed else None
         if ctx.main:
             log_rows.append(row)
