@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
-from corruptions.chunks import items_per_chunk
+from corruptions._defocus_sums import (correlate_at, flat_at, flat_under, nonzero,
+                                       planes_per_chunk, reflect101_pad, run_sums)
 from corruptions.fft import fast_fft_length, irfft2, rfft2
 from corruptions.gaussian import pad_indices
 from corruptions.presets import scale_length
@@ -37,10 +36,6 @@ _NEAR_FFT = 5e-4
 _NEAR = 2.5e-4
 # Kernels with at least this many taps are applied through an FFT.
 _FFT_TAPS = 121
-# Values per chunk of planes on the CPU (a few 224 px planes: stays in cache).
-_CHUNK = 1 << 18
-# Windows gathered at a time where outputs are checked or summed one by one.
-_WINDOWS = 1024
 
 
 def cv2_gaussian_kernel1d(ksize: int, sigma: float) -> torch.Tensor:
@@ -110,16 +105,6 @@ def _sum_taps(padded: torch.Tensor, groups, h: int, w: int) -> torch.Tensor:
     return out
 
 
-def reflect101_pad(planes: torch.Tensor, r: int) -> torch.Tensor:
-    """Pad M x H x W planes by ``r`` on each side with BORDER_REFLECT_101."""
-    h, w = planes.shape[-2:]
-    if r < h and r < w:
-        return F.pad(planes[:, None], (r, r, r, r), mode="reflect")[:, 0]
-    rows = pad_indices(h, r, "mirror", planes.device)
-    cols = pad_indices(w, r, "mirror", planes.device)
-    return planes.index_select(1, rows).index_select(2, cols)
-
-
 @register_corruption("defocus_blur")
 def defocus_blur(images: torch.Tensor, severity: int, preset: str,
                  generator: torch.Generator | None) -> torch.Tensor:
@@ -146,7 +131,7 @@ def defocus_blur(images: torch.Tensor, severity: int, preset: str,
     weights = kernel[support].unique()
     if weights.numel() == 1:
         mask = _trim(support.to(torch.float32)) > 0
-        sums = _correlate_chunks(images, mask, lambda part, h, w: _run_sums(part, mask, h, w))
+        sums = _correlate_chunks(images, mask, lambda part, h, w: run_sums(part, mask, h, w))
         return sums.to(torch.float64).mul_(float(weights[0])).clamp_(0, 255).to(torch.uint8)
     approximate, bound = _approximation(kernel, radius, alias_blur)
     return _truncate(images, kernel, approximate, bound)
@@ -170,7 +155,7 @@ def _approximation(kernel: torch.Tensor, radius: float, alias_blur: float):
         scale = 1.0 / float(inside.sum())
 
         def blurred_disk(part: torch.Tensor, h: int, w: int) -> torch.Tensor:
-            sums = _run_sums(part, inside, h + 2, w + 2).to(torch.float32)
+            sums = run_sums(part, inside, h + 2, w + 2).to(torch.float32)
             rows = sums[:, :, 1:-1] * (centre * scale)
             rows += (sums[:, :, :-2] + sums[:, :, 2:]) * (side * scale)
             out = rows[:, 1:-1] * centre
@@ -197,7 +182,7 @@ def _correlate_chunks(images: torch.Tensor, mask: torch.Tensor, correlate) -> to
     n, c, h, w = images.shape
     padded = reflect101_pad(images.reshape(n * c, h, w), mask.shape[0] // 2)
     return torch.cat([correlate(part, h, w)
-                      for part in padded.split(_planes_per_chunk(images))]).reshape(n, c, h, w)
+                      for part in padded.split(planes_per_chunk(images))]).reshape(n, c, h, w)
 
 
 def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: float) -> torch.Tensor:
@@ -212,14 +197,14 @@ def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: fl
     flat_exact = torch.arange(256, dtype=torch.float64, device=images.device) * kernel.double().sum()
     flat_approx = flat_exact.to(torch.float32)
     flat_values = flat_exact.clamp(0, 255).to(torch.uint8)
-    step = _planes_per_chunk(images)
+    step = planes_per_chunk(images)
     exact = []
     for start in range(0, n * c, step):
         part = padded[start:start + step]
         approx = approximate(part, h, w)
         dest = out[start:start + step].view(-1)
         dest.copy_(approx.clamp(0, 255).to(torch.int16).view(-1))
-        near = _nonzero(torch.frac(approx + bound) < 2 * bound)
+        near = nonzero(torch.frac(approx + bound) < 2 * bound)
         values = approx.flatten()[near]
         # Sums of non-negative terms below 1 truncate to 0 as they are: only m >= 1 is in doubt.
         doubtful = values > bound
@@ -232,54 +217,13 @@ def _truncate(images: torch.Tensor, kernel: torch.Tensor, approximate, bound: fl
         if candidates.numel() * len(taps) > part.numel():  # many: test whole planes
             flat &= flat_under(part, support, h, w).flatten()[near]
         elif candidates.numel():  # few: test their windows tap by tap
-            flat[candidates] = _flat_at(part, taps, near[candidates], centre[candidates], h, w)
+            flat[candidates] = flat_at(part, taps, near[candidates], centre[candidates], h, w)
         dest[near] = torch.where(flat, flat_values[centre], dest[near])
         exact.append(near[~flat] + start * h * w)
     rest = torch.cat(exact) if exact else torch.empty(0, dtype=torch.long, device=images.device)
     if rest.numel():
-        out.view(-1)[rest] = _correlate_at(padded, kernel, rest, h, w).clamp_(0, 255).to(torch.uint8)
+        out.view(-1)[rest] = correlate_at(padded, kernel, rest, h, w).clamp_(0, 255).to(torch.uint8)
     return out.reshape(n, c, h, w)
-
-
-def flat_under(padded: torch.Tensor, mask: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Whether every pixel under the centred, symmetric, row-convex ``mask`` (k x k) equals the
-    centre pixel, for M x (h + k - 1) x (w + k - 1) padded planes (M x h x w bool).
-
-    Row runs are flat when every neighbour pair along them is equal (widened two pairs a step);
-    the window is flat when all its row runs are, and the centre column is constant along the
-    mask's height. The vertical steps combine 8 flags at once (bytes of int64 words) when ``w``
-    is a multiple of 8.
-    """
-    half_widths = [int(row.sum()) // 2 for row in mask]
-    r = len(half_widths) // 2
-    pairs = padded[:, :, 1:] == padded[:, :, :-1]  # pairs[..., j]: columns j and j + 1 equal
-    words = (lambda flags: flags.view(torch.int64)) if w % 8 == 0 else (lambda flags: flags)
-    runs, current = {}, None
-    for a in range(1, max(half_widths) + 1):
-        step = pairs[:, :, r - a:r - a + w] & pairs[:, :, r + a - 1:r + a - 1 + w]
-        current = step if current is None else current & step
-        runs[a] = words(current)
-    column = words(padded[:, 1:, r:r + w] == padded[:, :-1, r:r + w])
-    flat = column[:, 0:h].clone()
-    for dy in range(1, len(half_widths) - 1):
-        flat &= column[:, dy:dy + h]
-    for dy, a in enumerate(half_widths):
-        if a:
-            flat &= runs[a][:, dy:dy + h]
-    return flat.view(torch.bool)
-
-
-def _nonzero(mask: torch.Tensor) -> torch.Tensor:
-    """Flat indices of the True entries (numpy's ``flatnonzero`` on the CPU: 3x faster there)."""
-    if mask.device.type == "cpu":
-        return torch.from_numpy(np.flatnonzero(mask.numpy()))
-    return mask.flatten().nonzero()[:, 0]
-
-
-def _planes_per_chunk(images: torch.Tensor) -> int:
-    """How many H x W planes one chunk holds (:func:`items_per_chunk`, ``_CHUNK`` values)."""
-    n, c, h, w = images.shape
-    return items_per_chunk(n * c, h * w, _CHUNK, images.device)
 
 
 @lru_cache(maxsize=32)
@@ -288,74 +232,6 @@ def _disk_mask(radius: float) -> torch.Tensor:
     half = 8 if radius <= 8 else int(radius)
     grid = torch.arange(-half, half + 1, dtype=torch.float64)
     return _trim((grid[None, :] ** 2 + grid[:, None] ** 2 <= radius ** 2).to(torch.float32)) > 0
-
-
-def _run_sums(padded: torch.Tensor, mask: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Sums under a centred, symmetric, row-convex boolean ``mask`` (k x k, k odd) of uint8
-    M x (h + k - 1) x (w + k - 1) planes, in integers (M x h x w).
-
-    Each mask row is a run of half-width ``a``: horizontal run sums for every half-width are
-    built by widening (two adds per step), then the rows are summed vertically, one add per mask
-    row. int16 when the largest sum fits (half the memory traffic of float32), else int32.
-    """
-    half_widths = [int(row.sum()) // 2 for row in mask]
-    dtype = torch.int16 if 255 * int(mask.sum()) <= torch.iinfo(torch.int16).max else torch.int32
-    padded = padded.to(dtype)
-    r = len(half_widths) // 2
-    runs = {0: padded[:, :, r:r + w]}
-    current = runs[0]
-    for a in range(1, max(half_widths) + 1):
-        current = current + padded[:, :, r - a:r - a + w]
-        current += padded[:, :, r + a:r + a + w]
-        runs[a] = current
-    out = runs[half_widths[0]][:, 0:h].clone()
-    for dy in range(1, len(half_widths)):
-        out += runs[half_widths[dy]][:, dy:dy + h]
-    return out
-
-
-def _windows_at(padded: torch.Tensor, k: int, flat_index: torch.Tensor, h: int, w: int,
-                chunk: int = _WINDOWS):
-    """The k x k windows of M x (h + k - 1) x (w + k - 1) planes at flat indices of the M x h x w
-    output, as (count, k * k) arrays a chunk at a time: a strided view gathered with numpy on the
-    CPU (10x faster there than torch indexing), torch elsewhere."""
-    m, hp, wp = padded.shape
-    plane, pixel = flat_index // (h * w), flat_index % (h * w)
-    index = (plane, pixel // w, pixel % w)
-    shape, strides = (m, h, w, k, k), (hp * wp, wp, 1, wp, 1)
-    if padded.device.type == "cpu":
-        windows = np.lib.stride_tricks.as_strided(
-            padded.contiguous().numpy(), shape, [s * padded.element_size() for s in strides])
-        index = [i.numpy() for i in index]
-    else:
-        windows = padded.contiguous().as_strided(shape, strides)
-    for start in range(0, len(flat_index), chunk):
-        yield windows[tuple(i[start:start + chunk] for i in index)].reshape(-1, k * k)
-
-
-def _correlate_at(padded: torch.Tensor, kernel: torch.Tensor, flat_index: torch.Tensor,
-                  h: int, w: int) -> torch.Tensor:
-    """float64 correlation of the reflect-padded M x (h + k - 1) x (w + k - 1) planes with
-    ``kernel`` at the given flat indices of the M x h x w output only."""
-    weights = kernel.to(device=padded.device, dtype=torch.float64).flatten()
-    if padded.device.type == "cpu":
-        weights = weights.numpy()
-        return torch.from_numpy(np.concatenate(
-            [part @ weights for part in _windows_at(padded, kernel.shape[0], flat_index, h, w)]))
-    return torch.cat([part.to(torch.float64) @ weights
-                      for part in _windows_at(padded, kernel.shape[0], flat_index, h, w)])
-
-
-def _flat_at(padded: torch.Tensor, taps: torch.Tensor, flat_index: torch.Tensor,
-             centre: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Whether every pixel at the flat kernel positions ``taps`` of the k x k windows at the
-    given flat indices of the M x h x w output equals ``centre`` there."""
-    k = padded.shape[-1] - w + 1
-    if padded.device.type == "cpu":
-        taps, centre = taps.numpy(), centre.numpy()
-    out = [(part[:, taps] == centre[i:i + len(part), None]).all(1)
-           for i, part in zip(range(0, len(centre), _WINDOWS), _windows_at(padded, k, flat_index, h, w))]
-    return torch.from_numpy(np.concatenate(out)) if padded.device.type == "cpu" else torch.cat(out)
 
 
 @lru_cache(maxsize=32)
