@@ -17,15 +17,15 @@ import scipy.ndimage as ndi
 import torch
 from PIL import Image
 
+from corruptions._chamfer import CHAMFER, chamfer_distance
 from corruptions.defocus import DEFOCUS_BLUR, _kernel, defocus_blur
 from corruptions.pixelate import _numpy_pixelate, box_resize
-from corruptions.spatter import _CHAMFER, chamfer_distance
 
 
 def _opencv_distance_5x5(edges: np.ndarray) -> np.ndarray:
     """OpenCV's two raster passes (mask 5, float32 sums, border = far) over one H x W map."""
     h, w = edges.shape
-    hv, diag, knight = (np.float32(v) for v in _CHAMFER)
+    hv, diag, knight = (np.float32(v) for v in CHAMFER)
     big = np.float32(1e9)
     d = np.full((h + 4, w + 4), big, dtype=np.float32)
     d[2:-2, 2:-2] = np.where(edges, np.float32(0), big)
@@ -111,10 +111,10 @@ def test_chamfer_distance_strips_match_opencv_two_pass(limit):
 
 def test_canny_matches_opencv():
     cv2 = pytest.importorskip("cv2")
-    from corruptions.spatter import _canny_candidates, _hysteresis
+    from corruptions._canny import canny_candidates, hysteresis
 
     def canny(layer):  # cv2.Canny(layer, 50, 150) as the spatter kernel composes it
-        return _hysteresis(*_canny_candidates(layer, 50, 150))
+        return hysteresis(*canny_candidates(layer, 50, 150))
 
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, (2, 37, 53), dtype=np.uint8)
@@ -130,17 +130,17 @@ def test_canny_matches_opencv():
 
 
 def test_hysteresis_rounds_and_fallback_match_connected_components():
-    from corruptions.spatter import _HYSTERESIS_ROUNDS, _hysteresis, _label_hysteresis
+    from corruptions._canny import HYSTERESIS_ROUNDS, hysteresis, label_hysteresis
 
     rng = np.random.default_rng(1)
     candidate = torch.from_numpy(rng.random((3, 1, 40, 47)) < 0.25)
     strong = candidate & torch.from_numpy(rng.random((3, 1, 40, 47)) < 0.1)
-    kept = _hysteresis(candidate, strong)
-    assert torch.equal(kept, _label_hysteresis(candidate, strong))
+    kept = hysteresis(candidate, strong)
+    assert torch.equal(kept, label_hysteresis(candidate, strong))
     assert (candidate & ~strong & kept).any() and (candidate & ~kept).any()
     # a weak chain longer than the rounds, strong at one end: the connected components decide
-    chain = torch.zeros(1, 1, 5, _HYSTERESIS_ROUNDS + 9, dtype=torch.bool)
+    chain = torch.zeros(1, 1, 5, HYSTERESIS_ROUNDS + 9, dtype=torch.bool)
     chain[0, 0, 2] = True
     end = torch.zeros_like(chain)
     end[0, 0, 2, 0] = True
-    assert torch.equal(_hysteresis(chain, end), chain)
+    assert torch.equal(hysteresis(chain, end), chain)
