@@ -119,10 +119,12 @@ def _destroy_group() -> None:
         dist.destroy_process_group()
 
 
-def split_range(n: int, rank: int, world_size: int) -> tuple[int, int]:
-    """The contiguous share ``[lo, hi)`` of ``n`` items that ``rank`` takes: sizes differ by at
-    most one, nothing is padded or repeated, and the shares in rank order are ``range(n)``."""
-    return n * rank // world_size, n * (rank + 1) // world_size
+def split_range(n: int, rank: int, world_size: int, unit: int = 1) -> tuple[int, int]:
+    """The contiguous share ``[lo, hi)`` of ``n`` items that ``rank`` takes: nothing is padded
+    or repeated, and the shares in rank order are ``range(n)``. The cuts fall on multiples of
+    ``unit`` (blocks read or made whole go to one rank); share sizes differ by at most one unit."""
+    blocks = -(-n // unit)
+    return min(blocks * rank // world_size * unit, n), min(blocks * (rank + 1) // world_size * unit, n)
 
 
 def gather_arrays(arrays: Mapping[str, np.ndarray], ctx: DistContext) -> dict[str, np.ndarray] | None:

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from robustbench_dm.suites.base import Suite
+
 
 class PixelCodeNet(nn.Module):
     """Logits ``-(k - code)^2 / 4`` for class k, where code is read from pixel (0, 0)."""
@@ -45,7 +47,7 @@ def predictions_with_error(labels: np.ndarray, error: float, num_classes: int,
     return np.where(wrong, (labels + 1) % num_classes, labels)
 
 
-class MemorySuite:
+class MemorySuite(Suite):
     """A -C suite held in memory: ``cells`` maps (name, level) -> predicted classes per image."""
 
     kind = "c"
@@ -65,20 +67,22 @@ class MemorySuite:
     def cell_size(self, name, level):
         return len(self.labels)
 
-    def iter_cell(self, name, level, batch_size):
+    def iter_share(self, name, level, lo, hi, batch_size, *, gpu_decode=None):
         self.calls.append((name, level))
+        return super().iter_share(name, level, lo, hi, batch_size)
+
+    def _share(self, name, level, lo, hi, batch_size):
         images = self._images[(name, level)]
-        for start in range(0, len(self.labels), batch_size):
-            stop = start + batch_size
-            yield (images[start:stop], self.labels[start:stop],
-                   torch.arange(start, min(stop, len(self.labels))))
+        for start in range(lo, hi, batch_size):
+            stop = min(start + batch_size, hi)
+            yield images[start:stop], self.labels[start:stop], torch.arange(start, stop)
 
     def metadata(self):
         return {"suite": self.name, "data_root": None, "preprocessing": "in memory",
                 "subset": {"limit": None}, **self._meta}
 
 
-class VideoSuite:
+class VideoSuite(Suite):
     """A -P suite: ``cells`` maps (name, difficulty) -> predicted classes (videos x frames)."""
 
     kind = "p"
@@ -98,10 +102,10 @@ class VideoSuite:
     def cell_size(self, name, level):
         return self._videos[(name, level)].shape[0]
 
-    def iter_cell(self, name, level, batch_size):
+    def _share(self, name, level, lo, hi, batch_size):
         videos = self._videos[(name, level)]
-        for start in range(0, videos.shape[0], batch_size):
-            chunk = videos[start:start + batch_size]
+        for start in range(lo, hi, batch_size):
+            chunk = videos[start:min(start + batch_size, hi)]
             yield (chunk, torch.full((chunk.shape[0],), -1, dtype=torch.int64),
                    torch.arange(start, start + chunk.shape[0]))
 

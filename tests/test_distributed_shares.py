@@ -1,5 +1,5 @@
-"""In one process: the shares of a cell that ranks read (folder suites read only their own
-files, other suites slice the stream) and the fast-path flags on a machine without CUDA."""
+"""In one process: the shares of a cell that ranks read (a rank reads only its own items) and
+the fast-path flags on a machine without CUDA."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from formats import WNIDS, write_cifar_c, write_imagenet_c_folder, write_imagene
 from robustbench_dm.distributed import split_range
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import NORMALIZATIONS, create_model, save_checkpoint
-from robustbench_dm.scoring.cell_reader import can_gpu_decode, folder_cell, read_share
+from robustbench_dm.scoring.cell_reader import can_gpu_decode, read_share
 from robustbench_dm.scoring.fast_path import DEFAULT_SETTINGS, resolve_fast_path
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites import folders
@@ -65,15 +65,16 @@ def test_a_folder_rank_decodes_only_its_own_files(suites, monkeypatch):
         return original(path, preprocessing)
 
     monkeypatch.setattr(folders, "decode", spy)
-    cell = folder_cell(suite, "fog", 1)
-    lo, hi = split_range(len(cell.paths), 1, 2)
+    list(suite.iter_cell("fog", 1, 2))
+    paths, decoded[:] = list(decoded), []
+    lo, hi = split_range(len(paths), 1, 2)
     list(read_share(suite, "fog", 1, 2, lo, hi))
-    assert decoded == cell.paths[lo:hi]
+    assert decoded == paths[lo:hi]
 
 
 def test_gpu_decode_applies_to_jpeg_folders_fed_as_stored(suites):
     assert can_gpu_decode(suites["folder"])
-    assert folder_cell(suites["folder"], "clean", 0).jpeg_as_stored is False  # resized
+    assert suites["folder"].jpeg_as_stored("clean", 0) is False  # resized
     assert not can_gpu_decode(suites["png"]) and not can_gpu_decode(suites["npy"])
 
 

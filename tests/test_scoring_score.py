@@ -146,8 +146,8 @@ class InterruptAt(MemorySuite):
         super().__init__(*args, **kwargs)
         self.stop_at = stop_at
 
-    def iter_cell(self, name, level, batch_size):
-        for i, batch in enumerate(super().iter_cell(name, level, batch_size)):
+    def _share(self, name, level, lo, hi, batch_size):
+        for i, batch in enumerate(super()._share(name, level, lo, hi, batch_size)):
             if self.cells().index((name, level)) == self.stop_at and i == 1:
                 raise Interrupted
             yield batch

@@ -25,8 +25,7 @@ from torch import nn
 
 from robustbench_dm.atomic import remove_stale_temps
 from robustbench_dm.devices import resolve_device
-from robustbench_dm.distributed import (DistContext, barrier, broadcast, gather_arrays,
-                                        process_group, split_range)
+from robustbench_dm.distributed import DistContext, barrier, broadcast, gather_arrays, process_group
 from robustbench_dm.errors import UserError
 from robustbench_dm.outdir import check_writable, lock_folder
 from robustbench_dm.progress import Progress
@@ -193,7 +192,7 @@ def _score_cell(scorer: _CellScorer, suite, name: str, level: int, batch_size: i
     video = suite.kind == "p"
     # batch_size counts frames: a -P batch holds batch_size // 32 videos (31-41 frames each)
     loader_batch = max(1, batch_size // 32) if video else batch_size
-    lo, hi = split_range(suite.cell_size(name, level), ctx.rank, ctx.world_size)
+    lo, hi = suite.share_bounds(name, level, ctx.rank, ctx.world_size)
     gpu = scorer.fast.device if scorer.fast.gpu_decode else None
     batches = read_share(suite, name, level, loader_batch, lo, hi, gpu_decode=gpu)
     arrays = gather_arrays(_score_share(scorer, batches, cell, video, workers, bar), ctx)
@@ -367,8 +366,7 @@ def _score_cells(model: nn.Module, suite, todo: list, store: Callable[..., None]
         torch.backends.cudnn.benchmark = True
     scorer = _CellScorer(fast.prepare(model), int(suite.num_classes), fast, batch_size, source)
     show = ctx.main and progress is not False
-    shares = [split_range(suite.cell_size(name, level), ctx.rank, ctx.world_size)
-              for name, level, _, _ in todo]
+    shares = [suite.share_bounds(name, level, ctx.rank, ctx.world_size) for name, level, _, _ in todo]
     total = sum(hi - lo for lo, hi in shares)
     with Progress(total, f"score {suite.name}", unit="video" if suite.kind == "p" else "img",
                   show=show) as bar:

@@ -6,6 +6,7 @@ from typing import Iterator, Sequence
 
 import torch
 
+from robustbench_dm.distributed import split_range
 from robustbench_dm.errors import UserError
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -16,8 +17,10 @@ class Suite:
 
     Cells are ``(name, level)`` pairs: ``("clean", 0)`` first when clean data is available, then
     ``(corruption, severity)`` for -C suites or ``(perturbation, difficulty)`` for -P suites.
-    ``iter_cell`` streams ``(images_or_videos uint8, labels int64, index int64)`` batches, where
-    ``index`` identifies the clean image (the same image has the same index in every cell).
+    ``iter_share`` streams ``(images_or_videos uint8, labels int64, index int64)`` batches of the
+    items ``[lo, hi)`` of a cell, where ``index`` identifies the clean image (the same image has
+    the same index in every cell); ``iter_cell`` is the share ``[0, n)``. Subclasses implement
+    ``_share`` (random access: only the items of the share are read or made).
     """
 
     name: str
@@ -33,8 +36,40 @@ class Suite:
         raise NotImplementedError
 
     def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
-        """Stream cell ``(name, level)`` in batches of at most ``batch_size``."""
+        """Stream cell ``(name, level)`` in batches of at most ``batch_size``: the share ``[0, n)``."""
+        return self.iter_share(name, level, 0, self.cell_size(name, level), batch_size)
+
+    def iter_share(self, name: str, level: int, lo: int, hi: int, batch_size: int, *,
+                   gpu_decode: torch.device | None = None) -> Iterator[Batch]:
+        """Stream the items ``[lo, hi)`` of cell ``(name, level)`` in batches of at most
+        ``batch_size``, reading or making only those items (a rank's share).
+
+        ``gpu_decode``: a CUDA device on which a suite that can decode its cells there (JPEG
+        folders fed as stored) does so; other suites ignore it. Arguments are checked eagerly.
+        """
+        self._check_share(name, level, lo, hi, batch_size)
+        return self._share(name, level, lo, hi, batch_size)
+
+    def share_bounds(self, name: str, level: int, rank: int, world_size: int) -> tuple[int, int]:
+        """The share ``[lo, hi)`` of cell ``(name, level)`` that ``rank`` of ``world_size`` reads:
+        contiguous, in rank order, cut between the blocks this suite makes whole (``_share_unit``)."""
+        return split_range(self.cell_size(name, level), rank, world_size, self._share_unit())
+
+    def _share_unit(self) -> int:
+        """Items this suite reads or makes as one block (a share takes whole blocks)."""
+        return 1
+
+    def _share(self, name: str, level: int, lo: int, hi: int, batch_size: int) -> Iterator[Batch]:
+        """The batches of ``iter_share`` (arguments already checked)."""
         raise NotImplementedError
+
+    def _check_share(self, name: str, level: int, lo: int, hi: int, batch_size: int) -> None:
+        self._check_cell(name, level)
+        total = self.cell_size(name, level)
+        if batch_size < 1:
+            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
+        if not 0 <= lo <= hi <= total:
+            raise ValueError(f"share [{lo}, {hi}) outside cell {name}/{level} of {total} items")
 
     def metadata(self) -> dict:
         """JSON-serialisable description: suite, data_root, preprocessing, subset, provenance,

@@ -119,13 +119,9 @@ class CifarCSuite(Suite):
         self._check_cell(name, level)
         return min(self.limit or self.n, self.n)
 
-    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
-        self._check_cell(name, level)
-        if batch_size < 1:
-            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
-        total = self.cell_size(name, level)
-        for start in range(0, total, batch_size):
-            stop = min(start + batch_size, total)
+    def _share(self, name: str, level: int, lo: int, hi: int, batch_size: int) -> Iterator[Batch]:
+        for start in range(lo, hi, batch_size):
+            stop = min(start + batch_size, hi)
             if name == "clean":
                 images = self.clean[start:stop]
             else:

@@ -112,14 +112,10 @@ class CifarPSuite(Suite):
         self._check_cell(name, level)
         return min(self.limit or self.n, self.n)
 
-    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
-        self._check_cell(name, level)
-        if batch_size < 1:
-            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
+    def _share(self, name: str, level: int, lo: int, hi: int, batch_size: int) -> Iterator[Batch]:
         array = self.arrays[(name, level)]
-        total = self.cell_size(name, level)
-        for start in range(0, total, batch_size):
-            stop = min(start + batch_size, total)
+        for start in range(lo, hi, batch_size):
+            stop = min(start + batch_size, hi)
             videos = torch.from_numpy(np.array(array[start:stop])).permute(0, 1, 4, 2, 3)
             yield (videos.contiguous(), torch.from_numpy(self.labels[start:stop].astype(np.int64)),
                    torch.arange(start, stop, dtype=torch.int64))

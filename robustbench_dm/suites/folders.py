@@ -81,3 +81,25 @@ def decode_batch(paths: Sequence[Path], preprocessing: str, size: tuple[int, int
             raise UserError(f"{path} is {image.shape[-1]}x{image.shape[-2]} px; expected "
                             f"{expected[1]}x{expected[0]} like the rest of the suite")
     return torch.stack(images)
+
+
+def decode_on_device(paths: Sequence[Path], preprocessing: str, size: tuple[int, int] | None,
+                     device: torch.device, stream) -> torch.Tensor:
+    """``decode_batch`` of JPEGs fed as stored, by torchvision's batched nvJPEG on ``device``
+    (on ``stream``, synchronised before returning); a JPEG nvJPEG cannot read makes PIL decode
+    the batch on the CPU (or say why not)."""
+    from corruptions.codec import decode_jpeg, read_bytes
+
+    data = [read_bytes(p) for p in paths]
+    try:
+        with torch.cuda.stream(stream):
+            images = decode_jpeg(data, rgb=True, device=device)
+            for path, image in zip(paths, images):
+                if size is not None and tuple(image.shape[-2:]) != tuple(size):
+                    raise UserError(f"{path} is {image.shape[-1]}x{image.shape[-2]} px; expected "
+                                    f"{size[1]}x{size[0]} like the rest of the suite")
+            batch = torch.stack(images)
+        stream.synchronize()
+    except RuntimeError:
+        return decode_batch(paths, preprocessing, size)
+    return batch

@@ -2,11 +2,12 @@
 
 Determinism: images are corrupted in fixed chunks of ``chunk_size`` consecutive clean images
 (a function of the image size only, recorded in the metadata). Chunk k of cell (name, level) uses
-``torch.Generator(device).manual_seed(derive_seed(seed, name, level, k))``; ``iter_cell`` then
-re-batches the chunks. So the bytes depend on the seed only -- not on ``batch_size`` and not on
-``limit`` (a chunk cut by ``limit`` is still computed whole, then sliced). For -P suites, only
-noise perturbations have per-difficulty videos; other perturbations give the same videos at every
-difficulty (the difficulty is then only the comparison stride, as in ImageNet-P).
+``torch.Generator(device).manual_seed(derive_seed(seed, name, level, k))``; ``iter_share`` makes
+only the chunks overlapping its share and re-batches them. So the bytes depend on the seed only --
+not on ``batch_size``, the share, or ``limit`` (a chunk cut by ``limit`` is still computed whole,
+then sliced); ranks share a cell in whole chunks. For -P suites, only noise perturbations have
+per-difficulty videos; other perturbations give the same videos at every difficulty (the
+difficulty is then only the comparison stride, as in ImageNet-P).
 """
 
 from __future__ import annotations
@@ -124,20 +125,23 @@ class GeneratedSuite(Suite):
             return corruptions.corrupt(images, name, level, preset=preset, generator=gen)
         return corruptions.sequence(images, name, difficulty=level, preset=self.preset, generator=gen)
 
-    def _chunks(self, name: str, level: int) -> Iterator[Batch]:
-        total = self.cell_size(name, level)
-        for chunk, start in enumerate(range(0, total, self.chunk_size)):
-            stop = min(start + self.chunk_size, len(self.labels))
+    def _chunks(self, name: str, level: int, lo: int, hi: int) -> Iterator[Batch]:
+        """The chunks overlapping ``[lo, hi)``, each made whole (by its key) then cut to it."""
+        size = self.chunk_size
+        if lo >= hi:
+            return
+        for chunk in range(lo // size, (hi - 1) // size + 1):
+            start, stop = chunk * size, min((chunk + 1) * size, len(self.labels))
             out = self._make(name, level, chunk, self.images[start:stop])
-            keep = min(stop, total) - start
-            index = torch.arange(start, start + keep, dtype=torch.int64)
-            yield out[:keep], self.labels[start:start + keep], index
+            a, b = max(lo, start), min(hi, stop)
+            index = torch.arange(a, b, dtype=torch.int64)
+            yield out[a - start:b - start], self.labels[a:b], index
 
-    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
-        self._check_cell(name, level)
-        if batch_size < 1:
-            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
-        return _rebatch(self._chunks(name, level), batch_size)
+    def _share_unit(self) -> int:
+        return self.chunk_size
+
+    def _share(self, name: str, level: int, lo: int, hi: int, batch_size: int) -> Iterator[Batch]:
+        return _rebatch(self._chunks(name, level, lo, hi), batch_size)
 
     def source_fingerprint(self) -> str:
         """``clean_fingerprint`` of the whole clean source set (computed once)."""

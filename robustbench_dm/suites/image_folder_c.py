@@ -20,7 +20,8 @@ from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names, subset_metadata
 from robustbench_dm.suites.clean_imagenet import PREPROCESSING as CLEAN_PREPROCESSING
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
-from robustbench_dm.suites.folders import IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch, list_files
+from robustbench_dm.suites.folders import (IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch,
+                                          decode_on_device, list_files)
 from robustbench_dm.suites.provenance import (clean_fingerprint, files_fingerprint, files_size,
                                               provenance, released_key)
 from robustbench_dm.suites.registry import register_suite
@@ -31,6 +32,7 @@ CORRUPTIONS_3DCC = ("near_focus", "far_focus", "fog_3d", "flash", "color_quant",
                     "xy_motion_blur", "z_motion_blur", "iso_noise", "bit_error", "h265_abr", "h265_crf")
 
 Listing = list[tuple[str, str, Path]]
+JPEG_SUFFIXES = (".jpeg", ".jpg")
 
 
 class ImageFolderCSuite(Suite):
@@ -124,19 +126,34 @@ class ImageFolderCSuite(Suite):
             self._listing(name, level)  # validates that the cell holds the reference images
         return min(self.limit or len(self.keys), len(self.keys))
 
-    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
-        self._check_cell(name, level)
-        if batch_size < 1:
-            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
-        total = self.cell_size(name, level)
-        if name == "clean":
-            paths, preprocessing, size = self.clean[:total], "augmix", (224, 224)
-        else:
-            paths = [p for _, _, p in self._listing(name, level)[:total]]
-            preprocessing, size = self.preprocessing, self.size
-        for start in range(0, total, batch_size):
-            stop = min(start + batch_size, total)
-            images = decode_batch(paths[start:stop], preprocessing, size)
+    def _feed(self, name: str, level: int) -> tuple[list[Path], str, tuple[int, int] | None]:
+        """(files after ``limit``, preprocessing, size) of cell ``(name, level)``: the clean cell
+        gets AugMix's Resize + CenterCrop, the corrupted cells the suite's preprocessing."""
+        paths = list(self._paths(name, level)[1])
+        return (paths, "augmix", (224, 224)) if name == "clean" else (paths, self.preprocessing, self.size)
+
+    def jpeg_as_stored(self, name: str, level: int) -> bool:
+        """Whether every file of the cell is a JPEG fed without resizing (what nvJPEG decodes)."""
+        paths, preprocessing, _ = self._feed(name, level)
+        return preprocessing == "none" and all(p.suffix.lower() in JPEG_SUFFIXES for p in paths)
+
+    def iter_share(self, name: str, level: int, lo: int, hi: int, batch_size: int, *,
+                   gpu_decode: torch.device | None = None) -> Iterator[Batch]:
+        """Decode only the files ``[lo, hi)`` of the cell; with ``gpu_decode``, JPEG cells fed
+        as stored are decoded there by nvJPEG (other cells on the CPU)."""
+        self._check_share(name, level, lo, hi, batch_size)
+        device = gpu_decode if gpu_decode is not None and self.jpeg_as_stored(name, level) else None
+        return self._decode_share(*self._feed(name, level), lo, hi, batch_size, device)
+
+    def _decode_share(self, paths: list[Path], preprocessing: str, size, lo: int, hi: int,
+                      batch_size: int, device: torch.device | None) -> Iterator[Batch]:
+        stream = torch.cuda.Stream(device) if device is not None else None
+        for start in range(lo, hi, batch_size):
+            stop = min(start + batch_size, hi)
+            if device is not None:
+                images = decode_on_device(paths[start:stop], preprocessing, size, device, stream)
+            else:
+                images = decode_batch(paths[start:stop], preprocessing, size)
             labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
             yield images, labels, torch.arange(start, stop, dtype=torch.int64)
 

@@ -93,8 +93,8 @@ class PipelineSuite(GeneratedSuite):
         threads = final_save.threads if final_save is not None else 1
         self.depth = max(2, math.ceil(4 * threads / self.chunk_size))  # ~4 images per thread
 
-    def _chunks(self, name: str, level: int):
-        chunks = super()._chunks(name, level)
+    def _chunks(self, name: str, level: int, lo: int, hi: int):
+        chunks = super()._chunks(name, level, lo, hi)
         if name == "clean" or self.final_save is None:
             return chunks
         return self.final_save.pipelined(chunks, self.depth)

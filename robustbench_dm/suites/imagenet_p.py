@@ -110,14 +110,10 @@ class ImageNetPSuite(Suite):
         self._listing(sequence_folder(self.root, name, level))  # validates the cell's videos
         return min(self.limit or len(self.keys), len(self.keys))
 
-    def iter_cell(self, name: str, level: int, batch_size: int) -> Iterator[Batch]:
-        self._check_cell(name, level)
-        if batch_size < 1:
-            raise UserError(f"invalid batch size {batch_size}; expected a positive integer")
-        total = self.cell_size(name, level)
-        paths = [p for _, _, p in self._listing(sequence_folder(self.root, name, level))[:total]]
-        for start in range(0, total, batch_size):
-            stop = min(start + batch_size, total)
+    def _share(self, name: str, level: int, lo: int, hi: int, batch_size: int) -> Iterator[Batch]:
+        paths = [p for _, _, p in self._listing(sequence_folder(self.root, name, level))[:hi]]
+        for start in range(lo, hi, batch_size):
+            stop = min(start + batch_size, hi)
             labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
             yield decode_videos(paths[start:stop]), labels, torch.arange(start, stop, dtype=torch.int64)
 
