@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from robustbench_dm.atomic import atomic_path, remove_stale_temps
+from robustbench_dm.atomic import atomic_path
 from robustbench_dm.errors import UserError
 from robustbench_dm.scoring.integrity import (CHECKSUM, CHECKSUMS_ATTR, FINGERPRINT, cell_checksum,
                                               list_cell_groups, read_arrays)
@@ -212,11 +212,6 @@ def _replace_atomically(path: Path, edit) -> None:
             mode = "w"
         with h5py.File(tmp, mode, track_order=True) as f:
             edit(f)
-
-
-def remove_stale_temp_files(path: Path) -> None:
-    """Delete temp copies left next to ``path`` by a killed run."""
-    remove_stale_temps(path)
 
 
 def _encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:

@@ -38,7 +38,6 @@ from robustbench_dm.scoring.results import (
     Results,
     append_cell,
     drop_cells,
-    remove_stale_temp_files,
 )
 from robustbench_dm.scoring.resume import plan
 from robustbench_dm.scoring.shards import parse_shard, shard_attr, shard_cells
@@ -350,8 +349,7 @@ def _plan(path: Path, attrs: Mapping[str, Any], cells: list[tuple[str, int]], su
     todo = plan(path, attrs, cells, fingerprints)
     for note in todo.notes:
         say(note)
-    if todo.damaged:
-        remove_stale_temp_files(path)
+    if todo.damaged:  # the folder's stale temp files went when the run took its lock
         drop_cells(Results.load(path, allow_damaged=True))
     return ([(name, level, fingerprints.get((name, level)), todo.attrs)
              for name, level in todo.todo], len(set(cells) | set(todo.held)))
