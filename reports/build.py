@@ -23,7 +23,7 @@ from reports.plots import build_plots
 from reports.provenance import definitions, provenance
 from reports.report_json import write_json
 from reports.sentences import summary_lines, warnings
-from reports.tables import build_tables
+from reports.paper_tables import build_tables
 from robustbench_dm.scoring import Results
 from robustbench_dm.errors import UserError
 

@@ -10,7 +10,7 @@ from functools import cached_property
 from matplotlib.figure import Figure
 from PIL import Image
 
-from reports.table import Table
+from reports.table_model import Table
 
 PNG_DPI = 200   # raster copies of every figure; the SVG beside it is the vector original
 

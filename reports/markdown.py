@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reports.document import Document
 from reports.provenance import provenance_text
-from reports.table import PUBLISHED_MARK, Table, cell_text, row_label
+from reports.table_model import PUBLISHED_MARK, Table, cell_text, row_label
 
 
 def table_md(table: Table) -> str:

@@ -19,29 +19,12 @@ import statistics
 
 import numpy as np
 
-from corruptions import GROUPS
 from reports import published
 from reports.analysis import Analysis, RunAnalysis, SuiteAnalysis, imagenet_c_and_3dcc
-from reports.coverage import COMPATIBILITY_FLAGS, compatibility, subset_phrase
+from reports.coverage import COMPATIBILITY_FLAGS, compatibility
 from reports.measures import ALEXNET, corruption_means, corruption_ratios
-from reports.seeds import Unit
-from reports.table import Col, Row, Table
-
-SHORT = {
-    "gaussian_noise": "Gauss.", "shot_noise": "Shot", "impulse_noise": "Impulse",
-    "defocus_blur": "Defocus", "glass_blur": "Glass", "motion_blur": "Motion",
-    "zoom_blur": "Zoom", "snow": "Snow", "frost": "Frost", "fog": "Fog",
-    "brightness": "Bright.", "contrast": "Contrast", "elastic_transform": "Elastic",
-    "pixelate": "Pixel.", "jpeg_compression": "JPEG", "speckle_noise": "Speckle",
-    "gaussian_blur": "G. blur", "spatter": "Spatter", "saturate": "Saturate",
-    "translate": "Transl.", "rotate": "Rotate", "tilt": "Tilt", "scale": "Scale",
-    "shear": "Shear",
-}
-GROUP_OF = {name: group.capitalize() for group, names in GROUPS.items() for name in names}
-
-
-def short(name: str) -> str:
-    return SHORT.get(name, name.replace("_", " "))
+from reports.table_model import Col, Row, Table
+from reports.table_parts import GROUP_OF, aggregate, measured_row, short, with_flag_notes
 
 
 def build_tables(analysis: Analysis, reference: str) -> list[Table]:
@@ -54,62 +37,19 @@ def build_tables(analysis: Analysis, reference: str) -> list[Table]:
         if sa.kind == "c":
             own = [summary_table(sa, paper), corruption_table(sa, paper), seed_table(sa),
                    architecture_table(sa)]
-            tables.extend(_with_flag_notes(t, sa.runs) for t in own if t is not None)
+            tables.extend(with_flag_notes(t, sa.runs) for t in own if t is not None)
             tables.extend(filter(None, [published.method_architecture_table(paper, sa.suite)]))
         else:
             own = [perturbation_table(sa, paper), seed_table(sa)]
-            tables.extend(_with_flag_notes(t, sa.runs) for t in own if t is not None)
+            tables.extend(with_flag_notes(t, sa.runs) for t in own if t is not None)
     ablation = [s for s, p in papers.items() if p == "dynmix-paper"]
     both = imagenet_c_and_3dcc(analysis)
     threed = threed_table(analysis)
     if threed is not None:
-        tables.append(_with_flag_notes(threed, both[0].runs + both[1].runs))
+        tables.append(with_flag_notes(threed, both[0].runs + both[1].runs))
     tables.extend(filter(None, [comparison_table(analysis),
                                 published.ablation_table("dynmix-paper", ablation)]))
     return tables
-
-
-def _aggregate(ra: RunAnalysis | Unit, row: Row, keys) -> None:
-    spread = getattr(ra, "spread", {})
-    for key in keys:
-        if key in ra.intervals:
-            iv = ra.intervals[key]
-            row.values[key] = iv.estimate
-            row.intervals[key] = (iv.low, iv.high)
-            if key in spread:
-                row.spread[key] = spread[key]
-
-
-def measured_row(ra: RunAnalysis, values: dict) -> Row:
-    """A row of ``ra``'s numbers carrying its flags (red for a compatibility warning)."""
-    return Row(ra.run.label, dict(values), flags=ra.flags,
-               alert=compatibility(ra.run)[0] in COMPATIBILITY_FLAGS)
-
-
-def _with_flag_notes(table: Table, runs: list[RunAnalysis]) -> Table:
-    """``table`` with one note per flag it shows: what the flag means for the rows it marks
-    (``runs``: the analyses its measured rows come from)."""
-    by_label = {}
-    for ra in runs:
-        by_label.setdefault(ra.run.label, []).append(ra)
-    flagged = [r for r in table.rows if r.flags and not r.published]
-    chance = [r.label for r in flagged if any(f.startswith("at chance") for f in r.flags)]
-    if chance:
-        table.notes.append(f"at chance ({', '.join(chance)}): the 95% interval of the clean error "
-                           "(or, without a clean cell, of the mean corruption error) reaches "
-                           "1 - 1/K for K classes; not ranked or compared.")
-    for row in flagged:
-        for ra in by_label.get(row.label, []):
-            subset = subset_phrase(ra.run)
-            if "subset" in row.flags and subset:
-                table.notes.append(f"subset ({row.label}, {ra.run.suite}): scored on part of the "
-                                   f"suite ({subset}).")
-            status, messages = compatibility(ra.run)
-            if status in COMPATIBILITY_FLAGS:
-                detail = "; ".join(m.rstrip(".") for m in messages) or "no detail recorded"
-                table.notes.append(f"{COMPATIBILITY_FLAGS[status]} ({row.label}): {detail}.")
-    table.notes = list(dict.fromkeys(table.notes))
-    return table
 
 
 def _uses_alexnet(sa: SuiteAnalysis) -> bool:
@@ -137,7 +77,7 @@ def corruption_table(sa: SuiteAnalysis, reference: str | None) -> Table:
     for ra in sa.runs:
         values = ratios[ra.run.label] if use_ce else corruption_means(ra.run)
         row = measured_row(ra, values)
-        _aggregate(ra, row, ["clean_error", *aggregates])
+        aggregate(ra, row, ["clean_error", *aggregates])
         rows.append(row)
     if use_ce and _uses_alexnet(sa) and reference:
         rows += published.corruption_rows(reference, sa.suite)
@@ -166,7 +106,7 @@ def summary_table(sa: SuiteAnalysis, reference: str | None) -> Table:
     for ra in sa.runs:
         ck = ra.run.checkpoint
         row = measured_row(ra, {"architecture": ck.get("arch"), "method": ck.get("method")})
-        _aggregate(ra, row, keys)
+        aggregate(ra, row, keys)
         row.values["rms_clean"] = ra.calibration.get(("clean", 0))
         row.values["rms_corrupted"] = _mean_corrupted(ra)
         rows.append(row)
@@ -234,7 +174,7 @@ def seed_table(sa: SuiteAnalysis) -> Table | None:
         row = Row(unit.label, {"seeds": ", ".join(map(str, unit.seeds))},
                   flags=["at chance"] if unit.chance else [],
                   alert=any(compatibility(m.run)[0] in COMPATIBILITY_FLAGS for m in unit.members))
-        _aggregate(unit, row, keys)
+        aggregate(unit, row, keys)
         rms = [_mean_corrupted(m) for m in unit.members]
         if sa.kind == "c" and None not in rms:
             row.values["rms_corrupted"] = statistics.fmean(rms)
@@ -262,7 +202,7 @@ def perturbation_table(sa: SuiteAnalysis, reference: str | None) -> Table:
     for ra in sa.runs:
         values = ratios[ra.run.label] if use_fr else corruption_means(ra.run, "flip")
         row = measured_row(ra, values)
-        _aggregate(ra, row, keys)
+        aggregate(ra, row, keys)
         rows.append(row)
     if use_fr and reference:
         rows += published.perturbation_rows(reference, sa.suite)

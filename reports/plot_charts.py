@@ -24,7 +24,7 @@ from reports.plot_style import (
     new_figure,
     per_cell,
 )
-from reports.tables import short
+from reports.table_parts import short
 from robustbench_dm.metrics import CALIBRATION_BIN
 
 LEVELS = range(6)   # 0 = clean, then severities 1..5

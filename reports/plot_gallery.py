@@ -21,7 +21,7 @@ from reports.document import Plot
 from reports.load import CellKey, ScoredRun
 from reports.plot_style import new_figure, per_cell
 from reports.published import DATA
-from reports.tables import short
+from reports.table_parts import short
 from robustbench_dm.errors import UserError
 
 SUITE_SIZE = {"cifar": 32, "tinyimagenet": 64, "imagenet": 224}

@@ -16,7 +16,7 @@ import pandas as pd
 
 from reports.coverage import COMPATIBILITY_FLAGS, compatibility, missing_cells, subset_phrase
 from reports.load import ScoredRun
-from reports.table import Col, Row, Table
+from reports.table_model import Col, Row, Table
 from robustbench_dm import metrics
 from robustbench_dm.errors import UserError
 

@@ -10,7 +10,7 @@ from reports import published
 from reports.analysis import Analysis
 from reports.coverage import compatibility, subset_phrase
 from reports.document import Document
-from reports.table import Table
+from reports.table_model import Table
 
 SCHEMA = 1
 

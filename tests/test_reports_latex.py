@@ -13,7 +13,7 @@ from corruptions import CORRUPTIONS
 from reports.analysis import analyse
 from reports.latex import escape, label_key, write_latex
 from reports.load import load_runs
-from reports.tables import build_tables
+from reports.paper_tables import build_tables
 
 PDFLATEX = shutil.which("pdflatex")
 NASTY = ("A_b 50% & #1", "B {x} ~^$\\ <a|b>", "Déjà vu ± 1 × 2 — “quoted” → ∞")

@@ -14,7 +14,7 @@ from reports import plot_gallery
 from reports.analysis import analyse
 from reports.build import write_report
 from reports.load import load_runs
-from reports.tables import build_tables
+from reports.paper_tables import build_tables
 from results_fixtures import c_suite_cells, p_cell, write_results
 from robustbench_dm import metrics
 

@@ -4,7 +4,7 @@ from robustbench_dm.scoring.merge import merge
 from robustbench_dm.scoring.results import CellRecord, Results
 from robustbench_dm.scoring.score import score
 from robustbench_dm.scoring.summary import summarize, write_summary
-from robustbench_dm.scoring.table import format_summary
+from robustbench_dm.scoring.summary_table import format_summary
 
 __all__ = ["CellRecord", "Results", "format_summary", "merge", "score", "summarize",
            "write_summary"]
