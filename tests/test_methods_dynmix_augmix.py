@@ -6,7 +6,7 @@ import torch
 
 from robustbench_dm.methods import create_method, dynmix_mix, jsd_loss
 from robustbench_dm.methods import augmix as augmix_module
-from robustbench_dm.methods import dynmix as dynmix_module
+from robustbench_dm.methods import ops as ops_module
 from robustbench_dm.methods.base_transform import base_transform, to_float
 from robustbench_dm.methods.dynmix import dynmix_chains, dynmix_views, dynmix_weights
 
@@ -64,8 +64,8 @@ def test_dynmix_views_equal_formula_for_given_chains_and_weights():
 
 def test_dynmix_chains_use_depth_one_or_two_with_replacement(monkeypatch):
     calls = []
-    real = dynmix_module.apply_ops
-    monkeypatch.setattr(dynmix_module, "apply_ops", lambda im, ids, lv, s, ops, **kw: (calls.append((ids.clone(), lv.clone())), real(im, ids, lv, s, ops, **kw))[1])
+    real = ops_module.apply_ops
+    monkeypatch.setattr(ops_module, "apply_ops", lambda im, ids, lv, s, ops, **kw: (calls.append((ids.clone(), lv.clone())), real(im, ids, lv, s, ops, **kw))[1])
     dynmix_chains(torch.zeros(2000, 3, 4, 4, dtype=torch.uint8), torch.Generator().manual_seed(4))
     (first, lv1), (second, lv2) = calls
     assert (first >= 0).all() and 0.4 < (second >= 0).float().mean() < 0.6

@@ -31,14 +31,7 @@ import torch.nn.functional as F
 from robustbench_dm.methods.base import LossOutput, Method
 from robustbench_dm.methods.base_transform import views_with_originals
 from robustbench_dm.methods.jsd import jsd_loss
-from robustbench_dm.methods.ops import (
-    AUGMIX_OPS,
-    DOWNSCALE_OP,
-    FLIP_OPS,
-    apply_ops,
-    sample_levels,
-    sample_signs,
-)
+from robustbench_dm.methods.ops import AUGMIX_OPS, DOWNSCALE_OP, FLIP_OPS, random_op_chain
 from robustbench_dm.methods.registry import register_method
 from robustbench_dm.methods.sampling import sample_beta
 
@@ -97,16 +90,7 @@ def dynmix_chains(
     fill: float = 0.0,
 ) -> torch.Tensor:
     """One Dynamic Mixup chain per uint8 image: ``t1`` or ``t2 . t1`` (uint8 out)."""
-    ops = DYNMIX_OPS[scale]
-    n = images.shape[0]
-    dev = generator.device
-    depth = torch.randint(1, MAX_DEPTH + 1, (n,), generator=generator, device=dev)
-    for step in range(MAX_DEPTH):
-        ids = torch.randint(0, len(ops), (n,), generator=generator, device=dev)
-        ids = torch.where(depth > step, ids, -1)
-        levels, signs = sample_levels(n, severity, generator), sample_signs(n, generator)
-        images = apply_ops(images, ids, levels, signs, ops, fill=fill)
-    return images
+    return random_op_chain(images, DYNMIX_OPS[scale], MAX_DEPTH, generator, severity=severity, fill=fill)
 
 
 def dynmix_views(

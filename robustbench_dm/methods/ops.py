@@ -3,7 +3,8 @@
 An :class:`Op` turns per-sample ``levels`` (and ``signs`` for symmetric operations) into kernel
 parameters. Geometric operations contribute a PIL affine matrix, so :func:`apply_ops` warps every
 image that drew any geometric operation in one call; every other operation runs once on the
-sub-batch that drew it. No per-image tensor work.
+sub-batch that drew it. No per-image tensor work. :func:`random_op_chain` draws and applies the
+random chains of 1..k operations that Random AutoAugment* and Dynamic Mixup use.
 
 Level scaling of the AugMix reference (AUGMENTATIONS.md §1.2, ``augmentations.py``):
 ``int_parameter(L, max) = int(L * max / 10)``, ``float_parameter(L, max) = L * max / 10``,
@@ -71,6 +72,31 @@ def sample_signs(n: int, generator: torch.Generator) -> torch.Tensor:
     return (u < 0.5).double().mul_(2.0).sub_(1.0)
 
 
+def random_op_chain(
+    images: torch.Tensor,
+    ops: Sequence[Op],
+    max_ops: int,
+    generator: torch.Generator,
+    *,
+    severity: float,
+    fill: float = 0.0,
+) -> torch.Tensor:
+    """One random chain per uint8 image (NCHW in, uint8 NCHW out): ``1..max_ops`` operations
+    (the count uniform per image) drawn uniformly with replacement from ``ops``, each with its
+    own level ``L ~ U(0.1, severity)`` and sign. Draws, in order: the counts, then per step the
+    operation ids, levels and signs of every image (images past their count draw too, and
+    stay unchanged), so a seed gives the same bytes whatever the counts."""
+    n = images.shape[0]
+    device = generator.device
+    count = torch.randint(1, max_ops + 1, (n,), generator=generator, device=device)
+    for step in range(max_ops):
+        ids = torch.randint(0, len(ops), (n,), generator=generator, device=device)
+        ids = torch.where(count > step, ids, -1)
+        levels, signs = sample_levels(n, severity, generator), sample_signs(n, generator)
+        images = apply_ops(images, ids, levels, signs, ops, fill=fill)
+    return images
+
+
 def apply_ops(
     images: torch.Tensor,
     op_ids: torch.Tensor,
@@ -132,6 +158,7 @@ __all__ = [
     "FLIP_OPS",
     "Op",
     "apply_ops",
+    "random_op_chain",
     "sample_levels",
     "sample_signs",
 ]

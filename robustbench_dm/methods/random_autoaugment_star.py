@@ -5,29 +5,13 @@ Invert), each with AugMix's level ``L ~ U(0.1, severity)``; no mixing, no JSD
 
 from __future__ import annotations
 
-import torch
 
 from robustbench_dm.methods.base import Method
 from robustbench_dm.methods.base_transform import to_float
-from robustbench_dm.methods.ops import AUGMIX_OPS, apply_ops, sample_levels, sample_signs
+from robustbench_dm.methods.ops import AUGMIX_OPS, random_op_chain
 from robustbench_dm.methods.registry import register_method
 
 MAX_OPS = 3
-
-
-def random_ops(
-    images: torch.Tensor, severity: float, generator: torch.Generator, fill: float = 0.0
-) -> torch.Tensor:
-    """Apply 1..3 random AugMix operations per image (uint8 NCHW -> uint8 NCHW)."""
-    n = images.shape[0]
-    dev = generator.device
-    count = torch.randint(1, MAX_OPS + 1, (n,), generator=generator, device=dev)
-    for step in range(MAX_OPS):
-        ids = torch.randint(0, len(AUGMIX_OPS), (n,), generator=generator, device=dev)
-        ids = torch.where(count > step, ids, -1)
-        levels, signs = sample_levels(n, severity, generator), sample_signs(n, generator)
-        images = apply_ops(images, ids, levels, signs, AUGMIX_OPS, fill=fill)
-    return images
 
 
 @register_method
@@ -44,7 +28,10 @@ class RandomAutoAugmentStar(Method):
 
     def augment(self, images_uint8, targets, generator):
         x = self.base_transform(images_uint8, generator)
-        return to_float(random_ops(x, self.opts["severity"], generator, self.opts["fill"]))
+        chains = random_op_chain(
+            x, AUGMIX_OPS, MAX_OPS, generator, severity=self.opts["severity"], fill=self.opts["fill"]
+        )
+        return to_float(chains)
 
 
-__all__ = ["RandomAutoAugmentStar", "random_ops"]
+__all__ = ["RandomAutoAugmentStar"]
