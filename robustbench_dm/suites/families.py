@@ -151,5 +151,6 @@ def check_checkpoint(suite: str, info: Mapping[str, Any], *,
         return Compatibility("ok")
     sentence = f"checkpoint {path} " + "; it ".join(found)
     if not allow_mismatch:
-        raise UserError(f"{sentence}: pass allow_mismatch=True (--allow-mismatch) to score anyway")
+        raise UserError(f"{sentence}: pass allow_mismatch=True to score anyway",
+                        params=("allow_mismatch",))
     return Compatibility("mismatch", [f"C{sentence[1:]}; scored anyway (allow_mismatch)."])
