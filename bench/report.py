@@ -21,14 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from reports import bootstrap, plots  # noqa: E402
 from reports.analysis import analyse  # noqa: E402
-from reports.build import make_document  # noqa: E402
-from reports.cells_csv import write_cells_csv  # noqa: E402
-from reports.html import write_html  # noqa: E402
-from reports.latex import write_latex  # noqa: E402
+from reports.build import make_document, write_outputs  # noqa: E402
 from reports.load import load_runs  # noqa: E402
-from reports.markdown import write_markdown  # noqa: E402
 from reports.measures import ALEXNET, measures_for  # noqa: E402
-from reports.report_json import write_json  # noqa: E402
 from results_fixtures import c_suite_cells, p_cell, write_results  # noqa: E402
 from robustbench_dm import metrics  # noqa: E402
 from robustbench_dm.suites.cifar_p import CIFAR_P_TEST  # noqa: E402
@@ -104,14 +99,7 @@ def main() -> None:
         t = time.perf_counter()
         out = root / "out"
         out.mkdir()
-        for plot in doc.plots:
-            (out / plot.filename).write_bytes(plot.png)
-            (out / plot.svg_filename).write_bytes(plot.svg)
-        write_html(doc, out / "report.html")
-        write_markdown(doc, out / "report.md")
-        write_cells_csv(analysis, out / "cells.csv")
-        write_latex(doc.tables, out / "tables.tex")
-        write_json(analysis, doc, out / "report.json")
+        write_outputs(analysis, doc, out)
         stages.append(("writers (png + svg, html, md, csv, tex, json)", time.perf_counter() - t))
         total = time.perf_counter() - t0
 

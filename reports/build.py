@@ -27,6 +27,7 @@ from reports.paper_tables import build_tables
 from robustbench_dm.scoring import Results
 from robustbench_dm.errors import UserError
 
+
 def make_document(analysis: Analysis, reference: str) -> Document:
     runs = [ra.run for sa in analysis.suites for ra in sa.runs]
     models = list(dict.fromkeys(r.label for r in runs))
@@ -57,6 +58,29 @@ def _mark_plot(plot, analysis: Analysis):
     if not marked:
         return plot
     return replace(plot, caption=f"{plot.caption} Marked models: {', '.join(marked)}.".strip())
+
+
+def write_outputs(analysis: Analysis, doc: Document, folder: Path) -> list[Path]:
+    """Write every output file of a report into the existing ``folder``: each figure of ``doc``
+    as PNG and SVG, then report.html, report.md, cells.csv, tables.tex and report.json (``doc``
+    made from ``analysis`` by :func:`make_document`). Returns the paths written, in that order."""
+    folder = Path(folder)
+    written = []
+    for plot in doc.plots:
+        for name, data in ((plot.filename, plot.png), (plot.svg_filename, plot.svg)):
+            (folder / name).write_bytes(data)
+            written.append(folder / name)
+    documents = (
+        ("report.html", lambda path: write_html(doc, path)),
+        ("report.md", lambda path: write_markdown(doc, path)),
+        ("cells.csv", lambda path: write_cells_csv(analysis, path)),
+        ("tables.tex", lambda path: write_latex(doc.tables, path)),
+        ("report.json", lambda path: write_json(analysis, doc, path)),
+    )
+    for name, write in documents:
+        write(folder / name)
+        written.append(folder / name)
+    return written
 
 
 def write_report(
@@ -92,14 +116,7 @@ def write_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for plot in doc.plots:
-            (tmp / plot.filename).write_bytes(plot.png)
-            (tmp / plot.svg_filename).write_bytes(plot.svg)
-        write_html(doc, tmp / "report.html")
-        write_markdown(doc, tmp / "report.md")
-        write_cells_csv(analysis, tmp / "cells.csv")
-        write_latex(doc.tables, tmp / "tables.tex")
-        write_json(analysis, doc, tmp / "report.json")
+        write_outputs(analysis, doc, tmp)
         out.mkdir(exist_ok=True)
         for item in sorted(tmp.iterdir()):
             os.replace(item, out / item.name)
