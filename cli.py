@@ -319,6 +319,26 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
                           batch_size=batch_size, device=device)
     click.echo(f"{suite} in {out}: {len(done['written'])} written, "
                f"{len(done['skipped'])} already complete")
+#: Flags of ``train`` kept as aliases of method options (the ablations of Dynamic Mixup, whose
+#: options they are; AugMix has ``jsd`` too): flag -> (option, value).
+_OPTION_ALIASES = {"no_jsd": ("jsd", "false"), "linear_only": ("linear_only", "true"),
+                   "single_sample_jsd": ("single_sample_jsd", "true")}
+
+
+def _method_options(pairs: tuple[str, ...], flags: dict[str, bool]) -> dict[str, str]:
+    """``--option KEY=VALUE`` pairs plus the alias flags that are set (:data:`_OPTION_ALIASES`);
+    the method converts the values and rejects options it does not have."""
+    from robustbench_dm.options import parse_key_values
+
+    options = parse_key_values(pairs, what="method option")
+    for flag in (flag for flag, on in flags.items() if on):
+        key, value = _OPTION_ALIASES[flag]
+        if key in options:
+            raise UserError(f"--{flag.replace('_', '-')} and --option {key}=... both set {key}")
+        options[key] = value
+    return options
+
+
 @main.command("train")
 @click.option("--method", required=True, shell_complete=_complete("methods"),
               help="Method name (see `list methods`) or module:Class.")
@@ -346,10 +366,13 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
 @click.option("--save-format", type=click.Choice(["pt", "safetensors"]), default="pt",
               show_default=True,
               help="safetensors: also write OUT/model.safetensors (the safe format to share).")
-@click.option("--no-jsd", is_flag=True, help="Ablation: no Jensen-Shannon loss (jsd=False).")
-@click.option("--linear-only", is_flag=True, help="Dynamic Mixup ablation: linear mixing only.")
+@click.option("--no-jsd", is_flag=True,
+              help="Alias of --option jsd=false (Dynamic Mixup, AugMix: no Jensen-Shannon loss).")
+@click.option("--linear-only", is_flag=True,
+              help="Alias of --option linear_only=true (Dynamic Mixup: linear mixing only).")
 @click.option("--single-sample-jsd", is_flag=True,
-              help="Dynamic Mixup ablation: JS between the original and one mixed image.")
+              help="Alias of --option single_sample_jsd=true (Dynamic Mixup: JS between the "
+                   "original and one mixed image).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Method option (repeatable), e.g. --option alpha=0.5.")
 def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr, weight_decay,
@@ -361,9 +384,9 @@ def train_command(method, arch, dataset, data_root, out, epochs, batch_size, lr,
     CPU, NCCL on GPUs); --batch-size is the global batch (see docs/scale-out.md).
     """
     from robustbench_dm.distributed import is_main
-    from robustbench_dm.training import parse_method_options, resolve_config, train
+    from robustbench_dm.training import resolve_config, train
 
-    method_options = parse_method_options(options, {
+    method_options = _method_options(options, {
         "no_jsd": no_jsd, "linear_only": linear_only, "single_sample_jsd": single_sample_jsd})
     config = resolve_config(method, arch, dataset, data_root, out, epochs=epochs,
                             batch_size=batch_size, lr=lr, weight_decay=weight_decay,

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from robustbench_dm.errors import UserError
-from robustbench_dm.training import parse_method_options, resolve_config
+from robustbench_dm.training import resolve_config
 from robustbench_dm.training.schedule import cosine_schedule, lr_factor
 
 
@@ -98,18 +98,3 @@ def test_warmup_is_linear_then_cosine():
     assert factor(10) == pytest.approx(1.0)
     assert factor(55) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.5)))
     assert factor(100) == pytest.approx(0.0)
-
-
-def test_method_options_from_pairs_and_flags():
-    assert parse_method_options(["alpha=0.5", "weights=independent"]) == {
-        "alpha": "0.5", "weights": "independent"}
-    assert parse_method_options([], {"no_jsd": True, "linear_only": True,
-                                     "single_sample_jsd": False}) == {
-        "jsd": False, "linear_only": True}
-    assert parse_method_options([], {"single_sample_jsd": True}) == {"single_sample_jsd": True}
-    with pytest.raises(UserError, match="expected KEY=VALUE"):
-        parse_method_options(["alpha"])
-    with pytest.raises(UserError, match="given twice"):
-        parse_method_options(["a=1", "a=2"])
-    with pytest.raises(UserError, match="both set jsd"):
-        parse_method_options(["jsd=true"], {"no_jsd": True})

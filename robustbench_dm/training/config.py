@@ -20,7 +20,6 @@ from typing import Any
 
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
-from robustbench_dm.options import parse_key_values
 
 #: dataset -> (number of classes, method scale, model normalisation name)
 DATASETS: dict[str, tuple[int, str, str]] = {
@@ -155,27 +154,3 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
         num_classes=num_classes, normalization=normalization, scale=scale, workers=workers,
         method_options=dict(method_options or {}),
     )
-
-
-#: Command-line flags for the Dynamic Mixup / AugMix ablations -> the method option they set.
-ABLATION_FLAGS: dict[str, tuple[str, bool]] = {
-    "no_jsd": ("jsd", False),
-    "linear_only": ("linear_only", True),
-    "single_sample_jsd": ("single_sample_jsd", True),
-}
-
-
-def parse_method_options(pairs: list[str] | tuple[str, ...] = (),
-                         flags: dict[str, bool] | None = None) -> dict[str, Any]:
-    """``["key=value", ...]`` plus the set ablation ``flags`` (keys of
-    :data:`ABLATION_FLAGS`) -> method options. Values stay strings; the method converts
-    them to its options' types and rejects options it does not have."""
-    options = parse_key_values(pairs, what="method option")
-    for flag, on in (flags or {}).items():
-        if not on:
-            continue
-        key, value = ABLATION_FLAGS[flag]
-        if key in options:
-            raise UserError(f"--{flag.replace('_', '-')} and --option {key}=... both set {key}")
-        options[key] = value
-    return options
