@@ -319,6 +319,8 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
                           batch_size=batch_size, device=device)
     click.echo(f"{suite} in {out}: {len(done['written'])} written, "
                f"{len(done['skipped'])} already complete")
+
+
 #: Flags of ``train`` kept as aliases of method options (the ablations of Dynamic Mixup, whose
 #: options they are; AugMix has ``jsd`` too): flag -> (option, value).
 _OPTION_ALIASES = {"no_jsd": ("jsd", "false"), "linear_only": ("linear_only", "true"),
