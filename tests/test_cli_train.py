@@ -119,4 +119,4 @@ def test_resume_from_another_arch_is_refused(fmnist, tmp_path):
     args[args.index("small_cnn")] = "resnet18_cifar"
     result = CliRunner().invoke(main, ["train", *map(str, args), "--resume"])
     assert result.exit_code == 2
-    assert "checkpoint of arch 'small_cnn'" in result.output
+    assert "checkpoint of architecture 'small_cnn', but --arch 'resnet18_cifar' was given" in result.output

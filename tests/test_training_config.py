@@ -54,10 +54,10 @@ def test_explicit_values_win_and_zero_weight_decay_is_kept():
 
 @pytest.mark.parametrize("kw, message", [
     (dict(dataset="mnist"), "unknown dataset 'mnist'"),
-    (dict(epochs=0), "--epochs must be positive"),
-    (dict(batch_size=-1), "--batch-size must be positive"),
-    (dict(weight_decay=-1.0), "--weight-decay must be >= 0"),
-    (dict(limit=0), "--limit must be positive"),
+    (dict(epochs=0), "epochs must be positive"),
+    (dict(batch_size=-1), "batch_size must be positive"),
+    (dict(weight_decay=-1.0), "weight_decay must be >= 0"),
+    (dict(limit=0), "limit must be positive"),
 ])
 def test_bad_values_are_user_errors(kw, message):
     with pytest.raises(UserError, match=message):

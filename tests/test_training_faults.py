@@ -83,7 +83,7 @@ def test_resume_after_a_kill_during_the_first_checkpoint_write_starts_the_run(fm
 
 
 def test_resume_without_any_run_still_says_there_is_no_checkpoint(fmnist, tmp_path):
-    with pytest.raises(UserError, match="--resume: no checkpoint"):
+    with pytest.raises(UserError, match="resume=True: no checkpoint"):
         train(_config(fmnist, tmp_path / "empty"), method=FlipCE(), resume=True)
     assert not (tmp_path / "empty").exists()
 

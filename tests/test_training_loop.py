@@ -103,7 +103,7 @@ def test_errors_are_user_errors_and_nothing_is_written(fmnist, tmp_path):
     train(_config(fmnist, out, epochs=1), method=FlipCE())
     with pytest.raises(UserError, match="already holds a run"):
         train(_config(fmnist, out, epochs=1), method=FlipCE())
-    with pytest.raises(UserError, match="arch 'small_cnn'.*--arch 'resnet18_cifar'"):
+    with pytest.raises(UserError, match="architecture 'small_cnn'.*arch='resnet18_cifar'"):
         train(_config(fmnist, out, epochs=1, arch="resnet18_cifar"), method=FlipCE(),
               resume=True)
     with pytest.raises(UserError, match="batch_size"):

@@ -100,7 +100,7 @@ RESUME_FIELDS = ("method", "arch", "dataset", "epochs", "batch_size", "lr", "wei
 
 def _positive(name: str, value: float | None) -> None:
     if value is not None and not value > 0:
-        raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
+        raise UserError(f"{name} must be positive, got {value}", params=(name,))
 
 
 def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: str, *,
@@ -124,10 +124,11 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
                         ("limit", limit)):
         _positive(name, value)
     if weight_decay is not None and weight_decay < 0:
-        raise UserError(f"--weight-decay must be >= 0, got {weight_decay}")
+        raise UserError(f"weight_decay must be >= 0, got {weight_decay}", params=("weight_decay",))
     torch_device = resolve_device(device)
     if amp and torch_device.type != "cuda":
-        raise UserError("--amp needs a CUDA device (bfloat16 autocast); drop --amp on the CPU")
+        raise UserError("amp=True needs a CUDA device (bfloat16 autocast); drop amp on the CPU",
+                        params=("amp",))
     on_gpu = torch_device.type == "cuda"
     amp = on_gpu if amp is None else amp
     channels_last = on_gpu if channels_last is None else channels_last

@@ -51,7 +51,7 @@ def diverged(where: str, config: TrainConfig, lr: float, epoch: int,
     """The error that stops a diverged run: ``where`` it diverged and what ``ckpt_path`` keeps."""
     kept = (f"{ckpt_path} still holds epoch {epoch}, the last good one" if epoch
             else "no checkpoint was written")
-    return UserError(f"training diverged: {where} (learning rate {lr:.3g}, --lr "
-                     f"{config.lr:g}); training stopped and {kept}; lower the learning rate "
-                     "and start again")
+    return UserError(f"training diverged: {where} (learning rate {lr:.3g}, lr={config.lr:g}); "
+                     f"training stopped and {kept}; lower the learning rate and start again",
+                     params=("lr",))
 

@@ -140,7 +140,7 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
     if method is None:
         method = create_method(config.method, scale=config.scale, **config.method_options)
     config = dataclasses.replace(config, method_options=dict(method.options()))
-    out = check_writable(config.out, what="--out")
+    out = check_writable(config.out, what="out")
     ckpt_path = out / CHECKPOINT_NAME
     with lock_folder(out):
         if is_main():
@@ -151,8 +151,8 @@ def train(config: TrainConfig, *, resume: bool = False, method=None,
             check_resumable(checkpoint, config, ckpt_path)
         # else a run killed before its first checkpoint (config.json, no last.pt): start it
         elif not resume and ckpt_path.exists():
-            raise UserError(f"{out} already holds a run ({ckpt_path}); pass --resume to "
-                            "continue it or choose another --out")
+            raise UserError(f"{out} already holds a run ({ckpt_path}); pass resume=True to "
+                            "continue it or choose another out", params=("resume", "out"))
         with process_group(config.device) as (ctx, device):
             return _train(config, method, checkpoint, on_epoch, ctx, device, progress,
                           save_format)
@@ -167,8 +167,8 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
     if len(train_split) == 0:
         raise UserError(f"no training images in {config.data_root}")
     if config.batch_size % ctx.world_size:
-        raise UserError(f"--batch-size {config.batch_size} is the global batch and must be a "
-                        f"multiple of the {ctx.world_size} processes")
+        raise UserError(f"batch_size={config.batch_size} is the global batch and must be a "
+                        f"multiple of the {ctx.world_size} processes", params=("batch_size",))
 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

@@ -19,27 +19,30 @@ _RANK_SEED_STRIDE = 1_000_003
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """The checkpoint at ``path`` (loaded on the CPU, weights only) to resume from."""
     if not path.is_file():
-        raise UserError(f"--resume: no checkpoint {path}; expected a previous run's "
-                        f"{CHECKPOINT_NAME} in --out")
+        raise UserError(f"resume=True: no checkpoint {path}; expected a previous run's "
+                        f"{CHECKPOINT_NAME} in out", params=("resume", "out"))
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise UserError(f"--resume: {path} is not a readable checkpoint ({err})") from None
+        raise UserError(f"resume=True: {path} is not a readable checkpoint ({err})",
+                        params=("resume",)) from None
 
 
 def check_resumable(checkpoint: dict[str, Any], config: TrainConfig, path: Path) -> None:
     """Raise a ``UserError`` unless ``checkpoint`` was trained with ``config``'s arch and
     :data:`RESUME_FIELDS`."""
     if checkpoint.get("arch") != config.arch:
-        raise UserError(f"--resume: {path} is a checkpoint of arch {checkpoint.get('arch')!r}, "
-                        f"but --arch {config.arch!r} was given")
+        raise UserError(f"resume=True: {path} is a checkpoint of architecture "
+                        f"{checkpoint.get('arch')!r}, but arch={config.arch!r} was given",
+                        params=("resume", "arch"))
     saved = checkpoint.get("config") or {}
     ours = config.to_dict()
     differing = [f"{k}: {saved.get(k)!r} in the checkpoint, {ours[k]!r} now"
                  for k in RESUME_FIELDS if saved.get(k) != ours[k]]
     if differing:
-        raise UserError(f"--resume: {path} was trained with other settings ("
-                        + "; ".join(differing) + "); resume with the same settings")
+        raise UserError(f"resume=True: {path} was trained with other settings ("
+                        + "; ".join(differing) + "); resume with the same settings",
+                        params=("resume",))
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
     """The states of the method's ``generator``, torch's global RNG and (if any) CUDA's."""
