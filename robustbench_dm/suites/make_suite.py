@@ -90,7 +90,7 @@ def _check_manifest(out: Path, settings: dict, data_root) -> dict:
         if diff:
             raise UserError(f"{out} holds a suite made with other settings ({', '.join(diff)}: "
                             f"{[old.get(k) for k in diff]} here, {[settings[k] for k in diff]} asked); "
-                            "choose another --out")
+                            "choose another out", params=("out",))
         return {**old, **settings, "data_root": old.get("data_root", str(data_root)),
                 "cells": [list(c) for c in manifest_cells(old) or []]}
     if out.exists() and any(p.name not in (MANIFEST, LOCK_NAME) for p in out.iterdir()):
