@@ -36,12 +36,12 @@ def h5_file(data_root) -> Path | None:
 def open_h5(path: Path) -> h5py.File:
     """Open a suite file read-only; missing or not HDF5 -> ``UserError``."""
     if not path.is_file():
-        raise UserError(f"missing file {path}; expected a suite written by make-suite --format h5")
+        raise UserError(f"missing file {path}; expected a suite written by make-suite in the h5 format")
     try:
         return h5py.File(path, "r")
     except OSError as err:
         raise UserError(f"{path} is not a readable HDF5 file ({err}); expected a suite written by "
-                        "make-suite --format h5") from None
+                        "make-suite in the h5 format") from None
 
 
 def open_array_root(suite: str, data_root, expected: str) -> tuple[Path, h5py.File | None]:

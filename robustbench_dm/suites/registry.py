@@ -61,7 +61,7 @@ def get_suite(
         hint = None if options.get("generate") else _download_hint(name, data_root)
         if hint is None:
             raise
-        raise UserError(f"{err}; {hint}") from None
+        raise UserError(f"{err}; {hint}", params=err.params) from None
 
 
 def _download_hint(name: str, data_root) -> str | None:
