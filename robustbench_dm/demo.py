@@ -38,8 +38,8 @@ def find_fashion_mnist(data_root: str | os.PathLike | None) -> Path:
         for candidate in (root, root / "FashionMNIST" / "raw"):
             if _holds_fashion_mnist(candidate):
                 return candidate
-        raise UserError(f"--data-root {root}: expected the Fashion-MNIST idx files "
-                        f"({', '.join(_FILES)}, gzipped or not)")
+        raise UserError(f"data_root {root}: expected the Fashion-MNIST idx files "
+                        f"({', '.join(_FILES)}, gzipped or not)", params=("data_root",))
     for candidate in [DEBIAN_ROOT, *torchvision_roots()]:
         if _holds_fashion_mnist(candidate):
             return candidate
@@ -47,7 +47,8 @@ def find_fashion_mnist(data_root: str | os.PathLike | None) -> Path:
         "Fashion-MNIST not found (looked in /usr/share/datasets/fashion-mnist and torchvision's "
         "FashionMNIST/raw folders). Install it with `apt-get install dataset-fashion-mnist`, or "
         "where internet is available: python -c \"import torchvision; "
-        "torchvision.datasets.FashionMNIST('data', download=True)\", then pass --data-root")
+        "torchvision.datasets.FashionMNIST('data', download=True)\", then pass data_root",
+        params=("data_root",))
 
 
 def demo_experiment(out: str, data_root: Path, *, epochs: int = 2, quick: bool = False,

@@ -71,7 +71,8 @@ def _attempt(url: str, partial: Path, size: int | None, transfer: Transfer,
         if err.code >= 500:
             raise _Retry(f"HTTP {err.code} {err.reason}") from None
         if err.code == 404:
-            raise UserError(f"{url} was not found (HTTP 404); check the manifest or --mirror") from None
+            raise UserError(f"{url} was not found (HTTP 404); check the manifest or mirror",
+                            params=("mirror",)) from None
         raise UserError(f"{url}: the server refused the download (HTTP {err.code} {err.reason})") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
         reason = getattr(err, "reason", err)

@@ -62,6 +62,6 @@ def list_baselines() -> list[tuple[str, str]]:
         ("alexnet-clean", f"AlexNet clean top-1 error {ALEXNET_CLEAN_ERROR} "
                           "(torchvision IMAGENET1K_V1, 56.522% top-1); for relative mCE"),
         ("none", "no normalisation: mean error (CIFAR-C convention) and unnormalised mFP/mT5D"),
-        ("PATH/results.h5", "another model's results file (--baseline), any suite: "
+        ("PATH/results.h5", "another model's results file as the baseline, any suite: "
                             "CE/mCE, FR/mFR, T5D/mT5D relative to that model"),
     ]

@@ -124,7 +124,7 @@ def relative_mce(
             ratios.append(relative_corruption_error(model[name], clean_error, base[name],
                                                     baseline_clean_error))
         except UserError as err:
-            raise UserError(f"{err} (corruption {name!r})") from None
+            raise UserError(f"{err} (corruption {name!r})", params=err.params) from None
     return mean_over_names(ratios)
 
 
