@@ -123,7 +123,7 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
     ``unsafe_pickle``). What the checkpoint records (dataset, classes, method, sha256...) is
     kept as the module's ``checkpoint_info`` attribute, which :func:`evaluate` checks against
     the suite."""
-    model, info = _load_checkpoint(path, arch=arch, normalize=normalization,
+    model, info = _load_checkpoint(path, arch=arch, normalization=normalization,
                                    unsafe_pickle=unsafe_pickle, weights=weights,
                                    download_weights=download_weights)
     model.eval()

@@ -59,22 +59,22 @@ def test_save_refuses_objects_that_weights_only_cannot_read(tmp_path, model):
 def test_normalize_overrides_the_checkpoint(tmp_path, model):
     path = save_checkpoint(tmp_path / "m.pt", arch="small_cnn", num_classes=10,
                            normalization=model.normalization, state_dict=model.net.state_dict())
-    loaded, info = load_model(path, normalize="imagenet")
+    loaded, info = load_model(path, normalization="imagenet")
     assert info["normalization"]["std"] == pytest.approx([0.229, 0.224, 0.225])
 
 
 def test_bare_state_dict_needs_arch_and_normalize(tmp_path, model):
     path = tmp_path / "sd.pt"
     torch.save({f"module.{k}": v for k, v in model.net.state_dict().items()}, path)
-    with pytest.raises(UserError, match="bare state dict: pass --arch"):
+    with pytest.raises(UserError, match="bare state dict: pass arch=NAME"):
         load_model(path)
-    with pytest.raises(UserError, match="--normalize"):
+    with pytest.raises(UserError, match="normalization=imagenet"):
         load_model(path, arch="small_cnn")
-    loaded, info = load_model(path, arch="small_cnn", normalize="cifar")
+    loaded, info = load_model(path, arch="small_cnn", normalization="cifar")
     same_outputs(model, loaded)
     assert info["format"] == "state_dict" and info["num_classes"] == 10
     with pytest.raises(UserError, match="does not match architecture 'resnet18'"):
-        load_model(path, arch="resnet18", normalize="cifar")
+        load_model(path, arch="resnet18", normalization="cifar")
 
 
 def test_torchscript_file(tmp_path, model):
@@ -88,7 +88,7 @@ def test_torchscript_file(tmp_path, model):
 def test_full_pickle_needs_the_unsafe_flag(tmp_path, model):
     path = tmp_path / "full.pt"
     torch.save(model, path)
-    with pytest.raises(UserError, match=r"refused.*SmallCNN.*--unsafe-pickle"):
+    with pytest.raises(UserError, match=r"refused.*SmallCNN.*unsafe_pickle=True"):
         load_model(path)
     loaded, info = load_model(path, unsafe_pickle=True)
     same_outputs(model, loaded)

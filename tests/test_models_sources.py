@@ -54,7 +54,7 @@ def test_torchvision_state_dict_files_give_the_in_memory_logits(resnet18, tmp_pa
         safetensors_torch.save_file({k: v.contiguous() for k, v in state.items()}, str(path))
     else:
         path = save_safetensors(tmp_path / "resnet18.safetensors", state)
-    model, info = load_model(path, arch="torchvision:resnet18", normalize="imagenet")
+    model, info = load_model(path, arch="torchvision:resnet18", normalization="imagenet")
     assert info["num_classes"] == 10 and info["arch"] == "torchvision:resnet18"
     assert torch.equal(_logits(model, x), logits)
 
@@ -62,7 +62,7 @@ def test_torchvision_state_dict_files_give_the_in_memory_logits(resnet18, tmp_pa
 def test_weights_option_takes_a_file_too(resnet18, tmp_path):
     net, x, logits = resnet18
     path = save_safetensors(tmp_path / "w.safetensors", net.state_dict())
-    model, _ = load_model(weights=path, arch="torchvision:resnet18", normalize="imagenet")
+    model, _ = load_model(weights=path, arch="torchvision:resnet18", normalization="imagenet")
     assert torch.equal(_logits(model, x), logits)
 
 
@@ -84,21 +84,21 @@ def test_toolkit_safetensors_checkpoint_carries_its_metadata(resnet18, tmp_path)
 
 def test_a_state_dict_without_normalisation_asks_for_it(resnet18, tmp_path):
     path = save_safetensors(tmp_path / "w.safetensors", resnet18[0].state_dict())
-    with pytest.raises(UserError, match="--normalize"):
+    with pytest.raises(UserError, match="normalization=imagenet"):
         load_model(path, arch="torchvision:resnet18")
 
 
 def test_class_count_comes_from_the_weights(tmp_path):
     net = torchvision.models.resnet18(num_classes=7)
     path = save_safetensors(tmp_path / "w.safetensors", net.state_dict())
-    model, info = load_model(path, arch="torchvision:resnet18", normalize="none")
+    model, info = load_model(path, arch="torchvision:resnet18", normalization="none")
     assert info["num_classes"] == 7 and model.net.fc.out_features == 7
 
 
 def test_unknown_torchvision_name_suggests_close_ones(tmp_path):
     path = save_safetensors(tmp_path / "w.safetensors", {"fc.weight": torch.zeros(2, 2)})
     with pytest.raises(UserError, match="resnet18"):
-        load_model(path, arch="torchvision:resnet19", normalize="none")
+        load_model(path, arch="torchvision:resnet19", normalization="none")
 
 
 def test_weights_name_resolves_from_torch_home(resnet18, tmp_path, monkeypatch):
@@ -106,7 +106,7 @@ def test_weights_name_resolves_from_torch_home(resnet18, tmp_path, monkeypatch):
     spec = "ResNet18_Weights.IMAGENET1K_V1"
     weights = torchvision.models.get_weight(spec)
     expected = tmp_path / "torch" / "hub" / "checkpoints" / os.path.basename(weights.url)
-    with pytest.raises(UserError, match="download-weights") as err:
+    with pytest.raises(UserError, match="download_weights=True") as err:
         load_model(weights=spec)
     assert str(expected) in str(err.value)
     torch.manual_seed(0)
@@ -154,7 +154,7 @@ def _exported(net: torch.nn.Module, path: Path) -> Path:
 def test_exported_program_loads_beside_torchscript(resnet18, tmp_path):
     net, x, logits = resnet18
     path = _exported(net, tmp_path / "model.pt2")
-    model, info = load_model(path, normalize="imagenet")
+    model, info = load_model(path, normalization="imagenet")
     assert info["format"] == "exported_program"
     assert torch.allclose(_logits(model, x), logits, atol=1e-5)
 

@@ -176,7 +176,7 @@ def test_checkpoint_path_as_given_seed_and_recipe_are_recorded(tmp_path, monkeyp
     assert info["seed"] == 7
     assert info["recipe"] == {"method": "mixup", "arch": "small_cnn", "dataset": "cifar10",
                               "lr": 0.1, "weight_decay": 1e-4}
-    _, plain = load_model("runs/bare.pt", arch="small_cnn", normalize="cifar")
+    _, plain = load_model("runs/bare.pt", arch="small_cnn", normalization="cifar")
     assert plain["seed"] is None and plain["recipe"] is None and plain["path"] == "runs/bare.pt"
 
     c10 = write_cifar_c(Path("c10"), 4, ("fog",))

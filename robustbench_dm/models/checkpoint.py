@@ -150,7 +150,7 @@ def _load_weights(net: nn.Module, state: Mapping[str, Any], path: Path, arch: st
     missing = sorted(expected - got)[:3]
     extra = sorted(got - expected)[:3]
     raise UserError(f"{path}: state dict does not match architecture {arch!r} (missing keys "
-                    f"{missing}, unexpected keys {extra}); check --arch")
+                    f"{missing}, unexpected keys {extra}); check arch", params=("arch",))
 
 
 def _class_count_keys(arch: str) -> list[str]:
@@ -181,12 +181,12 @@ def _infer_num_classes(state: Mapping[str, Any], path: Path, arch: str) -> int:
     raise UserError(f"{path}: cannot tell the class count: the state dict has no weight matrix")
 
 
-def _normalization_from(normalize: NormalizeArg):
-    if normalize is None:
+def _normalization_from(normalization: NormalizeArg):
+    if normalization is None:
         return None
-    if isinstance(normalize, str):
-        return resolve_normalization(normalize)
-    mean, std = normalize
+    if isinstance(normalization, str):
+        return resolve_normalization(normalization)
+    mean, std = normalization
     return tuple(mean), tuple(std)
 
 
@@ -210,8 +210,8 @@ def _toolkit_model(obj: Mapping[str, Any], path: Path, arch: str | None, overrid
                    ("arch", "num_classes", "method", "method_options", "dataset", "epoch")},
                 **_training_recipe(obj.get("config")))
     if arch is not None and arch != obj["arch"]:
-        raise UserError(f"{path} is a checkpoint of arch {obj['arch']!r}, but --arch "
-                        f"{arch!r} was given; drop --arch")
+        raise UserError(f"{path} is a checkpoint of architecture {obj['arch']!r}, but "
+                        f"arch={arch!r} was given; drop arch", params=("arch",))
     stored = obj.get("normalization")
     norm = override[0] if override else (
         None if stored is None else (tuple(stored["mean"]), tuple(stored["std"])))
@@ -233,8 +233,9 @@ def _state_dict_model(obj: Mapping[str, Any], path: Path, arch: str | None, over
                         "the toolkit's checkpoint (arch, num_classes, normalization, "
                         "state_dict) or a state dict of tensors")
     if arch is None:
-        raise UserError(f"{path} is a bare state dict: pass --arch NAME (a toolkit model, "
-                        "torchvision:NAME or timm:NAME; and --normalize imagenet|cifar|none)")
+        raise UserError(f"{path} is a bare state dict: pass arch=NAME (a toolkit model, "
+                        "torchvision:NAME or timm:NAME; and normalization=imagenet|cifar|none)",
+                        params=("arch", "normalization"))
     variant = _state_dict_variants(state)[-1]
     num_classes = _infer_num_classes(variant, path, arch)
     net = build_network(arch, num_classes)
@@ -242,7 +243,7 @@ def _state_dict_model(obj: Mapping[str, Any], path: Path, arch: str | None, over
         default_norm if default_norm is not None else default_normalization(arch, net))
     if norm is None and not override:
         raise UserError(f"{path} is a bare state dict without normalisation: pass "
-                        "--normalize imagenet|cifar|none")
+                        "normalization=imagenet|cifar|none", params=("normalization",))
     _load_weights(net, state, path, arch)
     info.update(format="state_dict", arch=arch, num_classes=num_classes,
                 epoch=obj.get("epoch") if "state_dict" in obj else None)
@@ -251,7 +252,7 @@ def _state_dict_model(obj: Mapping[str, Any], path: Path, arch: str | None, over
 
 def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None,
                weights: str | os.PathLike | None = None, download_weights: bool = False,
-               normalize: NormalizeArg = None, unsafe_pickle: bool = False
+               normalization: NormalizeArg = None, unsafe_pickle: bool = False
                ) -> tuple[nn.Module, dict[str, Any]]:
     """Load a model taking float [0, 1] NCHW input, in eval mode on the CPU.
 
@@ -263,9 +264,9 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
     ``weights`` may instead name torchvision weights (``ResNet50_Weights.IMAGENET1K_V2``),
     read from the torch hub cache and downloaded only with ``download_weights``.
 
-    Normalisation: ``normalize`` (a name in ``NORMALIZATIONS`` or ``(mean, std)``) overrides
+    Normalisation: ``normalization`` (a name in ``NORMALIZATIONS`` or ``(mean, std)``) overrides
     everything; else a checkpoint's own, torchvision weights' metadata, or timm's pretrained
-    configuration; a bare state dict of another architecture needs ``normalize``. TorchScript,
+    configuration; a bare state dict of another architecture needs ``normalization``. TorchScript,
     exported programs and pickled modules are assumed to take [0, 1] input unless it is given.
     Returns ``(model, info)``; ``info`` holds path (as given), sha256, format, arch,
     num_classes (``None`` when unknown), normalization, method, method_options, dataset,
@@ -292,7 +293,7 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
                             "normalization": None, "method": None, "method_options": None,
                             "dataset": None, "epoch": None, "seed": None, "recipe": None,
                             "weights": tv_weights.name if tv_weights else None}
-    asked = (_normalization_from(normalize),) if normalize is not None else ()
+    asked = (_normalization_from(normalization),) if normalization is not None else ()
     override = asked[0] if asked else None
 
     if is_safetensors(path):

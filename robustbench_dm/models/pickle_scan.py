@@ -92,7 +92,8 @@ def torch_load(path: Path, unsafe_pickle: bool) -> Any:
             raise UserError(
                 f"refused to load {path}: it is a full pickle that imports {named} when "
                 "loaded, which can run arbitrary code (torch.load(weights_only=True) rejects "
-                "it); pass --unsafe-pickle only if you trust where the file came from")
+                "it); pass unsafe_pickle=True only if you trust where the file came from",
+                params=("unsafe_pickle",))
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:

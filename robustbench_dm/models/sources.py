@@ -117,8 +117,8 @@ def resolve_torchvision_weights(spec: str, arch: str | None = None, *,
     if not file.is_file():
         if not download:
             raise UserError(f"torchvision weights {spec} are not in the torch hub cache "
-                            f"(expected {file}); allow download_weights (--download-weights) to "
-                            f"fetch them from {weights.url}, or put the file there")
+                            f"(expected {file}); pass download_weights=True to fetch them from "
+                            f"{weights.url}, or put the file there", params=("download_weights",))
         try:
             torch.hub.load_state_dict_from_url(weights.url, progress=True, check_hash=True,
                                                map_location="cpu", weights_only=True)
