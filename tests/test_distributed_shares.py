@@ -82,9 +82,9 @@ def test_fast_path_is_off_on_the_cpu_and_refuses_cuda_only_flags():
     cpu = torch.device("cpu")
     assert resolve_fast_path(cpu, can_gpu_decode=True).settings() == DEFAULT_SETTINGS
     assert resolve_fast_path(cpu, channels_last=True).settings()["channels_last"] is True
-    with pytest.raises(UserError, match="--bf16 needs a CUDA device"):
+    with pytest.raises(UserError, match="bf16=True needs a CUDA device"):
         resolve_fast_path(cpu, bf16=True)
-    with pytest.raises(UserError, match="--gpu-decode needs a CUDA device"):
+    with pytest.raises(UserError, match="gpu_decode=True needs a CUDA device"):
         resolve_fast_path(cpu, gpu_decode=True)
     cuda = resolve_fast_path(torch.device("cuda"), can_gpu_decode=False)
     assert cuda.settings() == {"precision": "bfloat16", "channels_last": True, "decode": "cpu"}

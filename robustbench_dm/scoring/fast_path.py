@@ -71,12 +71,15 @@ def resolve_fast_path(device: torch.device, *, bf16: bool | None = None,
     ``can_gpu_decode``: whether the suite is a JPEG folder suite fed as stored."""
     cuda = device.type == "cuda"
     if bf16 and not cuda:
-        raise UserError("--bf16 needs a CUDA device (bfloat16 autocast); drop it on the CPU")
+        raise UserError("bf16=True needs a CUDA device (bfloat16 autocast); drop it on the CPU",
+                        params=("bf16",))
     if gpu_decode and not cuda:
-        raise UserError("--gpu-decode needs a CUDA device (nvJPEG); drop it on the CPU")
+        raise UserError("gpu_decode=True needs a CUDA device (nvJPEG); drop it on the CPU",
+                        params=("gpu_decode",))
     if gpu_decode and not can_gpu_decode:
-        raise UserError("--gpu-decode needs a JPEG folder suite (imagenet-c, tinyimagenet-c, "
-                        "imagenet-3dcc) with images fed as stored (preprocessing none)")
+        raise UserError("gpu_decode=True needs a JPEG folder suite (imagenet-c, tinyimagenet-c, "
+                        "imagenet-3dcc) with images fed as stored (preprocessing none)",
+                        params=("gpu_decode",))
     return FastPath(device=device, bf16=cuda if bf16 is None else bf16,
                     channels_last=cuda if channels_last is None else channels_last,
                     gpu_decode=(cuda and can_gpu_decode) if gpu_decode is None else gpu_decode)

@@ -30,8 +30,8 @@ def _open_part(path: str | os.PathLike) -> Results:
     path = Path(path)
     part = Results.load(path / RESULTS_NAME if path.is_dir() else path)
     if part.attrs.get("shard") is None:
-        raise UserError(f"{part.path} is not a shard (it was scored without --shard I/N); "
-                        "merge combines the partial results files of --shard runs")
+        raise UserError(f"{part.path} is not a shard (it was scored whole, without a shard "
+                        "I/N); merge combines the partial results files of sharded runs")
     return part
 
 
@@ -94,10 +94,10 @@ def _check_cells(parts: Sequence[Results]) -> list[tuple[str, int]]:
 
 def merge(parts: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
           baseline: "Results | str | os.PathLike | None" = None) -> Results:
-    """Merge the ``--shard`` results files ``parts`` (files or their folders) into
+    """Merge the sharded results files ``parts`` (files or their folders) into
     ``out_dir/results.h5`` and ``out_dir/summary.json`` (normalised by ``baseline``)."""
     if not parts:
-        raise UserError("merge needs the partial results files of a --shard run")
+        raise UserError("merge needs the partial results files of a sharded run")
     opened = [_open_part(p) for p in parts]
     _check_same_run(opened)
     cells = _check_cells(opened)
@@ -110,7 +110,8 @@ def merge(parts: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
         raise UserError(f"output folder {out} exists and is not a folder")
     path = out / RESULTS_NAME
     if path.exists():
-        raise UserError(f"{path} already exists: merge into another --out folder or delete it")
+        raise UserError(f"{path} already exists: merge into another out_dir or delete it",
+                        params=("out_dir",))
     holder = {cell: part for part in opened for cell in part.cells()}
     attrs = {k: v for k, v in opened[0].attrs.items() if k != "shard"}
 

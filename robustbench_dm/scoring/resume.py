@@ -20,7 +20,7 @@ from robustbench_dm.scoring.fast_path import DEFAULT_SETTINGS
 from robustbench_dm.scoring.results import Results, describe_damage, read_cell
 
 Cell = tuple[str, int]
-HINT = "choose another out_dir (--out) or delete it"
+HINT = "choose another out_dir or delete it"  # with params=("out_dir",)
 # metadata entries that say where data was read or which cells were chosen, not what it holds
 _LOCATION = ("data_root", "clean_root", "clean_preprocessing", "provenance", "frames", "subset",
              "images_key")
@@ -62,32 +62,34 @@ def check_same_inputs(existing: Results, attrs: Mapping[str, Any]) -> None:
     for key in ("kind", "suite", "num_classes", "seed"):
         if old_attrs.get(key) != attrs.get(key):
             raise UserError(f"{path} holds results for {key} {old_attrs.get(key)!r}, but this run "
-                            f"has {key} {attrs.get(key)!r}: {HINT}")
+                            f"has {key} {attrs.get(key)!r}: {HINT}", params=("out_dir",))
     old_ck = old_attrs.get("checkpoint") or {}
     new_ck = attrs.get("checkpoint") or {}
     if old_ck.get("sha256") != new_ck.get("sha256"):
         raise UserError(f"{path} holds results of a different checkpoint ({old_ck.get('path')}, "
                         f"sha256 {_short(old_ck.get('sha256'))}); this run scores "
-                        f"{new_ck.get('path')} (sha256 {_short(new_ck.get('sha256'))}): {HINT}")
+                        f"{new_ck.get('path')} (sha256 {_short(new_ck.get('sha256'))}): {HINT}",
+                        params=("out_dir",))
     old_settings = old_attrs.get("settings", DEFAULT_SETTINGS)
     if old_settings != attrs["settings"]:
         raise UserError(f"{path} holds results scored with settings {old_settings}, but this run "
-                        f"has {attrs['settings']} (--bf16/--channels-last/--gpu-decode): pass "
-                        f"the same flags or {HINT}")
+                        f"has {attrs['settings']} (bf16, channels_last, gpu_decode): pass "
+                        f"the same values or {HINT}",
+                        params=("bf16", "channels_last", "gpu_decode", "out_dir"))
     old_shard, new_shard = old_attrs.get("shard"), attrs.get("shard")
     if old_shard != new_shard:
         what = _describe_shard(old_shard)
         if what == _describe_shard(new_shard):  # same index and count, other suite cells
             what += " of a suite with other cells (shards of one run share their cells)"
         raise UserError(f"{path} holds {what}, but this run scores "
-                        f"{_describe_shard(new_shard)}: {HINT}")
+                        f"{_describe_shard(new_shard)}: {HINT}", params=("out_dir",))
     old_meta, new_meta = old_attrs.get("metadata") or {}, attrs.get("metadata") or {}
     old_id, new_id = _identity_metadata(old_meta), _identity_metadata(new_meta)
     for key in sorted(set(old_id) | set(new_id)):
         if old_id.get(key) != new_id.get(key):
             what = "subset limit" if key == "limit" else key
             raise UserError(f"{path} holds results with {what} {old_id.get(key)!r}, but this run "
-                            f"has {what} {new_id.get(key)!r}: {HINT}")
+                            f"has {what} {new_id.get(key)!r}: {HINT}", params=("out_dir",))
 
 
 def check_same_data(existing: Results, attrs: Mapping[str, Any],
@@ -107,14 +109,15 @@ def check_same_data(existing: Results, attrs: Mapping[str, Any],
             raise UserError(
                 f"{existing.path} holds cell {cell[0]}/{cell[1]} scored from other files "
                 f"(fingerprint {_short(old)}, data_root {old_root}) than data_root {new_root} "
-                f"holds now (fingerprint {_short(new)}): the data changed; {HINT}")
+                f"holds now (fingerprint {_short(new)}): the data changed; {HINT}",
+                params=("out_dir",))
     old_key, new_key = old_meta.get("images_key"), new_meta.get("images_key")
     adds_clean = not old_meta.get("clean_root") and bool(new_meta.get("clean_root")) and \
         ("clean", 0) not in existing.cells()
     if unchecked and old_key and new_key and old_key != new_key and not adds_clean:
         raise UserError(f"{existing.path} holds results of other images (images_key "
                         f"{_short(old_key)}, data_root {old_root}), but this run reads "
-                        f"{new_root} (images_key {_short(new_key)}): {HINT}")
+                        f"{new_root} (images_key {_short(new_key)}): {HINT}", params=("out_dir",))
 
 
 def _merge_metadata(old: Mapping[str, Any], new: Mapping[str, Any],

@@ -26,7 +26,7 @@ from torch import nn
 from robustbench_dm.atomic import remove_stale_temps
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.distributed import DistContext, barrier, broadcast, gather_arrays, process_group
-from robustbench_dm.errors import UserError
+from robustbench_dm.errors import Note, UserError
 from robustbench_dm.outdir import check_writable, lock_folder
 from robustbench_dm.progress import Progress
 from robustbench_dm.scoring.baseline import check_baseline_suite
@@ -51,8 +51,9 @@ TOP_K = 5
 _CHECKPOINT_FIELDS = ("path", "sha256", "format", "arch", "num_classes", "normalization",
                       "method", "method_options", "dataset", "epoch", "seed", "recipe")
 MIN_P_CLASSES = 5  # top-5 distance ranks the 5 best classes of every frame
-CLEAN_HINT = ("hint: no clean cell was scored, so there is no clean error; score again into the "
-              "same out_dir with clean_root=DIR (--clean-root DIR, the clean test set) to add it")
+CLEAN_HINT = Note("hint: no clean cell was scored, so there is no clean error; score again into "
+                  "the same out_dir with clean_root=DIR (the clean test set) to add it",
+                  params=("out_dir", "clean_root"))
 _VERSIONED = ("robustbench_dm", "torch", "torchvision", "numpy", "h5py")
 
 
@@ -244,11 +245,12 @@ def score(
     if batch_size < 1:
         raise UserError(f"batch size must be a positive integer, got {batch_size}")
     if workers < 0:
-        raise UserError(f"workers must be >= 0, got {workers}")
+        raise UserError(f"workers must be >= 0, got {workers}", params=("workers",))
     shard = parse_shard(shard)
     in_memory = out_dir is None
     if in_memory and shard is not None:
-        raise UserError(f"shard {shard[0]}/{shard[1]} writes a partial results file: give out_dir")
+        raise UserError(f"shard={shard[0]}/{shard[1]} writes a partial results file: give out_dir",
+                        params=("shard", "out_dir"))
     out = None if in_memory else check_writable(out_dir, what="out_dir")
     path = None if in_memory else out / RESULTS_NAME
     info = dict(checkpoint_info or {})
@@ -375,7 +377,7 @@ def _score_cells(model: nn.Module, suite, todo: list, store: Callable[..., None]
             except UserError as err:
                 where = "" if f"cell {name}/{level}" in str(err) else f" (in cell {name}/{level})"
                 raise UserError(f"{err}{where}; {kept()}; re-running the same command resumes "
-                                "from this cell once it is fixed") from None
+                                "from this cell once it is fixed", params=err.params) from None
             if ctx.main:
                 store(name, level, arrays, fingerprint=fingerprint, attrs=attrs)
             bar.cell_done()

@@ -24,12 +24,14 @@ def parse_shard(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
     if isinstance(value, str):
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
         if not match:
-            raise UserError(f"--shard {value!r}: expected I/N, e.g. 2/8 for the second of 8 shards")
+            raise UserError(f"shard={value!r}: expected I/N, e.g. 2/8 for the second of 8 shards",
+                            params=("shard",))
         index, count = int(match.group(1)), int(match.group(2))
     else:
         index, count = (int(v) for v in value)
     if not 1 <= index <= count:
-        raise UserError(f"--shard {index}/{count}: expected 1 <= I <= N (shards count from 1)")
+        raise UserError(f"shard={index}/{count}: expected 1 <= I <= N (shards count from 1)",
+                        params=("shard",))
     return None if count == 1 else (index, count)
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-CLEAN_NOTE = "no clean cell scored: add it with --clean-root DIR into the same --out"
+from robustbench_dm.errors import Note
+
+CLEAN_NOTE = Note("no clean cell scored: add it with clean_root=DIR into the same out_dir",
+                  params=("clean_root", "out_dir"))
 
 
 def _pct(value: float | None, width: int = 7) -> str:
@@ -43,7 +46,7 @@ def _format_c(summary: Mapping[str, Any]) -> str:
     lines.append(f"mean error    {_pct(summary['mean_error']).strip()}")
     lines.append(f"mCE           {_ratio(summary['mce']).strip()}")
     lines.append(f"relative mCE  {_ratio(summary['relative_mce']).strip()}")
-    return "\n".join(lines)
+    return Note("\n".join(lines), params=CLEAN_NOTE.params if summary["clean_error"] is None else ())
 
 
 def _format_p(summary: Mapping[str, Any]) -> str:
