@@ -9,9 +9,10 @@ import torch
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.clean_cifar import load_cifar
 from robustbench_dm.suites.clean_fmnist import load_fashion_mnist
+from robustbench_dm.suites.families import FAMILIES
 
 CLEAN_DATASETS = ("cifar10", "cifar100", "fashion-mnist")
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "fashion-mnist": 10, "imagenet": 1000}
+NUM_CLASSES = {name: FAMILIES[name].num_classes for name in (*CLEAN_DATASETS, "imagenet")}
 
 
 def load_clean(dataset: str, data_root: str | Path, split: str = "test") -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,13 +20,14 @@ from typing import Any
 
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
+from robustbench_dm.suites.families import FAMILIES
 
-#: dataset -> (number of classes, method scale, model normalisation name)
+#: dataset -> (number of classes, method scale, model normalisation name); the class count and
+#: the normalisation are the dataset family's (:data:`robustbench_dm.suites.families.FAMILIES`).
 DATASETS: dict[str, tuple[int, str, str]] = {
-    "cifar10": (10, "cifar", "cifar"),
-    "cifar100": (100, "cifar", "cifar"),
-    "fashion-mnist": (10, "cifar", "cifar"),
-    "imagenet": (1000, "imagenet", "imagenet"),
+    name: (FAMILIES[name].num_classes, scale, FAMILIES[name].normalization)
+    for name, scale in (("cifar10", "cifar"), ("cifar100", "cifar"), ("fashion-mnist", "cifar"),
+                        ("imagenet", "imagenet"))
 }
 
 FINAL_LR = 1e-6  # AugMix cifar.py: cosine from lr to 1e-6
