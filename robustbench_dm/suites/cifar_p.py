@@ -19,6 +19,7 @@ import torch
 
 from corruptions import PERTURBATIONS
 from robustbench_dm.errors import UserError
+from robustbench_dm.metrics import is_noise_perturbation
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
 from robustbench_dm.suites.clean import load_clean
 from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
@@ -34,7 +35,7 @@ CIFAR_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spa
 
 def sequence_name(perturbation: str, difficulty: int) -> str:
     """Array name of a perturbation at a difficulty: ``_<d>`` suffix only for noise, d > 1."""
-    return f"{perturbation}_{difficulty}" if difficulty > 1 and "noise" in perturbation else perturbation
+    return f"{perturbation}_{difficulty}" if difficulty > 1 and is_noise_perturbation(perturbation) else perturbation
 
 
 def sequence_file(root: Path, perturbation: str, difficulty: int, ext: str = "npy") -> Path:
@@ -138,7 +139,7 @@ class CifarPSuite(Suite):
         """``released_key`` over every perturbation array of the data root (selected or not)."""
         count, cells = min(self.limit or self.n, self.n), {}
         for perturbation in PERTURBATIONS:
-            for difficulty in (1, 2, 3) if "noise" in perturbation else (1,):
+            for difficulty in (1, 2, 3) if is_noise_perturbation(perturbation) else (1,):
                 array = self.arrays.get((perturbation, difficulty))
                 name = sequence_name(perturbation, difficulty)
                 if array is None and (name in self.h5 if self.h5 is not None

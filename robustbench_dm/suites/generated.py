@@ -23,6 +23,7 @@ from corruptions.presets import scaled_preset
 from corruptions.registry import corruption_kernel, sequence_kernel
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
+from robustbench_dm.metrics import is_noise_perturbation
 from robustbench_dm.suites.base import Batch, Suite, subset_metadata
 from robustbench_dm.suites.provenance import clean_cell_fingerprint, clean_fingerprint, generated_key, provenance
 
@@ -116,7 +117,7 @@ class GeneratedSuite(Suite):
     def _make(self, name: str, level: int, chunk: int, images: torch.Tensor) -> torch.Tensor:
         if name == "clean":
             return images
-        if self.kind == "p" and "noise" not in name:
+        if self.kind == "p" and not is_noise_perturbation(name):
             level = 1  # only noise has per-difficulty videos; otherwise difficulty is a stride
         gen = torch.Generator(device=self.device).manual_seed(derive_seed(self.seed, name, level, chunk))
         images = images.to(self.device)

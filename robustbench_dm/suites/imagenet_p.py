@@ -16,6 +16,7 @@ import torch
 
 from corruptions import PERTURBATIONS
 from robustbench_dm.errors import UserError
+from robustbench_dm.metrics import is_noise_perturbation
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
 from robustbench_dm.metrics.ranking import TOP
 from robustbench_dm.suites.folders import class_folders, list_files
@@ -28,7 +29,8 @@ IMAGENET_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "
 
 def sequence_folder(root: Path, perturbation: str, difficulty: int) -> Path:
     """Folder of a perturbation at a difficulty: ``_<d>`` suffix only for noise, d > 1."""
-    return root / (f"{perturbation}_{difficulty}" if difficulty > 1 and "noise" in perturbation else perturbation)
+    noise_level = difficulty > 1 and is_noise_perturbation(perturbation)
+    return root / (f"{perturbation}_{difficulty}" if noise_level else perturbation)
 
 
 def decode_video(path: Path) -> np.ndarray:
@@ -136,7 +138,7 @@ class ImageNetPSuite(Suite):
         if getattr(self, "_images_key", None) is None:
             cells = {}
             for name in PERTURBATIONS:
-                for level in (1, 2, 3) if "noise" in name else (1,):
+                for level in (1, 2, 3) if is_noise_perturbation(name) else (1,):
                     folder = sequence_folder(self.root, name, level)
                     if folder.is_dir():
                         try:
