@@ -8,16 +8,44 @@ import sys
 import click
 
 from robustbench_dm import __version__
-from robustbench_dm.errors import UserError
+from robustbench_dm.errors import UserError, respell
 
 
 # click >= 8.2 raises this for a command run without its arguments; it shows the help
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
+def _flag(param: click.Parameter, value: str | None) -> str | None:
+    """How the command line writes a mention of the library parameter ``param`` stands for
+    (``value``: the text after ``name=``, None for the bare name): its flag, ``FLAG VALUE``, the
+    flag that sets a boolean (``--no-X`` for False), or an argument's metavar."""
+    if isinstance(param, click.Argument):
+        return param.human_readable_name if value is None else value
+    if not isinstance(param, click.Option):
+        return None
+    flag = max(param.opts, key=len)
+    if not param.is_flag:
+        return flag if value is None else f"{flag} {value}"
+    if value in (None, "True"):
+        return flag
+    return max(param.secondary_opts, key=len) if value == "False" and param.secondary_opts else None
+
+
+def _as_flags(text: str, params=None, command: click.Command | None = None) -> str:
+    """``text`` (a ``UserError``'s message, a ``Note``) with the library parameters it names
+    (``params``, default ``text.params``) written as the flags of ``command`` (default: the
+    running one) whose Python name they are (:func:`robustbench_dm.errors.respell`)."""
+    command = command or click.get_current_context().command
+    by_name = {param.name: param for param in command.params}
+    params = getattr(text, "params", ()) if params is None else params
+    return respell(str(text), params, lambda name, value: _flag(by_name[name], value)
+                   if name in by_name else None)
+
+
 class _Group(click.Group):
     """Click group that turns ``UserError`` and click's own usage errors (a bad choice, a
-    missing option, an --out that is a file) into one ``error: ...`` line and exit status 2."""
+    missing option, an --out that is a file) into one ``error: ...`` line and exit status 2;
+    the parameters a ``UserError`` names are written as the command's flags."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:
@@ -39,7 +67,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as err:
-            click.echo(f"error: {err}", err=True)
+            command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else self
+            click.echo(f"error: {_as_flags(str(err), err.params, command)}", err=True)
             sys.exit(2)
 
 
@@ -151,7 +180,7 @@ _ARCHS = _complete("models")
                    "torchvision weights such as ResNet50_Weights.IMAGENET1K_V2 (from $TORCH_HOME).")
 @click.option("--download-weights", is_flag=True,
               help="Let --weights NAME download torchvision weights missing from $TORCH_HOME.")
-@click.option("--normalize", type=click.Choice(["imagenet", "cifar", "none"]), default=None,
+@click.option("--normalize", "normalization", type=click.Choice(["imagenet", "cifar", "none"]), default=None,
               help="Input normalisation (required for bare state dicts; overrides a checkpoint's).")
 @click.option("--unsafe-pickle", is_flag=True, help="Allow full pickles (they can run code).")
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None,
@@ -187,7 +216,7 @@ _ARCHS = _complete("models")
                    "normalisation differ from the suite's dataset family (recorded as a "
                    "mismatch in the results).")
 def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, workers, limit,
-          corruptions, severities, arch, weights, download_weights, normalize, unsafe_pickle,
+          corruptions, severities, arch, weights, download_weights, normalization, unsafe_pickle,
           baseline, clean_root, seed,
           generate, resolution, fast_jpeg, options, shard, bf16, channels_last, gpu_decode,
           allow_mismatch) -> None:
@@ -217,12 +246,13 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
         extra["fast_jpeg"] = True
     ev = evaluate(checkpoint, suite_name, data_root=data_root, clean_root=clean_root,
                   limit=limit, corruptions=corruptions, severities=severities, device=device,
-                  batch_size=batch_size, baseline=baseline, normalization=normalize,
+                  batch_size=batch_size, baseline=baseline, normalization=normalization,
                   out=out_dir, arch=arch, unsafe_pickle=unsafe_pickle,
                   allow_mismatch=allow_mismatch, seed=seed, weights=weights,
                   download_weights=download_weights, workers=workers, shard=shard, bf16=bf16,
                   channels_last=channels_last, gpu_decode=gpu_decode,
-                  log=lambda note: click.echo(note, err=True) if is_main() else None, **extra)
+                  log=lambda note: click.echo(_as_flags(note), err=True) if is_main() else None,
+                  **extra)
     if not is_main():
         return
     if ev.summary is None:
@@ -231,7 +261,7 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
                    f"cells) to {ev.results.path}; combine all {part['count']} parts with "
                    "robust-eval merge")
         return
-    click.echo(format_summary(ev.summary))
+    click.echo(_as_flags(format_summary(ev.summary)))
     click.echo(f"wrote {ev.results.path} and {ev.results.path.parent / 'summary.json'}")
 
 
@@ -251,7 +281,7 @@ def merge_command(parts, out_dir, baseline) -> None:
     with _output_folder(out_dir):
         results = merge(list(parts), out_dir, baseline=baseline)
     summary_path = Path(out_dir) / "summary.json"
-    click.echo(format_summary(json.loads(summary_path.read_text())))
+    click.echo(_as_flags(format_summary(json.loads(summary_path.read_text()))))
     click.echo(f"merged {len(parts)} parts ({len(results.cells())} cells) into {results.path} "
                f"and {summary_path}")
 

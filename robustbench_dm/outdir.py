@@ -29,19 +29,21 @@ def check_writable(path: str | os.PathLike, *, what: str) -> Path:
     ``UserError`` naming ``what`` (the parameter) and the path. Creates nothing."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise UserError(f"{what} {path}: is a file, expected a folder (or a folder to create)")
+        raise UserError(f"{what} {path}: is a file, expected a folder (or a folder to create)",
+                        params=(what,))
     existing = path
     while not existing.exists() and not existing.is_symlink():
         if existing.parent == existing:
             break
         existing = existing.parent
     if not existing.is_dir():
-        raise UserError(f"{what} {path}: cannot create it, {existing} is not a folder")
+        raise UserError(f"{what} {path}: cannot create it, {existing} is not a folder",
+                        params=(what,))
     try:
         fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=existing)
     except OSError as err:
         raise UserError(f"{what} {path}: cannot write into {existing} "
-                        f"({err.strerror or err})") from None
+                        f"({err.strerror or err})", params=(what,)) from None
     os.close(fd)
     os.unlink(probe)
     return path
