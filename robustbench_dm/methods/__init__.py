@@ -24,10 +24,11 @@ from robustbench_dm.methods import (  # noqa: E402  (built-ins register on impor
     standard,
 )
 from robustbench_dm.methods.dynmix import dynmix_mix
-from robustbench_dm.methods.jsd import js_divergence, jsd_loss
+from robustbench_dm.methods.jsd import JSDMethod, js_divergence, jsd_loss
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "JSDMethod",
     "LossOutput",
     "Method",
     "augmix",

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import torch
 
-from robustbench_dm.methods.base import LossOutput, Method
-from robustbench_dm.methods.base_transform import to_float, views_with_originals
-from robustbench_dm.methods.jsd import jsd_loss
+from robustbench_dm.methods.base_transform import to_float
+from robustbench_dm.methods.jsd import JSDMethod
 from robustbench_dm.methods.ops import (
     AUGMIX_OPS,
     apply_ops,
@@ -123,7 +122,7 @@ def _views_into(
 
 
 @register_method
-class AugMix(Method):
+class AugMix(JSDMethod):
     """AugMix with the JS consistency loss (see the module docstring)."""
 
     name = "augmix"
@@ -147,33 +146,10 @@ class AugMix(Method):
         self._require(o["alpha"] > 0, "alpha", "a number > 0")
         self._require(o["lam"] >= 0, "lam", "a number >= 0")
 
-    def augment(self, images_uint8, targets, generator) -> torch.Tensor:
-        """[clean; view1; view2] (3N images) with ``jsd``, else one AugMix view (N images)."""
+    def write_views(self, out, images, views, generator) -> None:
         o = self.opts
-        x = self.base_transform(images_uint8, generator)
-        views = 2 if o["jsd"] else 1
-        out, originals = views_with_originals(x, views, o["jsd"])
-        _views_into(
-            out[originals:],
-            x,
-            views,
-            generator,
-            severity=o["severity"],
-            width=o["width"],
-            depth=o["depth"],
-            alpha=o["alpha"],
-            fill=o["fill"],
-        )
-        return out
-
-    def loss(self, model, images_uint8, targets, generator) -> LossOutput:
-        inputs = self.augment(images_uint8, targets, generator)
-        logits = model(inputs)
-        if not self.opts["jsd"]:
-            loss = torch.nn.functional.cross_entropy(logits.float(), targets)
-            return LossOutput(loss, logits, targets)
-        parts = logits.chunk(3)
-        return LossOutput(jsd_loss(parts, targets, self.opts["lam"]), parts[0], targets)
+        _views_into(out, images, views, generator, severity=o["severity"], width=o["width"],
+                    depth=o["depth"], alpha=o["alpha"], fill=o["fill"])
 
 
 __all__ = ["AugMix", "augmix_views"]

@@ -26,11 +26,8 @@ paper's Table 5: ``jsd=False`` (CE on one mixed image), ``linear_only`` (drop th
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from robustbench_dm.methods.base import LossOutput, Method
-from robustbench_dm.methods.base_transform import views_with_originals
-from robustbench_dm.methods.jsd import jsd_loss
+from robustbench_dm.methods.jsd import JSDMethod
 from robustbench_dm.methods.ops import AUGMIX_OPS, DOWNSCALE_OP, FLIP_OPS, random_op_chain
 from robustbench_dm.methods.registry import register_method
 from robustbench_dm.methods.sampling import sample_beta
@@ -148,7 +145,7 @@ def _views_into(
 
 
 @register_method
-class DynamicMixup(Method):
+class DynamicMixup(JSDMethod):
     """Dynamic Mixup (see the module docstring for the formula, the weights and the loss)."""
 
     name = "dynmix"
@@ -175,36 +172,15 @@ class DynamicMixup(Method):
             o["jsd"] or not o["single_sample_jsd"], "single_sample_jsd", "False when jsd is False"
         )
 
-    def _views(self) -> int:
+    def views(self) -> int:
+        """Mixed views per image: 2 with JSD, 1 with single-sample JSD or without JSD."""
         return 2 if self.opts["jsd"] and not self.opts["single_sample_jsd"] else 1
 
-    def augment(self, images_uint8, targets, generator) -> torch.Tensor:
-        """[original; mix1; mix2] (3N) with JSD, [original; mix1] (2N) with single-sample JSD,
-        or one mixed image per sample (N) without JSD."""
+    def write_views(self, out, images, views, generator) -> None:
         o = self.opts
-        x = self.base_transform(images_uint8, generator)
-        views = self._views()
-        out, originals = views_with_originals(x, views, o["jsd"])
-        _views_into(
-            out[originals:],
-            x,
-            views,
-            generator,
-            scale=self.scale,
-            severity=o["severity"],
-            alpha=o["alpha"],
-            weights=o["weights"],
-            linear_only=o["linear_only"],
-            fill=o["fill"],
-        )
-        return out
-
-    def loss(self, model, images_uint8, targets, generator) -> LossOutput:
-        logits = model(self.augment(images_uint8, targets, generator))
-        if not self.opts["jsd"]:
-            return LossOutput(F.cross_entropy(logits.float(), targets), logits, targets)
-        parts = logits.chunk(self._views() + 1)
-        return LossOutput(jsd_loss(parts, targets, self.opts["lam"]), parts[0], targets)
+        _views_into(out, images, views, generator, scale=self.scale, severity=o["severity"],
+                    alpha=o["alpha"], weights=o["weights"], linear_only=o["linear_only"],
+                    fill=o["fill"])
 
 
 __all__ = ["DYNMIX_OPS", "DynamicMixup", "dynmix_chains", "dynmix_mix", "dynmix_views", "dynmix_weights"]

@@ -1,4 +1,5 @@
-"""The Jensen-Shannon consistency loss of AugMix (AUGMENTATIONS.md §1.5)."""
+"""The Jensen-Shannon consistency loss of AugMix (AUGMENTATIONS.md §1.5) and the methods
+trained with it (:class:`JSDMethod`: AugMix, Dynamic Mixup)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+
+from robustbench_dm.methods.base import LossOutput, Method
+from robustbench_dm.methods.base_transform import views_with_originals
 
 
 def js_divergence(probs: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -30,4 +34,39 @@ def jsd_loss(
     return F.cross_entropy(logits[0], targets) + weight * js_divergence(probs)
 
 
-__all__ = ["js_divergence", "jsd_loss"]
+class JSDMethod(Method):
+    """A method that makes augmented views of each base-transformed image and trains with
+    AugMix's loss: the model sees ``[originals; view_1; ...; view_k]`` in one forward pass and
+    the loss is CE(originals) + ``lam`` JS(all), or, with option ``jsd`` False, it sees one view
+    per image under plain cross-entropy. Subclasses declare the options ``jsd`` and ``lam`` and
+    write the views (:meth:`write_views`)."""
+
+    def views(self) -> int:
+        """Augmented views per image: 2 with JSD, else 1."""
+        return 2 if self.opts["jsd"] else 1
+
+    def write_views(
+        self, out: torch.Tensor, images: torch.Tensor, views: int, generator: torch.Generator
+    ) -> None:
+        """Write ``views`` augmented views of the uint8 batch ``images`` (N) into ``out``:
+        float [0, 1], ``views * N`` rows, view-major."""
+        raise NotImplementedError
+
+    def augment(self, images_uint8, targets, generator) -> torch.Tensor:
+        """``[originals; view_1; ...; view_k]`` ((k + 1) N images) with JSD, else one view
+        per image (N images)."""
+        x = self.base_transform(images_uint8, generator)
+        views = self.views()
+        out, originals = views_with_originals(x, views, self.opts["jsd"])
+        self.write_views(out[originals:], x, views, generator)
+        return out
+
+    def loss(self, model, images_uint8, targets, generator) -> LossOutput:
+        logits = model(self.augment(images_uint8, targets, generator))
+        if not self.opts["jsd"]:
+            return LossOutput(F.cross_entropy(logits.float(), targets), logits, targets)
+        parts = logits.chunk(self.views() + 1)
+        return LossOutput(jsd_loss(parts, targets, self.opts["lam"]), parts[0], targets)
+
+
+__all__ = ["JSDMethod", "js_divergence", "jsd_loss"]
