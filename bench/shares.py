@@ -66,7 +66,7 @@ def main() -> None:
         model = create_model("small_cnn", 10, NORMALIZATIONS["cifar"])
         ckpt = save_checkpoint(Path(tmp) / "m.pt", arch="small_cnn", num_classes=10,
                                normalization=model.normalization, state_dict=model.net.state_dict())
-        score = ["cli.py", "score", str(ckpt), "--suite", "fmnist-c", "--data-root", args.data_root,
+        score = ["-m", "cli", "score", str(ckpt), "--suite", "fmnist-c", "--data-root", args.data_root,
                  "--limit", str(args.limit), "--corruptions", args.corruptions,
                  "--severities", args.severities, "--batch-size", str(args.batch_size),
                  "--workers", "0"]

@@ -10,6 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from cli import main
+from cli._group import flag_for
 from formats import write_cifar_c
 from robustbench_dm import evaluate
 from robustbench_dm.errors import Note, UserError, respell
@@ -80,9 +81,7 @@ def _command(checkpoint, out_dir, bf16, allow_mismatch):
 
 def _spell_for(command: click.Command):
     options = {param.name: param for param in command.params}
-    from cli import _flag
-
-    return lambda name, value: _flag(options[name], value) if name in options else None
+    return lambda name, value: flag_for(options[name], value) if name in options else None
 
 
 @pytest.mark.parametrize("text, params, expected", [

@@ -126,12 +126,12 @@ def test_score_command_under_torchrun_prints_once_and_matches_one_process(tmp_pa
     model = create_model("small_cnn", 10, NORMALIZATIONS["cifar"])
     ckpt = save_checkpoint(tmp_path / "m.pt", arch="small_cnn", num_classes=10,
                            normalization=model.normalization, state_dict=model.net.state_dict())
-    args = ["cli.py", "score", str(ckpt), "--suite", "cifar10-c", "--data-root", str(c10),
+    args = ["-m", "cli", "score", str(ckpt), "--suite", "cifar10-c", "--data-root", str(c10),
             "--corruptions", "fog", "--batch-size", "4"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key, None)
-    single = CliRunner().invoke(main, [*args[1:], "--out", str(tmp_path / "one")])
+    single = CliRunner().invoke(main, [*args[2:], "--out", str(tmp_path / "one")])
     assert single.exit_code == 0, single.output
     ranked = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",

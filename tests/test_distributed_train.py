@@ -139,7 +139,7 @@ def test_train_command_under_torchrun_prints_once_and_writes_one_checkpoint(tmp_
     data = write_fashion_mnist(tmp_path / "fmnist", n_train=40, n_test=10)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-               "--master-port", str(_free_port()), "cli.py", "train", "--method", "standard",
+               "--master-port", str(_free_port()), "-m", "cli", "train", "--method", "standard",
                "--arch", "small_cnn", "--dataset", "fashion-mnist", "--data-root", str(data),
                "--out", str(tmp_path / "run"), "--epochs", "1", "--batch-size", "16",
                "--device", "cpu"]

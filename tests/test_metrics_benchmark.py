@@ -16,7 +16,7 @@ from robustbench_dm import metrics
 from robustbench_dm.scoring.summary import cell_calibration
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBRARY = ("robustbench_dm", "reports", "corruptions", "cli.py", "bench")
+LIBRARY = ("robustbench_dm", "reports", "corruptions", "cli", "bench")
 
 
 def test_names_and_groups_are_the_corruptions_objects():
