@@ -31,26 +31,27 @@ from robustbench_dm.suites.cifar_p import CIFAR_P_TEST  # noqa: E402
 CORRUPTIONS = metrics.BENCHMARK_CORRUPTIONS
 
 
-def make_files(root: Path, models: int, n: int) -> list[Path]:
+def make_files(root: Path, models: int, n_images: int) -> list[Path]:
     rng = np.random.default_rng(0)
     files = []
-    for m in range(models):
-        shift = 0.01 * m
+    for model in range(models):
+        shift = 0.01 * model
         errors = {("clean", 0): 0.05 + shift}
         errors.update({(c, s): min(0.95, 0.1 + 0.06 * s + shift) for c in CORRUPTIONS
                        for s in metrics.SEVERITIES})
-        ck = {"method": f"method{m}", "arch": "wrn40_2", "sha256": f"{m:064d}"}
-        files.append(write_results(root / f"c10_{m}.h5", c_suite_cells(errors, n, seed=m),
-                                   suite="cifar10-c", checkpoint=ck))
-        files.append(write_results(root / f"inc_{m}.h5",
-                                   c_suite_cells(errors, n // 2, num_classes=1000, seed=m),
-                                   suite="imagenet-c", num_classes=1000, checkpoint=ck))
+        checkpoint = {"method": f"method{model}", "arch": "wrn40_2", "sha256": f"{model:064d}"}
+        files.append(write_results(root / f"c10_{model}.h5",
+                                   c_suite_cells(errors, n_images, seed=model),
+                                   suite="cifar10-c", checkpoint=checkpoint))
+        files.append(write_results(root / f"inc_{model}.h5",
+                                   c_suite_cells(errors, n_images // 2, num_classes=1000, seed=model),
+                                   suite="imagenet-c", num_classes=1000, checkpoint=checkpoint))
         cells = {}
         for name in CIFAR_P_TEST:
-            preds = (rng.uniform(size=(n // 4, 31)) < 0.05 + 0.01 * m).astype(np.int64)
+            preds = (rng.uniform(size=(n_images // 4, 31)) < 0.05 + 0.01 * model).astype(np.int64)
             cells[(name, 1)] = p_cell(preds)
-        files.append(write_results(root / f"p_{m}.h5", cells, kind="p", suite="cifar10-p",
-                                   checkpoint=ck))
+        files.append(write_results(root / f"p_{model}.h5", cells, kind="p", suite="cifar10-p",
+                                   checkpoint=checkpoint))
     return files
 
 
@@ -59,17 +60,18 @@ def naive_bootstrap_mce(run, n_boot: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     ids = bootstrap.image_ids(run)
     out = np.empty(n_boot)
-    for b in range(n_boot):
+    for replicate in range(n_boot):
         draw = rng.choice(ids, size=ids.shape[0], replace=True)
         counts = np.bincount(np.searchsorted(ids, draw), minlength=ids.shape[0])
         per = {}
-        for c in CORRUPTIONS:
-            per[c] = []
-            for s in metrics.SEVERITIES:
-                cell = run.cells[(c, s)]
-                w = counts[np.searchsorted(ids, cell.index)]
-                per[c].append(float((w * cell.values["error"]).sum() / w.sum()))
-        out[b] = metrics.mce(per)
+        for corruption in CORRUPTIONS:
+            per[corruption] = []
+            for severity in metrics.SEVERITIES:
+                cell = run.cells[(corruption, severity)]
+                weights = counts[np.searchsorted(ids, cell.index)]
+                mean = (weights * cell.values["error"]).sum() / weights.sum()
+                per[corruption].append(float(mean))
+        out[replicate] = metrics.mce(per)
     return out
 
 
@@ -83,35 +85,35 @@ def main() -> None:
         root = Path(tmp)
         files = make_files(root, args.models, args.n)
         stages = []
-        t0 = time.perf_counter()
+        report_start = time.perf_counter()
         runs = load_runs(files)
-        stages.append(("load + per-image scores", time.perf_counter() - t0))
-        t = time.perf_counter()
+        stages.append(("load + per-image scores", time.perf_counter() - report_start))
+        start = time.perf_counter()
         analysis = analyse(runs, n_boot=args.boot)
-        stages.append((f"analyse ({args.boot} bootstrap replicates)", time.perf_counter() - t))
-        t = time.perf_counter()
+        stages.append((f"analyse ({args.boot} bootstrap replicates)", time.perf_counter() - start))
+        start = time.perf_counter()
         plots.gallery("cifar")
         plots.gallery("imagenet")
-        stages.append(("gallery (corruption kernels, cached after)", time.perf_counter() - t))
-        t = time.perf_counter()
+        stages.append(("gallery (corruption kernels, cached after)", time.perf_counter() - start))
+        start = time.perf_counter()
         doc = make_document(analysis, "dynmix-paper")
-        stages.append((f"tables + {len(doc.plots)} plots", time.perf_counter() - t))
-        t = time.perf_counter()
+        stages.append((f"tables + {len(doc.plots)} plots", time.perf_counter() - start))
+        start = time.perf_counter()
         out = root / "out"
         out.mkdir()
         write_outputs(analysis, doc, out)
-        stages.append(("writers (png + svg, html, md, csv, tex, json)", time.perf_counter() - t))
-        total = time.perf_counter() - t0
+        stages.append(("writers (png + svg, html, md, csv, tex, json)", time.perf_counter() - start))
+        total = time.perf_counter() - report_start
 
         run = next(r for r in runs if r.suite == "imagenet-c")
         ms = {run.label: [m for m in measures_for(run, ALEXNET) if m.key == "mce"]}
-        t = time.perf_counter()
+        start = time.perf_counter()
         bootstrap.replicates([run], ms, n_boot=args.boot)
-        ours = (time.perf_counter() - t) / args.boot
+        ours = (time.perf_counter() - start) / args.boot
         naive_n = max(20, args.boot // 20)
-        t = time.perf_counter()
+        start = time.perf_counter()
         naive_bootstrap_mce(run, naive_n)
-        naive = (time.perf_counter() - t) / naive_n
+        naive = (time.perf_counter() - start) / naive_n
 
     print(f"report for {args.models} models x 3 suites (cifar10-c {args.n} img/cell, imagenet-c "
           f"{args.n // 2} img/cell, cifar10-p {args.n // 4} videos/cell x 10)")

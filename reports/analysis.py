@@ -83,10 +83,11 @@ class Comparison:
         if self.difference is None:
             return (f"{self.better} and {self.other} were not scored on the same images, so no "
                     f"paired comparison is made: {'; '.join(self.refused)}.")
-        d = self.difference
-        span = f"{100 * d.estimate:.1f} points (95% CI {100 * d.low:.1f} to {100 * d.high:.1f})"
+        diff = self.difference
+        span = (f"{100 * diff.estimate:.1f} points "
+                f"(95% CI {100 * diff.low:.1f} to {100 * diff.high:.1f})")
         scope = f" ({self.scope})" if self.scope else ""
-        if d.low > 0:
+        if diff.low > 0:
             return (f"{self.better} is more robust than {self.other} by {span} of "
                     f"{self.measure_label}{scope}.")
         return (f"The difference in {self.measure_label} between {self.better} and {self.other} "
@@ -137,9 +138,10 @@ def imagenet_c_and_3dcc(analysis: Analysis) -> tuple[SuiteAnalysis, SuiteAnalysi
     by_suite = {sa.suite: sa for sa in analysis.suites}
     if "imagenet-c" not in by_suite or "imagenet-3dcc" not in by_suite:
         return None
-    c, d3 = by_suite["imagenet-c"], by_suite["imagenet-3dcc"]
-    labels = [ra.run.label for ra in c.runs if ra.run.label in {r.run.label for r in d3.runs}]
-    return (c, d3, labels) if labels else None
+    imagenet_c, threed = by_suite["imagenet-c"], by_suite["imagenet-3dcc"]
+    in_threed = {ra.run.label for ra in threed.runs}
+    labels = [ra.run.label for ra in imagenet_c.runs if ra.run.label in in_threed]
+    return (imagenet_c, threed, labels) if labels else None
 
 
 def analyse(runs: list[ScoredRun], *, baseline_run: ScoredRun | None = None,
@@ -248,14 +250,14 @@ def _rank_suite(sa: SuiteAnalysis, reps: dict[str, dict[str, np.ndarray]],
     return sa
 
 
-def paired_scope(a: Unit, b: Unit) -> str:
-    """What a paired comparison of ``a`` and ``b`` resampled, as a phrase."""
-    run = a.run
+def paired_scope(first: Unit, second: Unit) -> str:
+    """What a paired comparison of ``first`` and ``second`` resampled, as a phrase."""
+    run = first.run
     cells = len(run.cells)
     text = f"paired over the same {images_phrase([run])}, {cells} cell{'s' * (cells > 1)}"
-    if a.grouped or b.grouped:
-        text += (f", {len(a.members)} and {len(b.members)} training seeds resampled with the "
-                 "images")
+    if first.grouped or second.grouped:
+        text += (f", {len(first.members)} and {len(second.members)} training seeds resampled "
+                 "with the images")
     subset = subset_phrase(run)
     if subset:
         text += f"; a subset of the suite ({subset})"

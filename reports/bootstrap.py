@@ -58,17 +58,19 @@ def replicates(
     designs = {run.label: _design(run, measures[run.label], ids) for run in runs}
     out = {run.label: {m.key: np.empty(n_boot) for m in measures[run.label]} for run in runs}
     rng = np.random.default_rng(seed)
-    u = ids.shape[0]
+    n_images = ids.shape[0]
     for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        draws = rng.integers(0, u, size=(b, u)) + (np.arange(b) * u)[:, None]
-        weights = np.bincount(draws.ravel(), minlength=b * u).reshape(b, u).astype(np.float64)
+        n_draws = min(chunk, n_boot - start)
+        draws = rng.integers(0, n_images, size=(n_draws, n_images))
+        draws += (np.arange(n_draws) * n_images)[:, None]
+        weights = np.bincount(draws.ravel(), minlength=n_draws * n_images)
+        weights = weights.reshape(n_draws, n_images).astype(np.float64)
         for run in runs:
             sums, counts, slices = designs[run.label]
             with np.errstate(invalid="ignore", divide="ignore"):
                 means = (weights @ sums) / (weights @ counts)
             for m, sl in zip(measures[run.label], slices):
-                out[run.label][m.key][start:start + b] = m.fn(means[:, sl])
+                out[run.label][m.key][start:start + n_draws] = m.fn(means[:, sl])
     return out
 
 

@@ -22,14 +22,14 @@ def cells_frame(analysis: Analysis) -> pd.DataFrame:
         for ra in sa.runs:
             run = ra.run
             for key, cell in run.cells.items():
-                v = cell.values
+                values = cell.values
                 records.append({
                     "model": run.label, "suite": run.suite, "kind": run.kind,
                     "corruption": key[0], "severity": key[1], "n": cell.n,
-                    "error": float(np.mean(v["error"])) if "error" in v else np.nan,
+                    "error": float(np.mean(values["error"])) if "error" in values else np.nan,
                     "rms_calibration_error": _none_nan(ra.calibration.get(key)),
-                    "flip_probability": float(np.mean(v["flip"])) if "flip" in v else np.nan,
-                    "top5_distance": float(np.mean(v["t5d"])) if "t5d" in v else np.nan,
+                    "flip_probability": float(np.mean(values["flip"])) if "flip" in values else np.nan,
+                    "top5_distance": float(np.mean(values["t5d"])) if "t5d" in values else np.nan,
                     "results_file": run.shown_path,
                     "at_chance": ra.chance is not None,
                     "subset": subset_phrase(run) is not None,

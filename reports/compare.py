@@ -52,16 +52,18 @@ def _cell_differences(a: ScoredRun, b: ScoredRun) -> list[str]:
     for key in a.cells:
         if key not in b.cells:
             continue
-        ca, cb = a.cells[key], b.cells[key]
+        cell_a, cell_b = a.cells[key], b.cells[key]
         where = f"{key[0]}/{key[1]}"
-        if ca.n != cb.n:
-            sizes.append(f"{where} ({ca.n} vs {cb.n} images for {a.label} and {b.label})")
+        if cell_a.n != cell_b.n:
+            sizes.append(f"{where} ({cell_a.n} vs {cell_b.n} images for {a.label} and {b.label})")
             continue
-        oa, ob = np.argsort(ca.index, kind="stable"), np.argsort(cb.index, kind="stable")
-        if not np.array_equal(ca.index[oa], cb.index[ob]):
+        order_a = np.argsort(cell_a.index, kind="stable")
+        order_b = np.argsort(cell_b.index, kind="stable")
+        if not np.array_equal(cell_a.index[order_a], cell_b.index[order_b]):
             identities.append(where)
-        elif not np.array_equal(ca.labels[oa], cb.labels[ob]):
-            labels.append(f"{where} ({int((ca.labels[oa] != cb.labels[ob]).sum())} images)")
+        elif not np.array_equal(cell_a.labels[order_a], cell_b.labels[order_b]):
+            differing = int((cell_a.labels[order_a] != cell_b.labels[order_b]).sum())
+            labels.append(f"{where} ({differing} images)")
     for what, items in (("the number of images differs in", sizes),
                         ("the image identities differ in", identities),
                         ("the labels differ in", labels)):

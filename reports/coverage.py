@@ -80,5 +80,5 @@ def images_phrase(runs: list[ScoredRun]) -> str:
     """"n = 200 images per cell" (or "100 to 200"), videos for -P suites."""
     sizes = sorted({c.n for r in runs for c in r.cells.values()})
     unit = "videos" if runs[0].kind == "p" else "images"
-    n = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
-    return f"n = {n} {unit} per cell"
+    count = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+    return f"n = {count} {unit} per cell"

@@ -49,15 +49,15 @@ def table_html(table: Table) -> str:
     out = [f'<table id="{escape(table.key)}">', "<thead>"]
     if any(c.group for c in table.columns):
         out.append('<tr><th class="label"></th>')
-        i = 0
-        while i < len(table.columns):
-            group = table.columns[i].group
+        start = 0
+        while start < len(table.columns):
+            group = table.columns[start].group
             span = 1
-            while i + span < len(table.columns) and table.columns[i + span].group == group:
+            while start + span < len(table.columns) and table.columns[start + span].group == group:
                 span += 1
             out.append(f'<th class="group" colspan="{span}">{escape(group)}</th>' if group
                        else f'<th colspan="{span}"></th>')
-            i += span
+            start += span
         out.append("</tr>")
     out.append(f'<tr><th class="label">{escape(table.row_header)}</th>'
                + "".join(f"<th>{escape(c.header)}</th>" for c in table.columns) + "</tr>")
@@ -66,10 +66,10 @@ def table_html(table: Table) -> str:
         cls = ' class="published"' if row.published else ' class="alert"' if row.alert else ""
         mark = f'<br><span class="mark">{PUBLISHED_MARK}</span>' if row.published else ""
         cells = [f'<td class="label">{escape(row_label(row))}{mark}</td>']
-        for c in table.columns:
-            value, interval = cell_text(row, c)
+        for col in table.columns:
+            value, interval = cell_text(row, col)
             ci = f'<span class="ci">{escape(interval)}</span>' if interval else ""
-            text_cls = ' class="text"' if c.kind == "text" else ""
+            text_cls = ' class="text"' if col.kind == "text" else ""
             cells.append(f"<td{text_cls}>{escape(value)}{ci}</td>")
         out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")

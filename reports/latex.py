@@ -84,8 +84,8 @@ def table_tex(table: Table) -> str:
             published_started = True
         label = escape(row_label(row)) + (r"$^\dagger$" if row.published else "")
         cells = []
-        for c in cols:
-            value, interval = cell_text(row, c)
+        for col in cols:
+            value, interval = cell_text(row, col)
             cell = escape(value)
             if interval:
                 cell += r"\,{\scriptsize(" + escape(interval) + ")}"
@@ -103,11 +103,11 @@ def table_tex(table: Table) -> str:
 
 def _groups(cols) -> list[tuple[str, int]]:
     out: list[list] = []
-    for c in cols:
-        if out and out[-1][0] == c.group:
+    for col in cols:
+        if out and out[-1][0] == col.group:
             out[-1][1] += 1
         else:
-            out.append([c.group, 1])
+            out.append([col.group, 1])
     return [(g, n) for g, n in out]
 
 

@@ -22,8 +22,8 @@ def table_md(table: Table) -> str:
         if row.alert:
             label = f"**⚠ {label}**"
         cells = []
-        for c in table.columns:
-            value, interval = cell_text(row, c)
+        for col in table.columns:
+            value, interval = cell_text(row, col)
             cells.append(f"{value} [{interval}]" if interval else value)
         lines.append("| " + " | ".join(_cell(x) for x in [label] + cells) + " |")
     return "\n".join(lines)

@@ -77,8 +77,8 @@ def measures_for(run: ScoredRun, baseline: Baseline | None) -> list[Measure]:
     return _c_measures(run, baseline) if run.kind == "c" else _p_measures(run, baseline)
 
 
-def _mean(x: np.ndarray) -> np.ndarray:
-    return x.mean(axis=1)
+def _mean(cell_means: np.ndarray) -> np.ndarray:
+    return cell_means.mean(axis=1)
 
 
 def _c_measures(run: ScoredRun, baseline: Baseline | None) -> list[Measure]:
@@ -146,20 +146,20 @@ def _ratio_columns(run: ScoredRun, baseline: Baseline | None, names: list[str], 
 def _normalised(value: str, names: list[str], groups: list[list[int]],
                 base_rows: list[list[float]]):
     """(B, columns) cell means -> (B,) mCE (``value`` "error"), mFR ("flip") or mT5D ("t5d")."""
-    def fn(x: np.ndarray) -> np.ndarray:
+    def fn(cell_means: np.ndarray) -> np.ndarray:
         if value == "error":
-            ces = [metrics.corruption_error(x[:, g], row) for g, row in zip(groups, base_rows)]
+            ces = [metrics.corruption_error(cell_means[:, g], row) for g, row in zip(groups, base_rows)]
             return np.mean(np.stack(ces, axis=1), axis=1)
         mean_ratio = metrics.mfr if value == "flip" else metrics.mt5d
-        return mean_ratio({n: x[:, g].sum(axis=1) for n, g in zip(names, groups)},
+        return mean_ratio({n: cell_means[:, g].sum(axis=1) for n, g in zip(names, groups)},
                           {n: sum(row) for n, row in zip(names, base_rows)})
     return fn
 
 
 def _relative(groups: list[list[int]], base_rows: list[list[float]], base_clean: float):
     """(B, columns + clean) cell means -> (B,) relative mCE."""
-    def fn(x: np.ndarray) -> np.ndarray:
-        ratios = [metrics.relative_corruption_error(x[:, g], x[:, -1], row, base_clean)
+    def fn(cell_means: np.ndarray) -> np.ndarray:
+        ratios = [metrics.relative_corruption_error(cell_means[:, g], cell_means[:, -1], row, base_clean)
                   for g, row in zip(groups, base_rows)]
         return np.mean(np.stack(ratios, axis=1), axis=1)
     return fn

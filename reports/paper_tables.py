@@ -218,11 +218,12 @@ def threed_table(analysis: Analysis) -> Table | None:
     both = imagenet_c_and_3dcc(analysis)
     if both is None:
         return None
-    c, d3, labels = both
+    imagenet_c, threed, labels = both
     rows = []
     for label in labels:
-        row = Row(label, {}, flags=list(dict.fromkeys(c.run(label).flags + d3.run(label).flags)))
-        for prefix, sa in (("c", c), ("3d", d3)):
+        flags = imagenet_c.run(label).flags + threed.run(label).flags
+        row = Row(label, {}, flags=list(dict.fromkeys(flags)))
+        for prefix, sa in (("c", imagenet_c), ("3d", threed)):
             ra = sa.run(label)
             for key in ("mean_error", "mce"):
                 if key in ra.intervals:
@@ -246,9 +247,9 @@ def comparison_table(analysis: Analysis) -> Table | None:
             row = Row(f"{sa.title}: {cmp.other} - {cmp.better}",
                       {"measure": cmp.measure_label, "verdict": cmp.sentence})
             if cmp.difference is not None:
-                d = cmp.difference
-                row.values["difference"] = d.estimate
-                row.intervals["difference"] = (d.low, d.high)
+                diff = cmp.difference
+                row.values["difference"] = diff.estimate
+                row.intervals["difference"] = (diff.low, diff.high)
             rows.append(row)
     if not rows:
         return None

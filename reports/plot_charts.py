@@ -50,15 +50,15 @@ def _bars(sa: SuiteAnalysis, value: str, n_boot: int, seed: int):
     fig = new_figure(11.5, 3.6)
     ax = fig.add_subplot()
     width = 0.8 / len(sa.runs)
-    x = np.arange(len(names))
-    for i, ra in enumerate(sa.runs):
+    positions = np.arange(len(names))
+    for index, ra in enumerate(sa.runs):
         found = plot_intervals.per_corruption(ra.run, ra.baseline, value=value, ratio=use_ratio,
                                               n_boot=n_boot, seed=seed)
         heights, yerr = _errorbar([found.get(n) for n in names])
-        ax.bar(x + (i - (len(sa.runs) - 1) / 2) * width, heights, width, yerr=yerr,
-               color=colour(i), hatch=hatch(i), label=ra.run.label,
+        ax.bar(positions + (index - (len(sa.runs) - 1) / 2) * width, heights, width, yerr=yerr,
+               color=colour(index), hatch=hatch(index), label=ra.run.label,
                error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333"})
-    ax.set_xticks(x, [short(n) for n in names], rotation=35, ha="right")
+    ax.set_xticks(positions, [short(n) for n in names], rotation=35, ha="right")
     return fig, ax, use_ratio
 
 
@@ -98,14 +98,14 @@ def flip_bars(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Plot:
                 f"{interval_note(n_boot, unit='videos')}.", fig)
 
 
-def _curve(ax, i: int, label: str, found: dict[int, Interval], *, ms: float = 5) -> None:
+def _curve(ax, index: int, label: str, found: dict[int, Interval], *, ms: float = 5) -> None:
     """One model's line over severities 0..5 with its 95% band."""
     rows = [found.get(level) for level in LEVELS]
     est = np.array([np.nan if r is None else 100 * r.estimate for r in rows])
     low = np.array([np.nan if r is None else 100 * r.low for r in rows])
     high = np.array([np.nan if r is None else 100 * r.high for r in rows])
-    ax.fill_between(LEVELS, low, high, color=colour(i), alpha=0.18, lw=0)
-    ax.plot(LEVELS, est, marker=MARKERS[i % len(MARKERS)], ms=ms, color=colour(i), label=label)
+    ax.fill_between(LEVELS, low, high, color=colour(index), alpha=0.18, lw=0)
+    ax.plot(LEVELS, est, marker=MARKERS[index % len(MARKERS)], ms=ms, color=colour(index), label=label)
 
 
 def severity_lines(sa: SuiteAnalysis, *, calibration: bool = False, n_boot: int = 1000,
@@ -114,14 +114,14 @@ def severity_lines(sa: SuiteAnalysis, *, calibration: bool = False, n_boot: int 
     calibration error (a statistic over bins, drawn without bands)."""
     fig = new_figure(6.5, 3.6)
     ax = fig.add_subplot()
-    n = per_cell(ra.run for ra in sa.runs)
-    for i, ra in enumerate(sa.runs):
+    cell_sizes = per_cell(ra.run for ra in sa.runs)
+    for index, ra in enumerate(sa.runs):
         if calibration:
             ys = [_mean_calibration(ra, names=mean_set(ra.run), level=level) for level in LEVELS]
-            ax.plot(LEVELS, 100 * np.array(ys), marker=MARKERS[i % len(MARKERS)],
-                    color=colour(i), label=ra.run.label)
+            ax.plot(LEVELS, 100 * np.array(ys), marker=MARKERS[index % len(MARKERS)],
+                    color=colour(index), label=ra.run.label)
         else:
-            _curve(ax, i, ra.run.label, plot_intervals.per_severity(
+            _curve(ax, index, ra.run.label, plot_intervals.per_severity(
                 ra.run, ra.baseline, n_boot=n_boot, seed=seed))
     ax.set_xticks(LEVELS, ["clean", "1", "2", "3", "4", "5"])
     ax.set_xlabel("Severity (0 = clean)")
@@ -130,10 +130,10 @@ def severity_lines(sa: SuiteAnalysis, *, calibration: bool = False, n_boot: int 
         ax.set_ylabel("RMS calibration error (%)")
         return Plot(f"calibration_{sa.suite}.png", f"{sa.suite}: RMS calibration error vs severity",
                     f"Mean over corruptions of the per-cell RMS calibration error (adaptive bins "
-                    f"of {CALIBRATION_BIN}, every bin counted); {n}.", fig)
+                    f"of {CALIBRATION_BIN}, every bin counted); {cell_sizes}.", fig)
     ax.set_ylabel("Top-1 error (%)")
     return Plot(f"severity_{sa.suite}.png", f"{sa.suite}: error vs severity",
-                f"Mean top-1 error over the benchmark corruptions at each severity; {n}; "
+                f"Mean top-1 error over the benchmark corruptions at each severity; {cell_sizes}; "
                 f"{interval_note(n_boot, 'bands')}.", fig)
 
 
@@ -157,10 +157,10 @@ def severity_grid(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Pl
     cells = {ra.run.label: plot_intervals.per_cell(ra.run, ra.baseline, n_boot=n_boot, seed=seed)
              for ra in sa.runs}
     for ax, name in zip(axes.flat, names):
-        for i, ra in enumerate(sa.runs):
+        for index, ra in enumerate(sa.runs):
             found = cells[ra.run.label]
             keys = {level: ("clean", 0) if level == 0 else (name, level) for level in LEVELS}
-            _curve(ax, i, ra.run.label,
+            _curve(ax, index, ra.run.label,
                    {level: found[key] for level, key in keys.items() if key in found}, ms=3)
         ax.set_title(name.replace("_", " "))
         ax.set_xticks(LEVELS, ["c", "1", "2", "3", "4", "5"])
@@ -182,22 +182,23 @@ def threed_scatter(analysis: Analysis) -> Plot | None:
     both = imagenet_c_and_3dcc(analysis)
     if both is None:
         return None
-    c, d3, labels = both
+    imagenet_c, threed, labels = both
     fig = new_figure(5.5, 4.2)
     ax = fig.add_subplot()
-    for i, label in enumerate(labels):
-        a, b = c.run(label).intervals["mean_error"], d3.run(label).intervals["mean_error"]
-        ax.errorbar(100 * a.estimate, 100 * b.estimate,
-                    xerr=[[100 * (a.estimate - a.low)], [100 * (a.high - a.estimate)]],
-                    yerr=[[100 * (b.estimate - b.low)], [100 * (b.high - b.estimate)]],
-                    fmt=MARKERS[i % len(MARKERS)], color=colour(i), label=label, capsize=2)
+    for index, label in enumerate(labels):
+        on_c = imagenet_c.run(label).intervals["mean_error"]
+        on_3d = threed.run(label).intervals["mean_error"]
+        ax.errorbar(100 * on_c.estimate, 100 * on_3d.estimate,
+                    xerr=[[100 * (on_c.estimate - on_c.low)], [100 * (on_c.high - on_c.estimate)]],
+                    yerr=[[100 * (on_3d.estimate - on_3d.low)], [100 * (on_3d.high - on_3d.estimate)]],
+                    fmt=MARKERS[index % len(MARKERS)], color=colour(index), label=label, capsize=2)
     lims = ax.get_xlim() + ax.get_ylim()
     lo, hi = min(lims), max(lims)
     ax.plot([lo, hi], [lo, hi], color="#888", ls=":", lw=1, label="equal error")
     ax.set_xlabel("ImageNet-C mean top-1 error (%)")
     ax.set_ylabel("ImageNet-3DCC mean top-1 error (%)")
     ax.legend(fontsize=7)
-    runs = [sa.run(label).run for sa in (c, d3) for label in labels]
+    runs = [sa.run(label).run for sa in (imagenet_c, threed) for label in labels]
     return Plot("imagenet-3dcc_vs_imagenet-c.png", "ImageNet-3DCC vs ImageNet-C",
                 f"Mean top-1 error per model; {per_cell(runs)}; "
                 f"{interval_note(analysis.n_boot)}; dotted: equal error.", fig)

@@ -65,20 +65,20 @@ def grid_figure(names: list[str], levels: list[int], image: ImageFn,
     row = 0
     for block in blocks:
         row += 1                               # the spacer row
-        for r, level in enumerate(levels):
+        for level_row, level in enumerate(levels):
             cells = ([("clean", 0)] if first else []) + [(n, level) for n in block]
             for col, (name, lvl) in enumerate(cells):
-                ax = fig.add_subplot(grid[row + r, col], label=f"cell {name} {lvl}")
+                ax = fig.add_subplot(grid[row + level_row, col], label=f"cell {name} {lvl}")
                 ax.set_axis_off()
                 if col == 0:
                     ax.text(-0.08, 0.5, f"severity {level}", rotation=90, va="center",
                             ha="right", transform=ax.transAxes, fontsize=8)
-                if name == "clean" and r > 0:     # the clean image once per block
+                if name == "clean" and level_row > 0:     # the clean image once per block
                     ax.set_label("")
                     continue
                 pixels = clean if name == "clean" else image(name, lvl)
                 ax.imshow(pixels, interpolation="none")   # SVG: the pixels as they are
-                if r == 0:
+                if level_row == 0:
                     ax.set_title(_wrap(short(name)), fontsize=8, pad=3, va="bottom")
                     titled.append(ax)
         row += len(levels)

@@ -32,7 +32,7 @@ def reliability(sa: SuiteAnalysis, n_bins: int = 15) -> Plot:
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     for ax, ra in zip(axes.flat, sa.runs):
         ax.plot([0, 100], [0, 100], color="#888", ls=":", lw=1, label=DIAGONAL_LABEL)
-        for j, (what, keys) in enumerate((
+        for index, (what, keys) in enumerate((
                 ("clean", [k for k in ra.run.cells if k[0] == "clean"]),
                 ("corrupted", [k for k in ra.run.cells if k[0] != "clean"]))):
             if not keys:
@@ -41,7 +41,7 @@ def reliability(sa: SuiteAnalysis, n_bins: int = 15) -> Plot:
             correct = 1 - np.concatenate([ra.run.cells[k].values["error"] for k in keys])
             mid, acc, count = binned_accuracy(conf, correct, n_bins)
             ok = count > 0
-            ax.plot(100 * mid[ok], 100 * acc[ok], marker=MARKERS[j], ms=3, color=colour(j),
+            ax.plot(100 * mid[ok], 100 * acc[ok], marker=MARKERS[index], ms=3, color=colour(index),
                     label=what)
         ax.set_title(ra.run.label)
         ax.set_xlim(0, 100)

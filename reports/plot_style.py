@@ -23,13 +23,13 @@ STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.font
          "svg.fonttype": "path"}
 
 
-def colour(i: int) -> str:
-    return OKABE_ITO[i % len(OKABE_ITO)]
+def colour(index: int) -> str:
+    return OKABE_ITO[index % len(OKABE_ITO)]
 
 
-def hatch(i: int) -> str:
+def hatch(index: int) -> str:
     """A hatch that tells apart bars whose colours repeat (more runs than colours)."""
-    return HATCHES[(i // len(OKABE_ITO)) % len(HATCHES)]
+    return HATCHES[(index // len(OKABE_ITO)) % len(HATCHES)]
 
 
 def new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
