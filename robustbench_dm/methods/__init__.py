@@ -6,7 +6,7 @@ Third-party methods register through the entry-point group ``robustbench_dm.meth
 ``"some.module:ClassName"``.
 """
 
-from robustbench_dm.methods.base import LossOutput, Method
+from robustbench_dm.methods.base import Check, LossOutput, Method
 from robustbench_dm.methods.registry import (
     ENTRY_POINT_GROUP,
     create_method,
@@ -27,6 +27,7 @@ from robustbench_dm.methods.dynmix import dynmix_mix
 from robustbench_dm.methods.jsd import JSDMethod, js_divergence, jsd_loss
 
 __all__ = [
+    "Check",
     "ENTRY_POINT_GROUP",
     "JSDMethod",
     "LossOutput",

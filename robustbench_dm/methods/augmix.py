@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import torch
 
+from robustbench_dm.methods.base import LEVEL, NON_NEGATIVE, POSITIVE, Check
 from robustbench_dm.methods.base_transform import to_float
 from robustbench_dm.methods.jsd import JSDMethod
 from robustbench_dm.methods.ops import (
@@ -137,14 +138,13 @@ class AugMix(JSDMethod):
         "fill": 0.0,
     }
     imagenet_defaults = {"severity": 1.0}
-
-    def check_options(self) -> None:
-        o = self.opts
-        self._require(0.1 <= o["severity"] <= 10, "severity", "a level in [0.1, 10]")
-        self._require(o["width"] >= 1, "width", "an integer >= 1")
-        self._require(o["depth"] == -1 or o["depth"] >= 1, "depth", "-1 (random 1-3) or >= 1")
-        self._require(o["alpha"] > 0, "alpha", "a number > 0")
-        self._require(o["lam"] >= 0, "lam", "a number >= 0")
+    checks = {
+        "severity": LEVEL,
+        "width": Check(lambda width: width >= 1, "an integer >= 1"),
+        "depth": Check(lambda depth: depth == -1 or depth >= 1, "-1 (random 1-3) or >= 1"),
+        "alpha": POSITIVE,
+        "lam": NON_NEGATIVE,
+    }
 
     def write_views(self, out, images, views, generator) -> None:
         o = self.opts

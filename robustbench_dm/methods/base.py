@@ -16,6 +16,7 @@ everything else. A new method is one subclass:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,12 +40,29 @@ class LossOutput:
     targets: torch.Tensor  # hard int64 targets matching logits (for accuracy)
 
 
+@dataclass(frozen=True)
+class Check:
+    """A rule an option's value must keep: ``ok(value)``, else a ``UserError`` that says the
+    value is not ``expected``."""
+
+    ok: Callable[[Any], bool]
+    expected: str
+
+
+POSITIVE = Check(lambda value: value > 0, "a number > 0")
+NON_NEGATIVE = Check(lambda value: value >= 0, "a number >= 0")
+PROBABILITY = Check(lambda value: 0.0 <= value <= 1.0, "a probability in [0, 1]")
+#: the severity of the AugMix operations (levels drawn from U(0.1, severity), 10 the strongest)
+LEVEL = Check(lambda value: 0.1 <= value <= 10, "a level in [0.1, 10]")
+
+
 class Method:
     """Base class of every training method.
 
     Subclasses set ``name`` and ``description``, declare their options in ``defaults`` (with
-    ``imagenet_defaults`` overriding some at ImageNet scale and ``choices`` restricting string
-    options), and override ``augment`` and/or ``loss``. The default is the base transform
+    ``imagenet_defaults`` overriding some at ImageNet scale, ``choices`` restricting string
+    options and ``checks`` the rule each checked option keeps; ``check_options`` adds rules
+    between options), and override ``augment`` and/or ``loss``. The default is the base transform
     followed by cross-entropy (the ``standard`` method).
 
     ``images_uint8`` is ``N x C x H x W`` uint8 on the model's device; the model takes float
@@ -57,6 +75,7 @@ class Method:
     defaults: ClassVar[dict[str, Any]] = {}
     imagenet_defaults: ClassVar[dict[str, Any]] = {}
     choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+    checks: ClassVar[dict[str, Check]] = {}
 
     def __init__(self, *, scale: str = "cifar", **options: Any) -> None:
         if scale not in SCALES:
@@ -78,6 +97,8 @@ class Method:
                     f"{', '.join(allowed)}"
                 )
         self.opts = resolved
+        for key, check in self.checks.items():
+            self._require(check.ok(resolved[key]), key, check.expected)
         self.check_options()
 
     @classmethod
@@ -90,7 +111,7 @@ class Method:
         return dict(self.opts)
 
     def check_options(self) -> None:
-        """Validate option values (ranges); raise ``UserError``. Subclasses extend it."""
+        """Validate what ``checks`` cannot (rules between options); raise ``UserError``."""
 
     def _require(self, ok: bool, key: str, expected: str) -> None:
         if not ok:
@@ -139,4 +160,4 @@ def _coerce(method: str, key: str, value: Any, default: Any) -> Any:
     return value
 
 
-__all__ = ["LossOutput", "Method", "SCALES"]
+__all__ = ["LEVEL", "NON_NEGATIVE", "POSITIVE", "PROBABILITY", "Check", "LossOutput", "Method", "SCALES"]

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from robustbench_dm.methods.base import LossOutput, Method
+from robustbench_dm.methods.base import POSITIVE, PROBABILITY, LossOutput, Method
 from robustbench_dm.methods.base_transform import to_float
 from robustbench_dm.methods.mixup import MixedBatch, mixed_cross_entropy, random_partner
 from robustbench_dm.methods.registry import register_method
@@ -39,10 +39,7 @@ class CutMix(Method):
     description = "CutMix, beta 1, prob 0.5 (1.0 ImageNet), lambda corrected to the box area"
     defaults = {"beta": 1.0, "prob": 0.5}
     imagenet_defaults = {"prob": 1.0}
-
-    def check_options(self) -> None:
-        self._require(self.opts["beta"] > 0, "beta", "a number > 0")
-        self._require(0.0 <= self.opts["prob"] <= 1.0, "prob", "a probability in [0, 1]")
+    checks = {"beta": POSITIVE, "prob": PROBABILITY}
 
     def augment(self, images_uint8, targets, generator) -> MixedBatch:
         x = self.base_transform(images_uint8, generator)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import torch
 
+from robustbench_dm.methods.base import LEVEL, NON_NEGATIVE, POSITIVE
 from robustbench_dm.methods.jsd import JSDMethod
 from robustbench_dm.methods.ops import AUGMIX_OPS, DOWNSCALE_OP, FLIP_OPS, random_op_chain
 from robustbench_dm.methods.registry import register_method
@@ -162,12 +163,10 @@ class DynamicMixup(JSDMethod):
     }
     imagenet_defaults = {"severity": 1.0}
     choices = {"weights": ("complementary", "independent")}
+    checks = {"alpha": POSITIVE, "lam": NON_NEGATIVE, "severity": LEVEL}
 
     def check_options(self) -> None:
         o = self.opts
-        self._require(o["alpha"] > 0, "alpha", "a number > 0")
-        self._require(o["lam"] >= 0, "lam", "a number >= 0")
-        self._require(0.1 <= o["severity"] <= 10, "severity", "a level in [0.1, 10]")
         self._require(
             o["jsd"] or not o["single_sample_jsd"], "single_sample_jsd", "False when jsd is False"
         )

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from robustbench_dm.methods.base import LossOutput, Method
+from robustbench_dm.methods.base import POSITIVE, LossOutput, Method
 from robustbench_dm.methods.base_transform import to_float
 from robustbench_dm.methods.registry import register_method
 from robustbench_dm.methods.sampling import sample_beta
@@ -49,9 +49,7 @@ class Mixup(Method):
     description = "Mixup, batch-wise Beta(alpha, alpha), soft-target CE (alpha 1 / 0.2 ImageNet)"
     defaults = {"alpha": 1.0}
     imagenet_defaults = {"alpha": 0.2}
-
-    def check_options(self) -> None:
-        self._require(self.opts["alpha"] > 0, "alpha", "a number > 0")
+    checks = {"alpha": POSITIVE}
 
     def augment(self, images_uint8, targets, generator) -> MixedBatch:
         x = to_float(self.base_transform(images_uint8, generator))

@@ -6,7 +6,7 @@ Invert), each with AugMix's level ``L ~ U(0.1, severity)``; no mixing, no JSD
 from __future__ import annotations
 
 
-from robustbench_dm.methods.base import Method
+from robustbench_dm.methods.base import LEVEL, Method
 from robustbench_dm.methods.base_transform import to_float
 from robustbench_dm.methods.ops import AUGMIX_OPS, random_op_chain
 from robustbench_dm.methods.registry import register_method
@@ -22,9 +22,7 @@ class RandomAutoAugmentStar(Method):
     description = "1-3 random ops from AugMix's 9 (AA* set), level U(0.1, severity), CE"
     defaults = {"severity": 3.0, "fill": 0.0}
     imagenet_defaults = {"severity": 1.0}
-
-    def check_options(self) -> None:
-        self._require(0.1 <= self.opts["severity"] <= 10, "severity", "a level in [0.1, 10]")
+    checks = {"severity": LEVEL}
 
     def augment(self, images_uint8, targets, generator):
         x = self.base_transform(images_uint8, generator)
