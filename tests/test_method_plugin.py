@@ -1,4 +1,5 @@
-"""A new method defined in a few lines outside the package, trained through the CLI."""
+"""A new method defined in a few lines outside the package (the documented example), trained
+through the CLI."""
 
 import json
 import textwrap
@@ -6,23 +7,13 @@ import textwrap
 import torch
 from click.testing import CliRunner
 
+import robustbench_dm.methods.base as base_module
 from cli import main
 from training_fixtures import write_fashion_mnist
 
-PLUGIN = textwrap.dedent('''
-    import torch.nn.functional as F
-    from robustbench_dm.methods import LossOutput, Method
-
-    class MyMethod(Method):
-        name = "mymethod"
-        description = "base transform + label-smoothed cross-entropy"
-        defaults = {"smoothing": 0.1}
-
-        def loss(self, model, images, targets, generator):
-            logits = model(self.augment(images, targets, generator))
-            loss = F.cross_entropy(logits, targets, label_smoothing=self.opts["smoothing"])
-            return LossOutput(loss, logits, targets)
-''')
+# the example of robustbench_dm.methods.base's docstring, as a module of its own
+PLUGIN = "import torch.nn.functional as F\nfrom robustbench_dm.methods import LossOutput, Method\n\n" + (
+    textwrap.dedent(base_module.__doc__.split("A new method is one subclass:\n", 1)[1]))
 
 
 def test_plugin_method_trains_through_the_cli(tmp_path, monkeypatch):
