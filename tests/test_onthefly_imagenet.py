@@ -15,7 +15,6 @@ import pytest
 import torch
 from click.testing import CliRunner
 from PIL import Image
-from torch import nn
 from torchvision.transforms.v2 import functional as F
 
 from cli import main
@@ -25,39 +24,9 @@ from robustbench_dm.suites.imagenet_generated import open_generated
 from robustbench_dm.suites.imagenet_pipeline import CleanImages, ReleasedSave
 from robustbench_dm.suites.make_suite import make_suite
 
-PHOTOS = {"n01440764": ("astronaut", "coffee"), "n01443537": ("chelsea", "rocket"),
-          "n01484850": ("immunohistochemistry", "colorwheel")}
+from imagenet_fixtures import cells_of, run_cli, write_photo_folder, write_tiny_model
+
 PICKED = ["--corruptions", "gaussian_noise,motion_blur,frost,pixelate", "--severities", "1,5", "--seed", "7"]
-
-
-def write_photo_folder(root: Path, photos=PHOTOS, size: int | None = None) -> Path:
-    """ImageNet val layout ``<root>/<wnid>/ILSVRC2012_val_<id>.JPEG`` of skimage photographs
-    (``size``: each resized to size x size, e.g. 64 for Tiny-ImageNet)."""
-    import skimage.data
-
-    file_id = 0
-    for wnid, names in photos.items():
-        (root / wnid).mkdir(parents=True, exist_ok=True)
-        for name in names:
-            file_id += 1
-            image = Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
-            if size is not None:
-                image = image.resize((size, size), Image.BILINEAR)
-            image.save(root / wnid / f"ILSVRC2012_val_{file_id:08d}.JPEG", quality=90)
-    return root
-
-
-class TinyNet(nn.Module):
-    """Three logits from a strided convolution: sensitive to every pixel block."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.conv = nn.Conv2d(3, 6, 8, stride=8)
-        self.head = nn.Linear(6, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.tanh(self.conv(x)).mean((2, 3)))
 
 
 @pytest.fixture(scope="module")
@@ -67,20 +36,11 @@ def clean(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    torch.jit.save(torch.jit.script(TinyNet()), str(path))
-    return path
+    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pt")
 
 
 def score(*args):
-    return CliRunner().invoke(main, ["score", *map(str, args)])
-
-
-def cells_of(path: Path) -> dict:
-    with h5py.File(path, "r") as f:
-        return {f"{name}/{level}": {key: f[f"cells/{name}/{level}/{key}"][()]
-                                    for key in f[f"cells/{name}/{level}"]}
-                for name in f["cells"] for level in f[f"cells/{name}"]}
+    return run_cli("score", *args)
 
 
 def test_imagenet_c_on_the_fly_scores_the_images_make_suite_writes(clean, model, tmp_path):

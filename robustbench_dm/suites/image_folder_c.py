@@ -22,6 +22,7 @@ from robustbench_dm.suites.clean_imagenet import PREPROCESSING as CLEAN_PREPROCE
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.folders import (IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch,
                                           decode_on_device, list_files)
+from robustbench_dm.suites.imagenet_pipeline import clean_image, resize_size
 from robustbench_dm.suites.provenance import (clean_fingerprint, files_fingerprint, files_size,
                                               provenance, released_key)
 from robustbench_dm.suites.registry import register_suite
@@ -55,6 +56,10 @@ class ImageFolderCSuite(Suite):
         self.limit = check_limit(limit)
         self.names = list(benchmark) + list(extras)
         self.written = Written.open(data_root)  # folders of any make-suite target read as this suite
+        options = (self.written.manifest.get("options") or {}) if self.written is not None else {}
+        self.resolution, self.label = options.get("resolution"), None
+        if self.resolution is not None:  # make-suite resolution: its own suite, never the released one
+            self.name, self.label = self.written.manifest["suite"], self.written.manifest.get("label")
         if self.written is not None and self.written.cells is not None:
             self._cells = self.written.select(corruptions, severities, self.names, SEVERITIES, "corruption", "severity")
             self._complete = self.written.complete(self._cells, [(c, s) for c in benchmark for s in SEVERITIES], limit)
@@ -142,8 +147,20 @@ class ImageFolderCSuite(Suite):
         """Decode only the files ``[lo, hi)`` of the cell; with ``gpu_decode``, JPEG cells fed
         as stored are decoded there by nvJPEG (other cells on the CPU)."""
         self._check_share(name, level, lo, hi, batch_size)
+        if name == "clean" and self.resolution is not None:
+            return self._clean_at_resolution(lo, hi, batch_size)
         device = gpu_decode if gpu_decode is not None and self.jpeg_as_stored(name, level) else None
         return self._decode_share(*self._feed(name, level), lo, hi, batch_size, device)
+
+    def _clean_at_resolution(self, lo: int, hi: int, batch_size: int) -> Iterator[Batch]:
+        """The clean cell of a suite written at another resolution R: the clean images as its
+        generator saw them (Resize(round(R*256/224)) + CenterCrop(R))."""
+        paths = self._feed("clean", 0)[0]
+        for start in range(lo, hi, batch_size):
+            stop = min(start + batch_size, hi)
+            images = torch.stack([clean_image(p, self.resolution) for p in paths[start:stop]])
+            labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
+            yield images, labels, torch.arange(start, stop, dtype=torch.int64)
 
     def _decode_share(self, paths: list[Path], preprocessing: str, size, lo: int, hi: int,
                       batch_size: int, device: torch.device | None) -> Iterator[Batch]:
@@ -200,12 +217,15 @@ class ImageFolderCSuite(Suite):
 
     def metadata(self) -> dict:
         written = self.written
+        clean_preprocessing = CLEAN_PREPROCESSING if self.resolution is None else \
+            f"Resize({resize_size(self.resolution)}) + CenterCrop({self.resolution})"
         return {
             "suite": self.name,
+            **({"label": self.label} if self.label else {}),
             "data_root": self.data_root,
             "clean_root": self.clean_root_given,
             "preprocessing": PREPROCESSING[self.preprocessing],
-            "clean_preprocessing": CLEAN_PREPROCESSING if self.clean_root else None,
+            "clean_preprocessing": clean_preprocessing if self.clean_root else None,
             "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
                                       self.corruptions, self.severities, self._complete),
             "num_classes": self.num_classes,

@@ -39,7 +39,7 @@ from robustbench_dm.suites.imagenet_pipeline import (
     CleanImages,
     ReleasedSave,
 )
-from robustbench_dm.suites.provenance import generated_key, sha256_json
+from robustbench_dm.suites.provenance import generated_key, options_key
 
 # suite -> (kind, preset, clean dataset, released image size, display name)
 GENERATED = {
@@ -61,6 +61,20 @@ def suite_label(suite: str, resolution: int) -> str:
 def suite_name(suite: str, resolution: int) -> str:
     """``suite`` at its released size, ``<suite>-<R>px`` at another resolution."""
     return suite if resolution == GENERATED[suite][3] else f"{suite}-{resolution}px"
+
+
+def check_resolution(suite: str, resolution: int | None) -> int:
+    """The resolution ``suite`` is generated at: ``resolution``, or the released size when None
+    (another than the released size for imagenet-c only)."""
+    size = GENERATED[suite][3]
+    if resolution is None:
+        return size
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 32:
+        raise UserError(f"invalid resolution {resolution!r}; expected an integer number of pixels >= 32")
+    if resolution != size and suite != "imagenet-c":
+        raise UserError(f"resolution {resolution} is available for imagenet-c only; {suite} is "
+                        f"generated at its released {size} px")
+    return resolution
 
 
 def _cache_device(need: int, decoded_on: torch.device, generated_on: torch.device) -> torch.device | None:
@@ -108,7 +122,7 @@ class PipelineSuite(GeneratedSuite):
                             chunk_size=self.chunk_size,
                             stored="jpeg-q85" if self.final_save is not None else "exact",
                             device=self.device.type)
-        return sha256_json({"key": key, "options": self.options}) if self.options else key
+        return options_key(key, self.options)
 
     def metadata(self) -> dict:
         meta = super().metadata()
@@ -153,13 +167,7 @@ def open_generated(
     kind, preset, dataset, size, _ = GENERATED[suite]
     if clean_root is None:
         raise UserError(f"generate=True needs clean_root: the clean {dataset} folder of <wnid>/ class folders")
-    if resolution is None:
-        resolution = size
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 32:
-        raise UserError(f"invalid resolution {resolution!r}; expected an integer number of pixels >= 32")
-    if resolution != size and suite != "imagenet-c":
-        raise UserError(f"resolution {resolution} is available for imagenet-c only; {suite} is "
-                        f"generated at its released {size} px")
+    resolution = check_resolution(suite, resolution)
     if fast_jpeg and kind == "p":
         raise UserError("fast_jpeg applies to the JPEG save of -C suites; imagenet-p has none")
     if clean_decoder not in DECODERS:

@@ -74,6 +74,19 @@ def _chw(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())
 
 
+def clean_image(path: Path, resolution: int = RELEASED_SIZE, resize: bool = True) -> torch.Tensor:
+    """The clean image of ``path`` as the released pipeline feeds it, uint8 3 x R x R: PIL
+    ``Resize(round(R*256/224))`` + ``CenterCrop(R)``; ``resize=False``: as stored, which must
+    be R x R (Tiny-ImageNet)."""
+    image = _open_rgb(path)
+    if resize:
+        image = F.center_crop(F.resize(image, [resize_size(resolution)]), [resolution, resolution])
+    elif image.size != (resolution, resolution):
+        raise UserError(f"{path} is {image.size[0]}x{image.size[1]} px; expected "
+                        f"{resolution}x{resolution} clean images")
+    return _chw(image)
+
+
 class CleanImages:
     """The clean images of an ImageNet-style ``<root>/<wnid>/<file>`` folder at ``resolution``.
 
@@ -135,14 +148,7 @@ class CleanImages:
         return self._executor
 
     def _decode_one(self, path: Path) -> torch.Tensor:
-        image = _open_rgb(path)
-        if self.resize:
-            image = F.center_crop(F.resize(image, [resize_size(self.resolution)]),
-                                  [self.resolution, self.resolution])
-        elif image.size != (self.resolution, self.resolution):
-            raise UserError(f"{path} is {image.size[0]}x{image.size[1]} px; expected "
-                            f"{self.resolution}x{self.resolution} clean images")
-        return _chw(image)
+        return clean_image(path, self.resolution, self.resize)
 
     def _decode_nvjpeg(self, paths: list[Path]) -> torch.Tensor:
         from corruptions.codec import decode_jpeg, read_bytes

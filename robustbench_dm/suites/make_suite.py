@@ -45,6 +45,7 @@ from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file, sequence_
 from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.h5 import H5_FILE, TMP_SUFFIX
+from robustbench_dm.suites.imagenet_generated import GENERATED, check_resolution, suite_label, suite_name
 from robustbench_dm.suites.imagenet_pipeline import CleanImages, ReleasedSave
 from robustbench_dm.suites.written import MANIFEST, manifest_cells
 
@@ -62,15 +63,16 @@ PRESET_SIZE = {"cifar": 32, "imagenet": 224, "tinyimagenet": 64}
 NEW_SETTINGS = ("clean_fingerprint", "device")
 
 
-def _source(dataset: str, data_root):
-    """(images: tensor or CleanImages, labels, class folder names, file stems)."""
+def _source(dataset: str, data_root, resolution: int):
+    """(images: tensor or CleanImages, labels, class folder names, file stems); ImageNet at
+    ``resolution``."""
     if dataset not in SOURCES:
         raise UserError(f"unknown source dataset {dataset!r}; expected one of: {', '.join(SOURCES)}")
     if data_root is None or not Path(data_root).exists():
         raise UserError(f"data root {data_root} does not exist; expected the clean {dataset} files")
     if dataset in ("imagenet", "tinyimagenet"):  # the clean side of the released pipeline
         folder = CleanImages(data_root, resize=dataset == "imagenet",
-                             resolution=PRESET_SIZE[dataset])
+                             resolution=resolution if dataset == "imagenet" else PRESET_SIZE[dataset])
         return folder, folder.labels, folder.classes, [stem for stem, _ in folder.keys]
     images, labels = load_clean(dataset, data_root, "test")
     classes = [f"{c:0{len(str(NUM_CLASSES[dataset] - 1))}d}" for c in range(NUM_CLASSES[dataset])]
@@ -209,11 +211,14 @@ def make_suite(
     batch_size: int = 256,
     device: str = "cpu",
     progress: bool | None = None,
+    resolution: int | None = None,
 ) -> dict:
     """Write ``suite`` (e.g. ``cifar10-c``, ``fmnist-p``, ``imagenet-c``) made from the clean
     ``source`` set under ``data_root`` into ``out``; returns {"written": [...], "skipped": [...]}.
 
-    ``severities`` selects difficulties for -P suites. ``progress=None`` reports progress on stderr
+    ``severities`` selects difficulties for -P suites. ``resolution`` (imagenet-c only): the
+    suite ``imagenet-c-<R>px`` of ``score --generate --resolution R`` (docs/resolution.md),
+    recorded in the manifest as ``options`` with its ``label``. ``progress=None`` reports progress on stderr
     (a bar on a terminal, else a line every 30 s and per file: :class:`robustbench_dm.progress.Progress`).
     """
     if suite not in TARGETS:
@@ -231,18 +236,28 @@ def make_suite(
     else:
         names = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
         levels = select_difficulties(severities, None)
-    images, labels, classes, stems = _source(source, data_root)
-    size = tuple(images[0:1].shape[-2:])
-    if size != (PRESET_SIZE[preset],) * 2:
-        raise UserError(f"{suite} uses the {preset} severity tables made for {PRESET_SIZE[preset]} px images; "
-                        f"{source} gives {size[0]}x{size[1]} px")
-    gen = GeneratedSuite(suite, kind, images, labels, len(classes), names=names, levels=levels, complete=False,
+    size = PRESET_SIZE[preset]
+    if resolution is not None:
+        if suite not in GENERATED:
+            raise UserError(f"resolution {resolution} is available for imagenet-c only; {suite} is "
+                            f"made at its released size")
+        size = check_resolution(suite, resolution)
+    images, labels, classes, stems = _source(source, data_root, size)
+    if tuple(images[0:1].shape[-2:]) != (size, size):
+        raise UserError(f"{suite} uses the {preset} severity tables made for {size} px images; "
+                        f"{source} gives {images[0:1].shape[-1]}x{images[0:1].shape[-2]} px")
+    options = {"resolution": size} if size != PRESET_SIZE[preset] else {}
+    name = suite_name(suite, size) if options else suite
+    gen = GeneratedSuite(name, kind, images, labels, len(classes), names=names, levels=levels, complete=False,
                          limit=limit, seed=seed, preset=preset, device=device,
-                         source={"dataset": source, "data_root": str(data_root)})
+                         source={"dataset": source, "data_root": str(data_root)}, rescale=bool(options),
+                         options=options)
     out = Path(out)
-    settings = {"suite": suite, "source": source, "format": fmt, "seed": seed, "limit": limit,
+    settings = {"suite": name, "source": source, "format": fmt, "seed": seed, "limit": limit,
                 "preset": preset, "generator_version": generator_version(), "chunk_size": gen.chunk_size,
                 "clean_fingerprint": gen.source_fingerprint(), "device": gen.device.type}
+    if options:  # only then: the manifests of the released sizes keep their fields
+        settings.update(options=options, label=suite_label(suite, size))
     manifest = _check_manifest(out, settings, data_root)
     n = gen.cell_size(names[0], levels[0])
     dtype = np.uint8 if len(classes) <= 256 else np.int64

@@ -120,6 +120,12 @@ def generated_key(*, suite: str, dataset: str | None, clean: str, seed: int, gen
     return sha256_json(fields)
 
 
+def options_key(key: str, options: Mapping | None) -> str:
+    """``key`` of images made with byte-changing ``options`` (the non-default settings of a
+    generated suite, e.g. {"resolution": 384}): ``key`` itself when there are none."""
+    return sha256_json({"key": key, "options": dict(options)}) if options else key
+
+
 def released_key(cells: Mapping[str, str], read: str = "none") -> str:
     """Images key of released files: ``cells`` maps ``"<name>/<level>"`` of every corrupted cell
     the data root holds to its fingerprint (so selecting cells does not change the key)."""
@@ -139,9 +145,10 @@ def manifest_key(manifest: dict, count: int, *, stored: str, read: str = "none",
     recorded clean fingerprint: then the files themselves must be fingerprinted)."""
     if not manifest.get("clean_fingerprint"):
         return None
-    return generated_key(suite=manifest["suite"], dataset=manifest.get("source"),
-                         clean=manifest["clean_fingerprint"], seed=manifest.get("seed", 0),
-                         generator_version=manifest.get("generator_version"), count=count,
-                         preset=manifest.get("preset"), chunk_size=manifest.get("chunk_size", 0),
-                         stored=stored, read=read, clean_cell=clean_cell,
-                         device=manifest.get("device", "cpu"))
+    key = generated_key(suite=manifest["suite"], dataset=manifest.get("source"),
+                        clean=manifest["clean_fingerprint"], seed=manifest.get("seed", 0),
+                        generator_version=manifest.get("generator_version"), count=count,
+                        preset=manifest.get("preset"), chunk_size=manifest.get("chunk_size", 0),
+                        stored=stored, read=read, clean_cell=clean_cell,
+                        device=manifest.get("device", "cpu"))
+    return options_key(key, manifest.get("options"))
