@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -109,15 +110,21 @@ def _rate(fn, per_call: int, seconds: float) -> float:
     return calls * per_call / (time.perf_counter() - start)
 
 
+def _device(args: argparse.Namespace) -> tuple[torch.device, Callable[[], None]]:
+    """Set ``args.threads`` and give ``args.device`` with its synchronise call (a no-op off
+    CUDA), so that a timed call ends when its work does."""
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    return device, torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    device, sync = _device(args)
     print(f"device {device}, {args.threads} thread(s); samples/s of (clean, aug, aug)")
     print(f"{'size':>5} {'implementation':<38} {'samples/s':>11} {'vs AM ref':>10}")
     for size, batch, scale, severity in ((32, 128, "cifar", 3), (224, 32, "imagenet", 1)):

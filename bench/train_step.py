@@ -8,9 +8,9 @@ The reference is the ``standard`` method's step, measured in the same run.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from augment import _device, _rate
 
 from robustbench_dm.methods import create_method
 from robustbench_dm.models import NORMALIZATIONS, create_model
@@ -26,9 +26,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    device, sync = _device(args)
     g = torch.Generator(device).manual_seed(0)
     images = torch.randint(0, 256, (args.batch, 3, 32, 32), dtype=torch.uint8, generator=g,
                            device=device)
@@ -58,15 +56,6 @@ def main() -> None:
         rates[name] = rate
         print(f"{name:<26} {rate:>10,.0f} {rate / aug_rate:>13.0%} "
               f"{rate / rates['standard']:>11.2f}x")
-
-
-def _rate(fn, per_call: int, seconds: float) -> float:
-    fn()
-    start, calls = time.perf_counter(), 0
-    while time.perf_counter() - start < seconds or calls < 3:
-        fn()
-        calls += 1
-    return calls * per_call / (time.perf_counter() - start)
 
 
 if __name__ == "__main__":
