@@ -14,7 +14,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from robustbench_dm.errors import UserError
-from robustbench_dm.scoring.results import CELL_ARRAYS, Cell, CellRecord, Results, write_results
+from robustbench_dm.scoring.results import CELL_ARRAYS, Cell, CellRecord, Results
+from robustbench_dm.scoring.results_writer import write_results
 
 MEMORY_PATH = Path("<in memory>")
 

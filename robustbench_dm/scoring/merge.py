@@ -19,7 +19,8 @@ import numpy as np
 from robustbench_dm.errors import UserError
 from robustbench_dm.scoring.baseline import check_baseline_suite
 from robustbench_dm.scoring.fast_path import DEFAULT_SETTINGS
-from robustbench_dm.scoring.results import Results, read_cell, write_results
+from robustbench_dm.scoring.results import Results, read_cell
+from robustbench_dm.scoring.results_writer import write_results
 from robustbench_dm.scoring.score import RESULTS_NAME, SUMMARY_NAME
 from robustbench_dm.scoring.shards import shard_cells
 from robustbench_dm.scoring.summary import write_summary

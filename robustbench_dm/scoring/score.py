@@ -27,7 +27,8 @@ from robustbench_dm.scoring.cell_reader import can_gpu_decode
 from robustbench_dm.scoring.cell_scoring import score_cells
 from robustbench_dm.scoring.fast_path import resolve_fast_path
 from robustbench_dm.scoring.memory import MemoryResults
-from robustbench_dm.scoring.results import Results, append_cell, drop_cells
+from robustbench_dm.scoring.results import Results
+from robustbench_dm.scoring.results_writer import append_cell, drop_cells
 from robustbench_dm.scoring.resume import plan
 from robustbench_dm.scoring.run_record import run_attrs
 from robustbench_dm.scoring.shards import parse_shard, shard_attr, shard_cells
