@@ -39,11 +39,8 @@ from robustbench_dm.models.safetensors_file import (
     read_safetensors,
     save_safetensors,
 )
-from robustbench_dm.models.sources import (
-    default_normalization,
-    is_weights_name,
-    resolve_torchvision_weights,
-)
+from robustbench_dm.models.sources import is_weights_name, resolve_torchvision_weights
+from robustbench_dm.models.state_dict import load_weights, state_dict_model
 
 CHECKPOINT_KEYS = ("arch", "num_classes", "normalization", "state_dict", "method",
                    "method_options", "dataset", "epoch", "optimizer", "scheduler", "config",
@@ -126,61 +123,6 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _state_dict_variants(state: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The state dict as given, and with a DataParallel ``module.`` or wrapper ``net.`` prefix
-    removed."""
-    variants = [dict(state)]
-    for prefix in ("module.", "net.", "module.net."):
-        if state and all(k.startswith(prefix) for k in state):
-            variants.append({k[len(prefix):]: v for k, v in state.items()})
-    return variants
-
-
-def _load_weights(net: nn.Module, state: Mapping[str, Any], path: Path, arch: str) -> None:
-    expected = set(net.state_dict())
-    for candidate in _state_dict_variants(state):
-        if set(candidate) == expected:
-            try:
-                net.load_state_dict(candidate, strict=True)
-            except RuntimeError as err:
-                first = str(err).strip().splitlines()[-1].strip()
-                raise UserError(f"{path}: weights do not fit architecture {arch!r}: {first}") from err
-            return
-    got = set(_state_dict_variants(state)[-1])
-    missing = sorted(expected - got)[:3]
-    extra = sorted(got - expected)[:3]
-    raise UserError(f"{path}: state dict does not match architecture {arch!r} (missing keys "
-                    f"{missing}, unexpected keys {extra}); check arch", params=("arch",))
-
-
-def _class_count_keys(arch: str) -> list[str]:
-    """State-dict keys of ``arch`` whose shape depends on the class count (its classifier),
-    found by building it (on the meta device: no memory) for two class counts."""
-    shapes = []
-    for count in (3, 5):
-        try:
-            with torch.device("meta"):
-                net = build_network(arch, count)
-        except (RuntimeError, NotImplementedError):  # an init the meta device cannot run
-            net = build_network(arch, count)
-        shapes.append({k: tuple(v.shape) for k, v in net.state_dict().items()})
-    return [k for k, shape in shapes[0].items() if shapes[1].get(k) != shape]
-
-
-def _infer_num_classes(state: Mapping[str, Any], path: Path, arch: str) -> int:
-    """The class count of ``state`` for ``arch``: the first dimension of its classifier
-    (else of the last weight matrix, for architectures that ignore the class count)."""
-    for key in _class_count_keys(arch):
-        value = state.get(key)
-        if isinstance(value, torch.Tensor) and value.ndim >= 1:
-            return int(value.shape[0])
-    for key in reversed(list(state)):
-        value = state[key]
-        if key.endswith("weight") and isinstance(value, torch.Tensor) and value.ndim >= 2:
-            return int(value.shape[0])
-    raise UserError(f"{path}: cannot tell the class count: the state dict has no weight matrix")
-
-
 def _normalization_from(normalization: NormalizeArg):
     if normalization is None:
         return None
@@ -216,37 +158,7 @@ def _toolkit_model(obj: Mapping[str, Any], path: Path, arch: str | None, overrid
     norm = override[0] if override else (
         None if stored is None else (tuple(stored["mean"]), tuple(stored["std"])))
     net = build_network(obj["arch"], int(obj["num_classes"]))
-    _load_weights(net, obj["state_dict"], path, obj["arch"])
-    return Normalized(net, *(norm or (None, None)))
-
-
-def _state_dict_model(obj: Mapping[str, Any], path: Path, arch: str | None, override: tuple,
-                      default_norm, info: dict[str, Any]) -> Normalized:
-    """The model of a bare state dict (or ``{"state_dict": ...}``) for ``arch``; normalised by
-    ``override`` (as in ``_toolkit_model``), else ``default_norm`` (the weights' own), else the
-    architecture's own, else an error."""
-    state = obj.get("state_dict", obj)
-    if not isinstance(state, Mapping) or not state or not all(
-            isinstance(v, torch.Tensor) for v in state.values()):
-        keys = sorted(map(str, obj))[:8]
-        raise UserError(f"{path} is not a checkpoint: a dict with keys {keys}; expected "
-                        "the toolkit's checkpoint (arch, num_classes, normalization, "
-                        "state_dict) or a state dict of tensors")
-    if arch is None:
-        raise UserError(f"{path} is a bare state dict: pass arch=NAME (a toolkit model, "
-                        "torchvision:NAME or timm:NAME; and normalization=imagenet|cifar|none)",
-                        params=("arch", "normalization"))
-    variant = _state_dict_variants(state)[-1]
-    num_classes = _infer_num_classes(variant, path, arch)
-    net = build_network(arch, num_classes)
-    norm = override[0] if override else (
-        default_norm if default_norm is not None else default_normalization(arch, net))
-    if norm is None and not override:
-        raise UserError(f"{path} is a bare state dict without normalisation: pass "
-                        "normalization=imagenet|cifar|none", params=("normalization",))
-    _load_weights(net, state, path, arch)
-    info.update(format="state_dict", arch=arch, num_classes=num_classes,
-                epoch=obj.get("epoch") if "state_dict" in obj else None)
+    load_weights(net, obj["state_dict"], path, obj["arch"])
     return Normalized(net, *(norm or (None, None)))
 
 
@@ -302,7 +214,7 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
             model = _toolkit_model(obj, path, arch, asked, info)
             info["format"] = "safetensors"
         else:
-            model = _state_dict_model(obj, path, arch, asked, None, info)
+            model = state_dict_model(obj, path, arch, asked, None, info)
             info["format"] = "safetensors_state_dict"
     elif is_exported_program(path):
         net = load_exported(path, pickle_globals)
@@ -329,7 +241,7 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
             model = _toolkit_model(obj, path, arch, asked, info)
             info["format"] = "toolkit"
         elif isinstance(obj, Mapping):
-            model = _state_dict_model(obj, path, arch, asked,
+            model = state_dict_model(obj, path, arch, asked,
                                       tv_weights.normalization if tv_weights else None, info)
             if tv_weights is not None:
                 info["format"] = "torchvision_weights"
