@@ -10,7 +10,7 @@ from pathlib import Path
 
 from reports.document import Document
 from reports.provenance import provenance_text
-from reports.table_model import PUBLISHED_MARK, Table, cell_text, row_label
+from reports.table_model import PUBLISHED_MARK, Table, cell_text, column_groups, row_label
 
 CSS = """
 *{box-sizing:border-box}
@@ -49,15 +49,9 @@ def table_html(table: Table) -> str:
     out = [f'<table id="{escape(table.key)}">', "<thead>"]
     if any(c.group for c in table.columns):
         out.append('<tr><th class="label"></th>')
-        start = 0
-        while start < len(table.columns):
-            group = table.columns[start].group
-            span = 1
-            while start + span < len(table.columns) and table.columns[start + span].group == group:
-                span += 1
+        for group, span in column_groups(table.columns):
             out.append(f'<th class="group" colspan="{span}">{escape(group)}</th>' if group
                        else f'<th colspan="{span}"></th>')
-            start += span
         out.append("</tr>")
     out.append(f'<tr><th class="label">{escape(table.row_header)}</th>'
                + "".join(f"<th>{escape(c.header)}</th>" for c in table.columns) + "</tr>")

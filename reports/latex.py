@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from reports.table_model import PUBLISHED_MARK, Table, cell_text, row_label
+from reports.table_model import PUBLISHED_MARK, Table, cell_text, column_groups, row_label
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
             "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\~{}", "^": r"\^{}",
@@ -64,7 +64,7 @@ def table_tex(table: Table) -> str:
              rf"\caption{{{escape(table.title)}. {escape(table.caption)}}}",
              rf"\label{{tab:{label_key(table.key)}}}",
              rf"\{FIT}{{\begin{{tabular}}{{{spec}}}", r"\toprule"]
-    groups = _groups(cols)
+    groups = column_groups(cols)
     if any(g for g, _ in groups):
         head, rules, start = [""], [], 2
         for group, span in groups:
@@ -99,16 +99,6 @@ def table_tex(table: Table) -> str:
         lines.append(r"\par\footnotesize " + r" \par ".join(notes))
     lines.append(r"\end{table}")
     return "\n".join(lines)
-
-
-def _groups(cols) -> list[tuple[str, int]]:
-    out: list[list] = []
-    for col in cols:
-        if out and out[-1][0] == col.group:
-            out[-1][1] += 1
-        else:
-            out.append([col.group, 1])
-    return [(g, n) for g, n in out]
 
 
 def write_latex(tables: list[Table], path: Path) -> None:

@@ -17,10 +17,12 @@ from reports.bootstrap import Interval
 from reports.document import Plot
 from reports.measures import ALEXNET, corruption_ratios, mean_set
 from reports.plot_style import (
-    MARKERS,
     colour,
+    grid_shape,
     hatch,
     interval_note,
+    label_grid,
+    marker,
     new_figure,
     per_cell,
 )
@@ -105,7 +107,7 @@ def _curve(ax, index: int, label: str, found: dict[int, Interval], *, ms: float 
     low = np.array([np.nan if r is None else 100 * r.low for r in rows])
     high = np.array([np.nan if r is None else 100 * r.high for r in rows])
     ax.fill_between(LEVELS, low, high, color=colour(index), alpha=0.18, lw=0)
-    ax.plot(LEVELS, est, marker=MARKERS[index % len(MARKERS)], ms=ms, color=colour(index), label=label)
+    ax.plot(LEVELS, est, marker=marker(index), ms=ms, color=colour(index), label=label)
 
 
 def severity_lines(sa: SuiteAnalysis, *, calibration: bool = False, n_boot: int = 1000,
@@ -118,7 +120,7 @@ def severity_lines(sa: SuiteAnalysis, *, calibration: bool = False, n_boot: int 
     for index, ra in enumerate(sa.runs):
         if calibration:
             ys = [_mean_calibration(ra, names=mean_set(ra.run), level=level) for level in LEVELS]
-            ax.plot(LEVELS, 100 * np.array(ys), marker=MARKERS[index % len(MARKERS)],
+            ax.plot(LEVELS, 100 * np.array(ys), marker=marker(index),
                     color=colour(index), label=ra.run.label)
         else:
             _curve(ax, index, ra.run.label, plot_intervals.per_severity(
@@ -147,8 +149,7 @@ def _mean_calibration(ra, *, names: list[str], level: int) -> float:
 def severity_grid(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Plot:
     """Small multiples: error vs severity per corruption, one line and 95% band per model."""
     names = _names(sa)
-    ncols = min(5, len(names))
-    nrows = int(np.ceil(len(names) / ncols))
+    nrows, ncols = grid_shape(len(names))
     height = 1.9 * nrows + 0.8
     fig = new_figure(11.5, height, layout=None)
     fig.subplots_adjust(left=0.07, right=0.98, top=1 - 0.35 / height, bottom=0.95 / height,
@@ -164,12 +165,7 @@ def severity_grid(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Pl
                    {level: found[key] for level, key in keys.items() if key in found}, ms=3)
         ax.set_title(name.replace("_", " "))
         ax.set_xticks(LEVELS, ["c", "1", "2", "3", "4", "5"])
-    for ax in axes.flat[len(names):]:
-        ax.set_visible(False)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("Top-1 error (%)")
-    for ax in axes[-1, :]:
-        ax.set_xlabel("Severity (c = clean)")
+    label_grid(axes, len(names), xlabel="Severity (c = clean)", ylabel="Top-1 error (%)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncols=min(6, len(labels)))
     return Plot(f"severity_grid_{sa.suite}.png", f"{sa.suite}: error vs severity per corruption",
@@ -191,7 +187,7 @@ def threed_scatter(analysis: Analysis) -> Plot | None:
         ax.errorbar(100 * on_c.estimate, 100 * on_3d.estimate,
                     xerr=[[100 * (on_c.estimate - on_c.low)], [100 * (on_c.high - on_c.estimate)]],
                     yerr=[[100 * (on_3d.estimate - on_3d.low)], [100 * (on_3d.high - on_3d.estimate)]],
-                    fmt=MARKERS[index % len(MARKERS)], color=colour(index), label=label, capsize=2)
+                    fmt=marker(index), color=colour(index), label=label, capsize=2)
     lims = ax.get_xlim() + ax.get_ylim()
     lo, hi = min(lims), max(lims)
     ax.plot([lo, hi], [lo, hi], color="#888", ls=":", lw=1, label="equal error")

@@ -8,7 +8,7 @@ import numpy as np
 
 from reports.analysis import SuiteAnalysis
 from reports.document import Plot
-from reports.plot_style import MARKERS, colour, new_figure, per_cell
+from reports.plot_style import colour, grid_shape, label_grid, marker, new_figure, per_cell
 
 DIAGONAL_LABEL = "perfect calibration"
 
@@ -26,8 +26,7 @@ def binned_accuracy(confidence: np.ndarray, correct: np.ndarray, n_bins: int
 
 def reliability(sa: SuiteAnalysis, n_bins: int = 15) -> Plot:
     """One reliability panel per model (clean and corrupted curves, the diagonal)."""
-    ncols = min(5, len(sa.runs))
-    nrows = int(np.ceil(len(sa.runs) / ncols))
+    nrows, ncols = grid_shape(len(sa.runs))
     fig = new_figure(11.5 if ncols > 2 else 6.5, 2.4 * nrows + 0.6)
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     for ax, ra in zip(axes.flat, sa.runs):
@@ -41,17 +40,12 @@ def reliability(sa: SuiteAnalysis, n_bins: int = 15) -> Plot:
             correct = 1 - np.concatenate([ra.run.cells[k].values["error"] for k in keys])
             mid, acc, count = binned_accuracy(conf, correct, n_bins)
             ok = count > 0
-            ax.plot(100 * mid[ok], 100 * acc[ok], marker=MARKERS[index], ms=3, color=colour(index),
+            ax.plot(100 * mid[ok], 100 * acc[ok], marker=marker(index), ms=3, color=colour(index),
                     label=what)
         ax.set_title(ra.run.label)
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 100)
-    for ax in axes.flat[len(sa.runs):]:
-        ax.set_visible(False)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("Accuracy (%)")
-    for ax in axes[-1, :]:
-        ax.set_xlabel("Confidence (%)")
+    label_grid(axes, len(sa.runs), xlabel="Confidence (%)", ylabel="Accuracy (%)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=3)
     return Plot(f"reliability_{sa.suite}.png", f"{sa.suite}: reliability diagrams",

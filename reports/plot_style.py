@@ -4,6 +4,7 @@ every figure states (images per cell, what the intervals are)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import matplotlib
@@ -30,6 +31,28 @@ def colour(index: int) -> str:
 def hatch(index: int) -> str:
     """A hatch that tells apart bars whose colours repeat (more runs than colours)."""
     return HATCHES[(index // len(OKABE_ITO)) % len(HATCHES)]
+
+
+def marker(index: int) -> str:
+    """The marker of the ``index``-th series (repeating after `MARKERS`)."""
+    return MARKERS[index % len(MARKERS)]
+
+
+def grid_shape(panels: int, most_columns: int = 5) -> tuple[int, int]:
+    """(rows, columns) of a grid of ``panels`` small multiples at most ``most_columns`` wide."""
+    ncols = min(most_columns, panels)
+    return math.ceil(panels / ncols), ncols
+
+
+def label_grid(axes, panels: int, *, xlabel: str, ylabel: str) -> None:
+    """Finish a (rows, columns) array of shared ``axes``: hide those past the first ``panels``,
+    label the y axes of the left column and the x axes of the bottom row."""
+    for ax in axes.flat[panels:]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    for ax in axes[-1, :]:
+        ax.set_xlabel(xlabel)
 
 
 def new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:

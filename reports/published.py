@@ -96,13 +96,8 @@ def corruption_rows(reference: str, suite: str) -> list[Row]:
     if suite != "imagenet-c":
         return []
     if reference == "dynmix-paper":
-        rows = []
-        for rec in data("dynmix_paper_imagenet_c.csv").to_dict("records"):
-            values = {k[3:-4]: v / 100 for k, v in rec.items() if k.startswith("ce_")}
-            values.update(clean_error=rec["clean_error_pct"] / 100, mce=rec["mce_pct"] / 100)
-            rows.append(Row(f"{rec['method']} ({rec['architecture']})", values, published=True,
-                            source=DYNMIX_SOURCE.format(table=3)))
-        return rows
+        return _dynmix_rows("dynmix_paper_imagenet_c.csv", "ce_",
+                            {"clean_error": "clean_error_pct", "mce": "mce_pct"}, table=3)
     return _augmix_rows(reference, suite, ("clean_error", "mce"))
 
 
@@ -124,14 +119,23 @@ def perturbation_rows(reference: str, suite: str) -> list[Row]:
     if suite != "imagenet-p":
         return []
     if reference == "dynmix-paper":
-        rows = []
-        for rec in data("dynmix_paper_imagenet_p.csv").to_dict("records"):
-            values = {k[3:-4]: v / 100 for k, v in rec.items() if k.startswith("fr_")}
-            values["mfr"] = rec["mfr_pct"] / 100
-            rows.append(Row(f"{rec['method']} ({rec['architecture']})", values, published=True,
-                            source=DYNMIX_SOURCE.format(table=4)))
-        return rows
+        return _dynmix_rows("dynmix_paper_imagenet_p.csv", "fr_", {"mfr": "mfr_pct"}, table=4)
     return _augmix_rows(reference, suite, ("mfr", "mt5d"))
+
+
+def _dynmix_rows(filename: str, prefix: str, aggregates: dict[str, str], *, table: int
+                 ) -> list[Row]:
+    """One row per method and architecture of a Dynamic Mixup paper table: every column
+    ``{prefix}NAME_pct`` as the value of NAME, then each of ``aggregates`` (key -> column);
+    percent in the file, fractions in the row."""
+    rows = []
+    for rec in data(filename).to_dict("records"):
+        values = {k[len(prefix):-len("_pct")]: v / 100 for k, v in rec.items()
+                  if k.startswith(prefix)}
+        values.update({key: rec[column] / 100 for key, column in aggregates.items()})
+        rows.append(Row(f"{rec['method']} ({rec['architecture']})", values, published=True,
+                        source=DYNMIX_SOURCE.format(table=table)))
+    return rows
 
 
 def _augmix_rows(reference: str, suite: str, metrics: tuple[str, ...]) -> list[Row]:

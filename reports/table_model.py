@@ -33,6 +33,18 @@ class Row:
     spread: dict[str, float] = field(default_factory=dict)   # standard deviation over seeds
 
 
+def column_groups(columns: list[Col]) -> list[tuple[str, int]]:
+    """(group, span) of each run of adjacent columns with the same ``group``, left to right:
+    the header row above the column headers."""
+    spans: list[list] = []
+    for col in columns:
+        if spans and spans[-1][0] == col.group:
+            spans[-1][1] += 1
+        else:
+            spans.append([col.group, 1])
+    return [(group, span) for group, span in spans]
+
+
 def row_label(row: Row) -> str:
     """The row's label with its flags: "standard (subset; at chance)"."""
     return f"{row.label} ({'; '.join(row.flags)})" if row.flags else row.label
