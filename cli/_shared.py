@@ -7,7 +7,13 @@ import contextlib
 import click
 
 
-DEVICE_HELP = "auto (CUDA when available, else the CPU), cpu, cuda or cuda:N."
+#: ``--device`` of every command that computes.
+device_option = click.option("--device", default="auto", show_default=True,
+                             help="auto (CUDA when available, else the CPU), cpu, cuda or cuda:N.")
+#: ``--channels-last/--no-channels-last`` of score and train.
+channels_last_option = click.option(
+    "--channels-last/--no-channels-last", default=None,
+    help="channels_last memory format (default: on with CUDA, off on the CPU).")
 
 
 def use_device(device: str) -> str:

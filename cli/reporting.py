@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from cli._shared import DEVICE_HELP, output_folder, use_device
+from cli._shared import device_option, output_folder, use_device
 from robustbench_dm.errors import UserError
 
 
@@ -53,7 +53,7 @@ def report(results, out, names, baseline, reference, n_boot, seed):
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False),
               help="Output folder; re-running resumes and reuses finished work.")
 @click.option("--epochs", type=int, default=2, show_default=True, help="Training epochs per method.")
-@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@device_option
 @click.option("--quick", is_flag=True, help="Train Standard and Dynamic Mixup only (skip AugMix).")
 @click.option("--train-limit", type=int, default=None,
               help="Train on the first N training images only.")

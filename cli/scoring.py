@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli._group import as_flags
-from cli._shared import DEVICE_HELP, output_folder, use_device
+from cli._shared import channels_last_option, device_option, output_folder, use_device
 from cli.listing import ARCHS, CELL_NAMES, SUITES
 
 
@@ -17,7 +17,7 @@ from cli.listing import ARCHS, CELL_NAMES, SUITES
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: results.h5 and summary.json (re-running resumes).")
 @click.option("--batch-size", type=int, default=256, show_default=True)
-@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@device_option
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Batches read ahead in a background thread (0: none).")
 @click.option("--limit", type=int, default=None, help="Score only the first N images per cell.")
@@ -58,8 +58,7 @@ from cli.listing import ARCHS, CELL_NAMES, SUITES
                    "combine the N parts with `robust-eval merge`.")
 @click.option("--bf16/--no-bf16", default=None,
               help="bfloat16 autocast (default: on with CUDA, off on the CPU).")
-@click.option("--channels-last/--no-channels-last", default=None,
-              help="channels_last memory format (default: on with CUDA, off on the CPU).")
+@channels_last_option
 @click.option("--gpu-decode/--no-gpu-decode", default=None,
               help="Decode JPEG folder suites with nvJPEG on the GPU (default: on with CUDA "
                    "where the suite allows it).")

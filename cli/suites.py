@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from cli._shared import DEVICE_HELP, output_folder, use_device
+from cli._shared import device_option, output_folder, use_device
 from cli.listing import CELL_NAMES, SUITES
 
 
@@ -60,7 +60,7 @@ def download_command(suites, to, mirror, manifest, dry_run, keep_archives) -> No
 @click.option("--severities", default=None, help="comma-separated severities (difficulties for -P)")
 @click.option("--limit", type=int, default=None, help="first N clean images only")
 @click.option("--batch-size", type=int, default=256, show_default=True)
-@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@device_option
 def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, severities, limit,
                        batch_size, device):
     """Write SUITE (cifar10-c, fmnist-c, imagenet-c, fmnist-p, ...) made from a clean dataset."""

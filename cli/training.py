@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from cli._shared import DEVICE_HELP, output_folder, use_device
+from cli._shared import channels_last_option, device_option, output_folder, use_device
 from cli.listing import ARCHS, completer
 from robustbench_dm.errors import UserError
 
@@ -45,11 +45,10 @@ def _method_options(pairs: tuple[str, ...], flags: dict[str, bool]) -> dict[str,
 @click.option("--weight-decay", type=float,
               help="5e-4; 1e-4 for Mixup, CutMix, DenseNets and ImageNet.")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@device_option
 @click.option("--amp/--no-amp", default=None,
               help="bfloat16 autocast (CUDA only; default: on with CUDA).")
-@click.option("--channels-last/--no-channels-last", default=None,
-              help="channels_last memory format (default: on with CUDA, off on the CPU).")
+@channels_last_option
 @click.option("--limit", type=int, help="Train on the first N training images only.")
 @click.option("--workers", type=int, default=4, show_default=True,
               help="DataLoader workers decoding ImageNet images.")
