@@ -5,6 +5,7 @@ running command's flags (click's own options know both spellings)."""
 from __future__ import annotations
 
 import sys
+from typing import Iterable
 
 import click
 
@@ -32,7 +33,8 @@ def flag_for(param: click.Parameter, value: str | None) -> str | None:
     return max(param.secondary_opts, key=len) if value == "False" and param.secondary_opts else None
 
 
-def as_flags(text: str, params=None, command: click.Command | None = None) -> str:
+def as_flags(text: str, params: Iterable[str] | None = None,
+             command: click.Command | None = None) -> str:
     """``text`` (a ``UserError``'s message, a ``Note``) with the library parameters it names
     (``params``, default ``text.params``) written as the flags of ``command`` (default: the
     running one) whose Python name they are (:func:`robustbench_dm.errors.respell`)."""
