@@ -77,7 +77,8 @@ def measures_for(run: ScoredRun, baseline: Baseline | None) -> list[Measure]:
     return _c_measures(run, baseline) if run.kind == "c" else _p_measures(run, baseline)
 
 
-def _mean(cell_means: np.ndarray) -> np.ndarray:
+def mean_over_cells(cell_means: np.ndarray) -> np.ndarray:
+    """(B, columns) cell means -> (B,) their plain mean (a `Measure` function)."""
     return cell_means.mean(axis=1)
 
 
@@ -90,7 +91,7 @@ def _c_measures(run: ScoredRun, baseline: Baseline | None) -> list[Measure]:
     names = mean_set(run)
     cols = tuple(((n, s), "error") for n in names for s in run.levels(n))
     if cols:
-        out.append(Measure("mean_error", "Mean corruption error", cols, _mean))
+        out.append(Measure("mean_error", "Mean corruption error", cols, mean_over_cells))
     ratio = _ratio_columns(run, baseline, names, "error")
     if ratio is None:
         return out
@@ -112,7 +113,7 @@ def _p_measures(run: ScoredRun, baseline: Baseline | None) -> list[Measure]:
             ("flip", "mfp", "Mean flip probability", "mfr", "mFR"),
             ("t5d", "mt5d_unnormalized", "Mean top-5 distance", "mt5d", "mT5D")):
         cols = tuple(((n, d), value) for n in names for d in run.levels(n))
-        out.append(Measure(key, label, cols, _mean, percent=value == "flip"))
+        out.append(Measure(key, label, cols, mean_over_cells, percent=value == "flip"))
         ratio = _ratio_columns(run, baseline, names, value)
         if ratio is not None:
             cols, groups, base_rows = ratio

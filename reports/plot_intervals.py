@@ -19,7 +19,7 @@ from reports.load import CellKey, ScoredRun
 from reports.measures import (
     Baseline,
     Measure,
-    _mean,
+    mean_over_cells,
     mean_set,
     ratio_measure,
 )
@@ -35,18 +35,18 @@ def _measures(run: ScoredRun, baseline: Baseline | None, value: str) -> list[Mea
     out = []
     for name in run.cell_names():
         cols = tuple(((name, level), value) for level in run.levels(name))
-        out.append(Measure(f"mean/{name}", name, cols, _mean))
+        out.append(Measure(f"mean/{name}", name, cols, mean_over_cells))
         ratio = ratio_measure(run, baseline, name, value, key=f"ratio/{name}")
         if ratio is not None:
             out.append(ratio)
     if ("clean", 0) in run.cells:
-        out.append(Measure("severity/0", "clean", ((("clean", 0), value),), _mean))
+        out.append(Measure("severity/0", "clean", ((("clean", 0), value),), mean_over_cells))
     names = mean_set(run)
     for level in metrics.SEVERITIES:
         cols = tuple(((n, level), value) for n in names if (n, level) in run.cells)
         if cols:
-            out.append(Measure(f"severity/{level}", f"severity {level}", cols, _mean))
-    out += [Measure(f"cell/{name}/{level}", name, (((name, level), value),), _mean)
+            out.append(Measure(f"severity/{level}", f"severity {level}", cols, mean_over_cells))
+    out += [Measure(f"cell/{name}/{level}", name, (((name, level), value),), mean_over_cells)
             for name, level in run.cells]
     return out
 
