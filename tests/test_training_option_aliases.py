@@ -27,7 +27,7 @@ SPELLINGS = [["--linear-only"], ["--option", "linear_only=true"], ["--option", "
 
 def _options_of(args: list[str]) -> dict:
     """The method options ``train`` resolves for ``args`` (as the loop stores them)."""
-    from cli import _method_options
+    from cli.training import _method_options
 
     flags = {"no_jsd": "--no-jsd" in args, "linear_only": "--linear-only" in args,
              "single_sample_jsd": "--single-sample-jsd" in args}
@@ -47,7 +47,7 @@ def test_each_flag_is_the_option_it_aliases(flag, key, value):
 
 
 def test_a_flag_and_its_option_together_are_refused():
-    from cli import _method_options
+    from cli.training import _method_options
 
     with pytest.raises(UserError, match="--no-jsd and --option jsd=... both set jsd"):
         _method_options(("jsd=true",), {"no_jsd": True})
