@@ -147,9 +147,9 @@ class AugMix(JSDMethod):
     }
 
     def write_views(self, out, images, views, generator) -> None:
-        o = self.opts
-        _views_into(out, images, views, generator, severity=o["severity"], width=o["width"],
-                    depth=o["depth"], alpha=o["alpha"], fill=o["fill"])
+        opts = self.opts
+        _views_into(out, images, views, generator, severity=opts["severity"], width=opts["width"],
+                    depth=opts["depth"], alpha=opts["alpha"], fill=opts["fill"])
 
 
 __all__ = ["AugMix", "augmix_views"]

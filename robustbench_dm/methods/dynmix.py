@@ -166,9 +166,9 @@ class DynamicMixup(JSDMethod):
     checks = {"alpha": POSITIVE, "lam": NON_NEGATIVE, "severity": LEVEL}
 
     def check_options(self) -> None:
-        o = self.opts
+        opts = self.opts
         self._require(
-            o["jsd"] or not o["single_sample_jsd"], "single_sample_jsd", "False when jsd is False"
+            opts["jsd"] or not opts["single_sample_jsd"], "single_sample_jsd", "False when jsd is False"
         )
 
     def views(self) -> int:
@@ -176,10 +176,10 @@ class DynamicMixup(JSDMethod):
         return 2 if self.opts["jsd"] and not self.opts["single_sample_jsd"] else 1
 
     def write_views(self, out, images, views, generator) -> None:
-        o = self.opts
-        _views_into(out, images, views, generator, scale=self.scale, severity=o["severity"],
-                    alpha=o["alpha"], weights=o["weights"], linear_only=o["linear_only"],
-                    fill=o["fill"])
+        opts = self.opts
+        _views_into(out, images, views, generator, scale=self.scale, severity=opts["severity"],
+                    alpha=opts["alpha"], weights=opts["weights"], linear_only=opts["linear_only"],
+                    fill=opts["fill"])
 
 
 __all__ = ["DYNMIX_OPS", "DynamicMixup", "dynmix_chains", "dynmix_mix", "dynmix_views", "dynmix_weights"]
