@@ -13,25 +13,17 @@ from click.testing import CliRunner
 from cli import main
 from robustbench_dm.errors import UserError
 from robustbench_dm.training import train
-from training_fixtures import FlipCE, flip_ce_config, one_thread, write_fashion_mnist
+from training_fixtures import CountingFlipCE, FlipCE, flip_ce_config, fmnist_fixture, one_thread
 
 _one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
 
-@pytest.fixture(scope="module")
-def fmnist(tmp_path_factory):
-    return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), n_train=96, n_test=32)
-
-
+fmnist = fmnist_fixture(n_train=96, n_test=32)
 _config = flip_ce_config
 
 
-class NaNAt(FlipCE):
+class NaNAt(CountingFlipCE):
     """FlipCE whose loss is NaN from its ``step``-th call on (0-based)."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.step, self.calls = step, 0
 
     def loss(self, model, images, targets, generator):
         out = super().loss(model, images, targets, generator)

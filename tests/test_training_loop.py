@@ -12,25 +12,17 @@ import torch
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import load_model
 from robustbench_dm.training import resolve_config, train
-from training_fixtures import FlipCE, flip_ce_config, one_thread, write_fashion_mnist, write_imagenet
+from training_fixtures import CountingFlipCE, FlipCE, flip_ce_config, fmnist_fixture, one_thread, write_imagenet
 
 _one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
 
-@pytest.fixture(scope="module")
-def fmnist(tmp_path_factory):
-    return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), n_train=96, n_test=32)
-
-
+fmnist = fmnist_fixture(n_train=96, n_test=32)
 _config = flip_ce_config
 
 
-class CrashAt(FlipCE):
+class CrashAt(CountingFlipCE):
     """FlipCE that raises KeyboardInterrupt at its ``step``-th call (0-based)."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.step, self.calls = step, 0
 
     def loss(self, model, images, targets, generator):
         if self.calls == self.step:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -82,6 +83,24 @@ class FlipCE(Method):
         x = torch.where(flip[:, None, None, None], images.flip(-1), images)
         logits = model(x)
         return LossOutput(F.cross_entropy(logits, targets), logits, targets)
+
+
+class CountingFlipCE(FlipCE):
+    """FlipCE that counts its loss calls; subclasses act at (or from) call ``step`` (0-based)."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step, self.calls = step, 0
+
+
+def fmnist_fixture(n_train: int, n_test: int):
+    """A module-scoped fixture: a Fashion-MNIST idx fixture of that many images."""
+
+    @pytest.fixture(scope="module")
+    def fmnist(tmp_path_factory):
+        return write_fashion_mnist(tmp_path_factory.mktemp("fmnist"), n_train=n_train, n_test=n_test)
+
+    return fmnist
 
 
 def one_thread():
