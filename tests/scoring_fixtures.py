@@ -8,11 +8,23 @@ images that the model classifies as ``classes``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
+from formats import write_cifar_pickle
 from robustbench_dm.suites.base import Suite
+
+
+def write_random_cifar_clean(folder: Path, n: int, seed: int) -> np.ndarray:
+    """A CIFAR-10 test pickle in ``folder`` of ``n`` uniform random images (``seed``) with the
+    labels 0..9 repeated; returns the labels."""
+    labels = np.arange(n) % 10
+    images = np.random.default_rng(seed).integers(0, 256, (n, 3, 32, 32)).astype(np.uint8)
+    write_cifar_pickle(folder, images=images, labels=labels)
+    return labels
 
 
 class PixelCodeNet(nn.Module):

@@ -7,17 +7,17 @@ import json
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
 from cli import main
-from formats import write_cifar_c, write_cifar_pickle
+from formats import write_cifar_c
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import NORMALIZATIONS, create_model, save_checkpoint
 from robustbench_dm.scoring import Results, merge
 from robustbench_dm.scoring.shards import parse_shard, shard_cells
+from scoring_fixtures import write_random_cifar_clean
 from training_fixtures import one_thread
 
 _one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
@@ -37,9 +37,7 @@ def _checkpoint(path: Path, seed: int) -> Path:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("shards")
-    labels = np.arange(N) % 10
-    clean = np.random.default_rng(1).integers(0, 256, (N, 3, 32, 32)).astype(np.uint8)
-    write_cifar_pickle(root / "clean", images=clean, labels=labels)
+    labels = write_random_cifar_clean(root / "clean", N, seed=1)
     return {"c10": write_cifar_c(root / "CIFAR-10-C", N, CORRUPTIONS, labels=labels),
             "clean": root / "clean", "ckpt": _checkpoint(root / "a.pt", 0),
             "other": _checkpoint(root / "b.pt", 1), "root": root}

@@ -14,13 +14,13 @@ import torch
 from click.testing import CliRunner
 
 from cli import main
-from formats import write_cifar_c, write_cifar_pickle, write_fashion_mnist_idx
+from formats import write_cifar_c, write_fashion_mnist_idx
 from results_fixtures import c_suite_cells, write_results
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import create_model, load_model, save_checkpoint
 from robustbench_dm.scoring import Results, score
 from robustbench_dm.suites.families import check_checkpoint
-from scoring_fixtures import MemorySuite, PixelCodeNet
+from scoring_fixtures import MemorySuite, PixelCodeNet, write_random_cifar_clean
 
 N = 10
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
@@ -38,9 +38,7 @@ def toolkit_checkpoint(path: Path, dataset: str, *, num_classes: int = 10,
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("guards")
-    labels = np.arange(N) % 10
-    clean = np.random.default_rng(0).integers(0, 256, (N, 3, 32, 32)).astype(np.uint8)
-    write_cifar_pickle(root / "clean", images=clean, labels=labels)
+    write_random_cifar_clean(root / "clean", N, seed=0)
     model = root / "model.pt"
     torch.jit.save(torch.jit.script(PixelCodeNet(10)), str(model))
     return {"c10": write_cifar_c(root / "CIFAR-10-C", N, ("fog",)), "clean": root / "clean",
