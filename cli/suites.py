@@ -52,24 +52,28 @@ def download_command(suites, to, mirror, manifest, dry_run, keep_archives) -> No
 @click.option("--data-root", required=True, type=click.Path(), help="folder holding the clean dataset")
 @click.option("--out", required=True, type=click.Path(), help="folder to write the suite into")
 @click.option("--format", "fmt", type=click.Choice(["npy", "folder", "h5"]), default=None,
-              help="npy (CIFAR-C/-P style, default for 32 px), folder (ImageNet-C style JPEG q85) "
-                   "or h5 (the npy arrays in one OUT/suite.h5; read back with --data-root OUT/suite.h5)")
+              help="npy (CIFAR-C/-P style, default for 32 px), folder (ImageNet-C style JPEG q85; "
+                   "imagenet-p: ImageNet-P style x264 mp4 videos) or h5 (the npy arrays in one "
+                   "OUT/suite.h5; read back with --data-root OUT/suite.h5)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--corruptions", default=None, shell_complete=CELL_NAMES,
               help="comma-separated corruption/perturbation names")
 @click.option("--severities", default=None, help="comma-separated severities (difficulties for -P)")
 @click.option("--limit", type=int, default=None, help="first N clean images only")
 @click.option("--batch-size", type=int, default=256, show_default=True)
+@click.option("--resolution", type=int, default=None,
+              help="imagenet-c at R px: the suite imagenet-c-<R>px that score --generate --resolution R "
+                   "scores (docs/resolution.md)")
 @device_option
 def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, severities, limit,
-                       batch_size, device):
-    """Write SUITE (cifar10-c, fmnist-c, imagenet-c, fmnist-p, ...) made from a clean dataset."""
+                       batch_size, resolution, device):
+    """Write SUITE (cifar10-c, fmnist-c, imagenet-c, imagenet-p, fmnist-p, ...) made from a clean dataset."""
     from robustbench_dm.suites.make_suite import make_suite
 
     with output_folder(out):
         device = use_device(device)
         done = make_suite(suite, source, data_root, out, fmt=fmt, seed=seed,
                           corruptions=corruptions, severities=severities, limit=limit,
-                          batch_size=batch_size, device=device)
+                          batch_size=batch_size, device=device, resolution=resolution)
     click.echo(f"{suite} in {out}: {len(done['written'])} written, "
                f"{len(done['skipped'])} already complete")
