@@ -47,7 +47,8 @@ from robustbench_dm.scoring import score
 from robustbench_dm.scoring.fast_path import resolve_fast_path
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.generated import derive_seed
-from robustbench_dm.suites.imagenet_pipeline import CleanImages, ReleasedSave, default_threads
+from robustbench_dm.suites.imagenet_pipeline import CleanImages, default_threads
+from robustbench_dm.suites.released_jpeg import ReleasedSave
 from robustbench_dm.suites.make_suite import make_suite
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "colorwheel",

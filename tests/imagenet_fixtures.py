@@ -36,21 +36,21 @@ def write_photo_folder(root: Path, photos=PHOTOS, size: int | None = None) -> Pa
 
 
 class TinyNet(nn.Module):
-    """Three logits from a strided convolution: sensitive to every pixel block."""
+    """``classes`` logits from a strided convolution: sensitive to every pixel block."""
 
-    def __init__(self):
+    def __init__(self, classes: int = 3):
         super().__init__()
         torch.manual_seed(0)
         self.conv = nn.Conv2d(3, 6, 8, stride=8)
-        self.head = nn.Linear(6, 3)
+        self.head = nn.Linear(6, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(torch.tanh(self.conv(x)).mean((2, 3)))
 
 
-def write_tiny_model(path: Path) -> Path:
-    """``TinyNet`` saved as TorchScript at ``path``."""
-    torch.jit.save(torch.jit.script(TinyNet()), str(path))
+def write_tiny_model(path: Path, classes: int = 3) -> Path:
+    """``TinyNet(classes)`` saved as TorchScript at ``path``."""
+    torch.jit.save(torch.jit.script(TinyNet(classes)), str(path))
     return path
 
 

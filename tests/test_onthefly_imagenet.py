@@ -21,7 +21,8 @@ from cli import main
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.imagenet_generated import open_generated
-from robustbench_dm.suites.imagenet_pipeline import CleanImages, ReleasedSave
+from robustbench_dm.suites.imagenet_pipeline import CleanImages
+from robustbench_dm.suites.released_jpeg import ReleasedSave
 from robustbench_dm.suites.make_suite import make_suite
 
 from imagenet_fixtures import cells_of, run_cli, write_photo_folder, write_tiny_model
@@ -101,16 +102,19 @@ def test_tinyimagenet_c_on_the_fly_equals_make_suite_files(tmp_path):
 
 
 def test_imagenet_p_on_the_fly_gives_seeded_videos(clean):
+    """The frames as generated (video_codec="none"; the x264 round trip is tested in
+    test_onthefly_imagenet_p_x264.py)."""
     suite = get_suite("imagenet-p", generate=True, clean_root=clean, corruptions="gaussian_noise,translate",
-                      severities="1,2", seed=2, limit=2)
+                      severities="1,2", seed=2, limit=2, video_codec="none")
     assert suite.cells() == [("gaussian_noise", 1), ("gaussian_noise", 2), ("translate", 1), ("translate", 2)]
     videos, labels, _ = next(iter(suite.iter_cell("gaussian_noise", 2, 8)))
     assert videos.shape[0] == 2 and videos.shape[2:] == (3, 224, 224) and labels.tolist() == [0, 0]
     again = get_suite("imagenet-p", generate=True, clean_root=clean, corruptions="gaussian_noise", severities="2",
-                      seed=2, limit=2)
+                      seed=2, limit=2, video_codec="none")
     assert torch.equal(next(iter(again.iter_cell("gaussian_noise", 2, 8)))[0], videos)
     meta = suite.metadata()
-    assert meta["label"] == "ImageNet-P (generated)" and "uncompressed" in meta["generator"]["final_save"]
+    assert meta["label"] == "ImageNet-P (generated)" and "video_codec='none'" in meta["generator"]["final_save"]
+    assert meta["generator"]["options"] == {"video_codec": "none"}
     with pytest.raises(UserError, match="imagenet-c only"):
         open_generated("imagenet-p", clean, resolution=256)
 

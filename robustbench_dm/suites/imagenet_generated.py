@@ -3,10 +3,11 @@
 ``open_generated(suite, clean_root, ...)`` is what ``get_suite(..., generate=True)`` opens for
 these suites. The images are those ``make-suite`` writes for the same clean set, seed and
 generator version (the shared steps are in ``imagenet_pipeline.py``): the released pipeline's
-Resize(256) + CenterCrop(224), the corruption (uint8-truncated), and for -C suites the final
-JPEG q85 save, read back as ``score`` reads the written files. ImageNet-P videos are scored as
-the uncompressed frames (the release's x264 encoding is not reproduced; make-suite does not write
-ImageNet-P). ImageNet-3DCC needs depth maps and is scored from the released files only.
+Resize(256) + CenterCrop(224), the corruption (uint8-truncated), and the release's final save,
+read back as ``score`` reads the written files: the JPEG q85 save of -C suites
+(``released_jpeg.py``), the x264 mp4 encoding of ImageNet-P (``released_video.py``;
+``video_codec="none"`` scores the frames as generated). ImageNet-3DCC needs depth maps and is
+scored from the released files only.
 
 ``resolution`` R (ImageNet-C only): Resize(round(R*256/224)) + CenterCrop(R) and every spatial
 parameter of the corruptions scaled by R/224 (docs/resolution.md). Such a suite is named
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -34,11 +36,9 @@ from robustbench_dm.suites.base import (
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.image_folder_c import SEVERITIES
 from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST
-from robustbench_dm.suites.imagenet_pipeline import (
-    RELEASED_SIZE,
-    CleanImages,
-    ReleasedSave,
-)
+from robustbench_dm.suites.imagenet_pipeline import RELEASED_SIZE, CleanImages, pipelined
+from robustbench_dm.suites.released_jpeg import ReleasedSave
+from robustbench_dm.suites.released_video import CODECS, VideoSave
 from robustbench_dm.suites.provenance import generated_key, options_key
 
 # suite -> (kind, preset, clean dataset, released image size, display name)
@@ -98,10 +98,11 @@ def _memory_budget(device: torch.device) -> int:
 
 class PipelineSuite(GeneratedSuite):
     """A ``GeneratedSuite`` of an ImageNet-style suite: the corrupted cells pass through the
-    released final save (``final_save``; None for -P suites), ``depth`` chunks in flight so the
-    CPU encodes one chunk while the device corrupts the next."""
+    released final save (``final_save``: JPEG for -C, x264 for -P suites, None: as generated),
+    ``depth`` chunks in flight so the CPU encodes one chunk while the device corrupts the next."""
 
-    def __init__(self, *args, final_save: ReleasedSave | None, resolution: int, label: str, **kwargs):
+    def __init__(self, *args, final_save: ReleasedSave | VideoSave | None, resolution: int, label: str,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.final_save, self.resolution, self.label = final_save, resolution, label
         threads = final_save.threads if final_save is not None else 1
@@ -111,7 +112,8 @@ class PipelineSuite(GeneratedSuite):
         chunks = super()._chunks(name, level, lo, hi)
         if name == "clean" or self.final_save is None:
             return chunks
-        return self.final_save.pipelined(chunks, self.depth)
+        submit = self.final_save.submit if self.kind == "c" else partial(self.final_save.submit, perturbation=name)
+        return pipelined(chunks, submit, self.depth)
 
     def images_key(self) -> str:
         """As ``GeneratedSuite.images_key`` but for images stored as the release stores them (the
@@ -120,9 +122,15 @@ class PipelineSuite(GeneratedSuite):
                             seed=self.seed, generator_version=generator_version(),
                             count=min(self.limit or len(self.labels), len(self.labels)), preset=self.preset,
                             chunk_size=self.chunk_size,
-                            stored="jpeg-q85" if self.final_save is not None else "exact",
+                            stored=self._stored(),
                             device=self.device.type)
         return options_key(key, self.options)
+
+    def _stored(self) -> str:
+        """How the make-suite folder of the same settings stores the images."""
+        if self.final_save is None:
+            return "exact"
+        return "jpeg-q85" if self.kind == "c" else "x264"
 
     def metadata(self) -> dict:
         meta = super().metadata()
@@ -132,7 +140,7 @@ class PipelineSuite(GeneratedSuite):
             resolution=self.resolution, options=self.options,
             clean_decoder=self.images.decoder,
             final_save=self.final_save.describe(self.device) if self.final_save is not None else
-            "none: frames scored uncompressed (the release's x264 videos are not reproduced)")
+            "none: frames scored as generated (video_codec='none', not the release's x264 videos)")
         return meta
 
 
@@ -149,6 +157,7 @@ def open_generated(
     resolution: int | None = None,
     fast_jpeg: bool = False,
     clean_decoder: str = "pil",
+    video_codec: str = "x264",
     cache: bool | None = None,
     threads: int | None = None,
 ) -> PipelineSuite:
@@ -156,7 +165,8 @@ def open_generated(
     ``<clean_root>/<wnid>/<file>`` folder (ImageNet val; Tiny-ImageNet: 64 px images in class
     folders). ``resolution`` (ImageNet-C only), ``fast_jpeg`` (GPU-side final save, other bytes)
     and ``clean_decoder`` ("nvjpeg": clean JPEGs decoded and resized on the CUDA device, other
-    bytes) are recorded in the metadata. ``cache=None`` keeps the decoded clean set in memory
+    bytes) and ``video_codec`` (imagenet-p: "x264", the release's encoding, or "none": the frames
+    as generated, other bytes) are recorded in the metadata. ``cache=None`` keeps the decoded clean set in memory
     when it fits (``_cache_device``), so the 75 cells decode each clean image once; ``cache=False``
     decodes it for every cell."""
     if suite in RELEASED_ONLY:
@@ -170,6 +180,10 @@ def open_generated(
     resolution = check_resolution(suite, resolution)
     if fast_jpeg and kind == "p":
         raise UserError("fast_jpeg applies to the JPEG save of -C suites; imagenet-p has none")
+    if video_codec not in CODECS:
+        raise UserError(f"unknown video_codec {video_codec!r}; expected one of: {', '.join(CODECS)}")
+    if video_codec != "x264" and kind == "c":
+        raise UserError(f"video_codec applies to the videos of imagenet-p; {suite} has none")
     if clean_decoder not in DECODERS:
         raise UserError(f"unknown clean_decoder {clean_decoder!r}; expected one of: {', '.join(DECODERS)}")
     device = resolve_device(device)
@@ -194,9 +208,13 @@ def open_generated(
         complete = names == list(IMAGENET_P_TEST) and levels == [1]
     options = {k: v for k, v in (("resolution", resolution if resolution != size else None),
                                  ("fast_jpeg", True if fast_jpeg else None),
-                                 ("clean_decoder", clean_decoder if clean_decoder != "pil" else None))
+                                 ("clean_decoder", clean_decoder if clean_decoder != "pil" else None),
+                                 ("video_codec", video_codec if video_codec != "x264" else None))
                if v is not None}
-    final_save = ReleasedSave(fast=fast_jpeg, threads=threads) if kind == "c" else None
+    if kind == "c":
+        final_save = ReleasedSave(fast=fast_jpeg, threads=threads)
+    else:
+        final_save = VideoSave(threads=threads) if video_codec == "x264" else None
     return PipelineSuite(
         suite_name(suite, resolution), kind, clean, clean.labels, len(clean.classes), names=names, levels=levels,
         complete=complete, limit=limit, seed=seed, preset=preset, device=device,

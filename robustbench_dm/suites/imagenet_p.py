@@ -1,9 +1,11 @@
-"""ImageNet-P: ``<root>/<perturbation>/<wnid>/<name>.mp4``, decoded with PyAV.
+"""ImageNet-P: ``<root>/<perturbation>/<wnid>/<name>.mp4``, decoded with PyAV (``released_video.py``).
 
 Noise difficulties 2 and 3 are other videos, in sibling folders ``<perturbation>_2`` / ``_3``;
 for the other perturbations the difficulty only changes the comparison stride, so every
 difficulty reads the same folder. Every frame is decoded (31 frames; translate 41) and fed as
 stored (224 px, no resize). Class index = position of the wnid in the sorted class folders.
+A folder written by ``make-suite imagenet-p`` (its ``suite.json``) is scored over the cells it
+lists, with the images key of the on-the-fly suite of the same settings (``written.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from robustbench_dm.metrics.ranking import TOP
 from robustbench_dm.suites.folders import class_folders, list_files
 from robustbench_dm.suites.provenance import files_fingerprint, files_size, provenance, released_key
 from robustbench_dm.suites.registry import register_suite
+from robustbench_dm.suites.released_video import decode_video
+from robustbench_dm.suites.written import Written, written_images_key
 
 IMAGENET_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "snow",
                    "brightness", "translate", "rotate", "tilt", "scale")
@@ -31,22 +35,6 @@ def sequence_folder(root: Path, perturbation: str, difficulty: int) -> Path:
     """Folder of a perturbation at a difficulty: ``_<d>`` suffix only for noise, d > 1."""
     noise_level = difficulty > 1 and is_noise_perturbation(perturbation)
     return root / (f"{perturbation}_{difficulty}" if noise_level else perturbation)
-
-
-def decode_video(path: Path) -> np.ndarray:
-    """Every frame of an mp4 as uint8 (T, H, W, 3) RGB; unreadable -> ``UserError``.
-
-    PyAV is imported here, on first use: only ImageNet-P needs a video decoder."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    except (av.error.FFmpegError, OSError, ValueError) as err:
-        raise UserError(f"unreadable video {path} ({err}); expected an mp4 of RGB frames") from None
-    if not frames:
-        raise UserError(f"video {path} has no frames; expected an mp4 of RGB frames")
-    return np.stack(frames)
 
 
 def decode_videos(paths: Sequence[Path]) -> torch.Tensor:
@@ -72,9 +60,20 @@ class ImageNetPSuite(Suite):
         if not self.root.is_dir():
             raise UserError(f"data root {self.root} does not exist; expected <root>/<perturbation>/<wnid>/<name>.mp4")
         self.limit = check_limit(limit)
-        self.perturbations = select_names(corruptions, IMAGENET_P_TEST, PERTURBATIONS, "perturbation")
-        self.difficulties = select_difficulties(severities, difficulty)
-        self._complete = self.perturbations == list(IMAGENET_P_TEST) and self.difficulties == [1]
+        self.written, self.clean = Written.open(data_root, self.name), None
+        if self.written is not None and self.written.cells is not None:
+            levels = None if severities is None and difficulty is None else select_difficulties(severities, difficulty)
+            self._cells = self.written.select(corruptions, levels, PERTURBATIONS, (1, 2, 3), "perturbation",
+                                              "difficulty")
+            self._complete = self.written.complete(self._cells, [(p, 1) for p in IMAGENET_P_TEST], limit)
+        else:
+            names = select_names(corruptions, IMAGENET_P_TEST, PERTURBATIONS, "perturbation")
+            levels = select_difficulties(severities, difficulty)
+            self._cells = [(p, d) for p in names for d in levels]
+            self._complete = names == list(IMAGENET_P_TEST) and levels == [1] and (
+                self.written is None or self.written.manifest.get("limit") is None)
+        self.perturbations = list(dict.fromkeys(p for p, _ in self._cells))
+        self.difficulties = sorted({d for _, d in self._cells})
         for p, d in self.cells():
             if not sequence_folder(self.root, p, d).is_dir():
                 raise UserError(f"missing folder {sequence_folder(self.root, p, d)}; expected the "
@@ -105,7 +104,7 @@ class ImageNetPSuite(Suite):
         return self._listings[folder]
 
     def cells(self) -> list[tuple[str, int]]:
-        return [(p, d) for p in self.perturbations for d in self.difficulties]
+        return list(self._cells)
 
     def cell_size(self, name: str, level: int) -> int:
         self._check_cell(name, level)
@@ -133,30 +132,39 @@ class ImageNetPSuite(Suite):
         self._check_cell(name, level)
         return self._fingerprint(sequence_folder(self.root, name, level))
 
-    def images_key(self) -> str:
+    def _released_key(self) -> str:
         """``released_key`` over every perturbation folder of the data root (selected or not)."""
+        cells = {}
+        for name in PERTURBATIONS:
+            for level in (1, 2, 3) if is_noise_perturbation(name) else (1,):
+                folder = sequence_folder(self.root, name, level)
+                if folder.is_dir():
+                    try:
+                        cells[f"{name}/{level}"] = self._fingerprint(folder)
+                    except UserError:
+                        continue  # not the videos of the other cells: none of this suite's
+        return released_key(cells)
+
+    def images_key(self) -> str:
+        """Images key (docs/internals.md): from the manifest of a written suite (stored as x264
+        videos, as the on-the-fly suite), else from the files."""
         if getattr(self, "_images_key", None) is None:
-            cells = {}
-            for name in PERTURBATIONS:
-                for level in (1, 2, 3) if is_noise_perturbation(name) else (1,):
-                    folder = sequence_folder(self.root, name, level)
-                    if folder.is_dir():
-                        try:
-                            cells[f"{name}/{level}"] = self._fingerprint(folder)
-                        except UserError:
-                            continue  # not the videos of the other cells: none of this suite's
-            self._images_key = released_key(cells)
+            count = min(self.limit or len(self.keys), len(self.keys))
+            self._images_key = written_images_key(self, count, stored="x264", released=self._released_key)
         return self._images_key
 
     def metadata(self) -> dict:
+        written = self.written
         return {
             "suite": self.name,
             "data_root": self.data_root,
             "preprocessing": "as stored (every mp4 frame decoded with PyAV, RGB, no resize)",
-            "subset": subset_metadata(self.limit, self.perturbations, self.difficulties, self._complete),
+            "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
+                                      self.perturbations, self.difficulties, self._complete),
             "num_classes": self.num_classes,
-            "provenance": provenance("released", None, files_size(
-                p for cell in self.cells() for p in self._paths(sequence_folder(self.root, *cell)))),
+            "provenance": provenance("written" if written else "released", written.manifest if written else None,
+                                     files_size(p for cell in self.cells()
+                                                for p in self._paths(sequence_folder(self.root, *cell)))),
             "images_key": self.images_key(),
         }
 
@@ -164,15 +172,20 @@ class ImageNetPSuite(Suite):
 @register_suite("imagenet-p", "ImageNet-P: <root>/<perturbation>[_<d>]/<wnid>/*.mp4 perturbation videos "
                 "(or generate=True from the ImageNet val folder)")
 def imagenet_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
-               clean_root=None, generate=False, seed=0, device="cpu") -> Suite:
+               clean_root=None, generate=False, seed=0, device="cpu", video_codec="x264") -> Suite:
     """ImageNet-P (10 test perturbations by default). ``severities``/``difficulty`` select
     difficulties (default 1); noise difficulties 2/3 read the ``_2``/``_3`` folders. With
-    ``generate=True`` the videos are made on ``device`` from the ImageNet val folder ``clean_root``."""
+    ``generate=True`` the videos are made on ``device`` from the ImageNet val folder ``clean_root``
+    and pass through the release's x264 encoding (``video_codec="none"``: scored as generated)."""
     if generate:
         from robustbench_dm.suites.imagenet_generated import open_generated  # imports this module
 
         return open_generated("imagenet-p", clean_root, limit=limit, corruptions=corruptions,
-                              severities=severities, difficulty=difficulty, seed=seed, device=device)
+                              severities=severities, difficulty=difficulty, seed=seed, device=device,
+                              video_codec=video_codec)
+    if video_codec != "x264":
+        raise UserError(f"video_codec {video_codec!r} applies to suites made on the fly (generate=True); "
+                        "released videos are read as stored")
     if clean_root is not None:
         raise UserError("clean_root is the source of a generated imagenet-p (generate=True); the released "
                         "suite reads its videos only")

@@ -10,17 +10,13 @@ optimize=True`` by PIL. A reader then decodes that JPEG. Here:
   ``CenterCrop(R)`` at resolution R (R = 224 is the release), optionally held in memory after the
   first cell so the 75 cells of a suite decode each clean image once, with the next slice decoded
   ahead while the current one is corrupted.
-- :class:`ReleasedSave` is the final save: :meth:`ReleasedSave.encode` gives the bytes
-  ``make-suite`` writes, :meth:`ReleasedSave.pipelined` the images a reader of those files gets
-  (decoded by PIL on the CPU, by nvJPEG on CUDA, as ``score`` reads files), with the encodes of
-  one chunk on CPU threads while the device corrupts the next. ``fast=True`` encodes with
-  torchvision's ``encode_jpeg`` on the images' device instead (nvJPEG on CUDA: other bytes;
-  recorded in the suite's provenance).
+- the final save of the release after the corruption is in ``released_jpeg.py`` (-C: JPEG q85)
+  and ``released_video.py`` (-P: x264 mp4); :func:`pipelined` keeps a few chunks of it in
+  flight, so CPU threads encode one chunk while the device corrupts the next.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from collections import deque
@@ -39,7 +35,6 @@ from robustbench_dm.suites.base import Batch
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 
 RELEASED_SIZE = 224
-RELEASED_SAVE = {"quality": 85, "optimize": True}  # make_imagenet_c.py / make_tinyimagenet_c.py
 JPEG_SUFFIXES = (".jpeg", ".jpg")
 
 
@@ -57,7 +52,8 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+def thread_pool(threads: int) -> ThreadPoolExecutor:
+    """A pool of ``threads`` threads for decoding and encoding."""
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="imagenet-pipeline")
 
 
@@ -70,7 +66,8 @@ def _open_rgb(path: Path) -> Image.Image:
                         "expected a JPEG or PNG file") from None
 
 
-def _chw(image: Image.Image) -> torch.Tensor:
+def to_chw(image: Image.Image) -> torch.Tensor:
+    """A PIL RGB image as a uint8 3 x H x W tensor."""
     return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())
 
 
@@ -84,7 +81,7 @@ def clean_image(path: Path, resolution: int = RELEASED_SIZE, resize: bool = True
     elif image.size != (resolution, resolution):
         raise UserError(f"{path} is {image.size[0]}x{image.size[1]} px; expected "
                         f"{resolution}x{resolution} clean images")
-    return _chw(image)
+    return to_chw(image)
 
 
 class CleanImages:
@@ -144,7 +141,7 @@ class CleanImages:
     @property
     def pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = _pool(self.threads)
+            self._executor = thread_pool(self.threads)
         return self._executor
 
     def _decode_one(self, path: Path) -> torch.Tensor:
@@ -224,99 +221,16 @@ class CleanImages:
         return self._cache[start:stop]
 
 
-def _encode_pil(hwc: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(hwc).save(buffer, "JPEG", **RELEASED_SAVE)
-    return buffer.getvalue()
-
-
-def _decode_pil(data: bytes) -> torch.Tensor:
-    with Image.open(io.BytesIO(data)) as file:
-        return _chw(file.convert("RGB"))
-
-
-def _decode_pil_of_encoded(hwc: np.ndarray) -> torch.Tensor:
-    return _decode_pil(_encode_pil(hwc))
-
-
-class ReleasedSave:
-    """The final JPEG q85 save of ImageNet-C and Tiny-ImageNet-C, and reading it back.
-
-    Exact (default): PIL ``quality=85, optimize=True`` on CPU threads, the bytes ``make-suite``
-    writes; read back by PIL on the CPU, by nvJPEG when the images are on CUDA (as ``score``
-    reads JPEG files there). ``fast=True``: torchvision ``encode_jpeg(quality=85)`` on the images'
-    device (nvJPEG on CUDA) and ``decode_jpeg`` on the same device.
-    """
-
-    def __init__(self, *, fast: bool = False, threads: int | None = None):
-        self.fast = bool(fast)
-        self.threads = threads or default_threads()
-        self._executor: ThreadPoolExecutor | None = None
-
-    def describe(self, device: torch.device) -> str:
-        """How the save is made and read back, in words (for the provenance)."""
-        if self.fast:
-            return f"JPEG quality 85 by torchvision encode_jpeg on {device.type}, decode_jpeg on {device.type}"
-        reader = "nvJPEG" if device.type == "cuda" else "PIL"
-        return f"JPEG quality 85, optimize=True by PIL (as the release); read back by {reader}"
-
-    @property
-    def pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = _pool(self.threads)
-        return self._executor
-
-    def _encode_device(self, images: torch.Tensor) -> list[torch.Tensor]:
-        from corruptions.codec import encode_jpeg
-
-        return encode_jpeg(list(images.contiguous()), quality=RELEASED_SAVE["quality"])
-
-    def encode(self, images: torch.Tensor) -> list[bytes]:
-        """The JPEG bytes of each uint8 3 x H x W image of ``images`` (what make-suite writes)."""
-        if self.fast:
-            return [bytes(e.cpu().numpy()) for e in self._encode_device(images)]
-        hwc = images.cpu().permute(0, 2, 3, 1).numpy()
-        return list(self.pool.map(_encode_pil, hwc))
-
-    def _decode(self, encoded: list, device: torch.device) -> torch.Tensor:
-        if device.type == "cuda":
-            from corruptions.codec import decode_jpeg
-
-            # decode_jpeg reads its input from the CPU (nvJPEG's encoder leaves it on the GPU)
-            data = [e.cpu() if isinstance(e, torch.Tensor) else torch.frombuffer(bytearray(e), dtype=torch.uint8)
-                    for e in encoded]
-            return torch.stack(decode_jpeg(data, rgb=True, device=device))
-        data = [bytes(e.numpy()) if isinstance(e, torch.Tensor) else e for e in encoded]
-        return torch.stack([_decode_pil(d) for d in data])
-
-    def submit(self, images: torch.Tensor) -> Callable[[], torch.Tensor]:
-        """Start the round trip of ``images``; the returned call gives the decoded batch on
-        ``images.device``. Exact mode: one PIL encode (and decode on the CPU) per image on the
-        thread pool, running while the caller goes on."""
-        device = images.device
-        if len(images) == 0:
-            return lambda: images
-        if self.fast:
-            encoded = self._encode_device(images)
-            return lambda: self._decode(encoded, device)
-        work = _encode_pil if device.type == "cuda" else _decode_pil_of_encoded
-        # the copy to the CPU waits for the device in a pool thread, not in the caller
-        started = self.pool.submit(lambda: [self.pool.submit(work, image)
-                                            for image in images.cpu().permute(0, 2, 3, 1).numpy()])
-
-        def done() -> torch.Tensor:
-            results = [f.result() for f in started.result()]
-            return self._decode(results, device) if device.type == "cuda" else torch.stack(results)
-        return done
-
-    def pipelined(self, batches: Iterable[Batch], depth: int) -> Iterator[Batch]:
-        """``batches`` with the round trip applied to the images, ``depth`` batches in flight."""
-        pending: deque = deque()
-        for images, labels, index in batches:
-            pending.append((self.submit(images), labels, index))
-            if len(pending) > depth:
-                done, labels_, index_ = pending.popleft()
-                yield done(), labels_, index_
-        while pending:
+def pipelined(batches: Iterable[Batch], submit: Callable[[torch.Tensor], Callable[[], torch.Tensor]],
+              depth: int) -> Iterator[Batch]:
+    """``batches`` with ``submit`` (which starts the work on the images and returns the call that
+    gives its result) applied to the images, ``depth`` batches in flight."""
+    pending: deque = deque()
+    for images, labels, index in batches:
+        pending.append((submit(images), labels, index))
+        if len(pending) > depth:
             done, labels_, index_ = pending.popleft()
             yield done(), labels_, index_
+    while pending:
+        done, labels_, index_ = pending.popleft()
+        yield done(), labels_, index_

@@ -4,12 +4,15 @@
   plus ``labels.npy`` (the n labels 5 times), as CIFAR-10-C.
 - ``folder`` -C: ``<out>/<corruption>/<severity>/<class>/<file>.JPEG`` saved with PIL
   ``quality=85, optimize=True`` (make_imagenet_c.py's final save), as ImageNet-C.
+- ``folder`` imagenet-p: ``<out>/<perturbation>[_<d>]/<class>/<file>.mp4``, H.264 by libx264 with
+  the release's settings (``released_video.py``), as ImageNet-P.
 - ``npy`` -P: ``<out>/<perturbation>[_<d>].npy`` uint8 (n, T, 32, 32, 3) (``_<d>`` for noise at
   difficulty d > 1), plus ``labels.npy`` (n,), as CIFAR-10-P.
 - ``h5`` -C and -P: the same arrays as datasets of one ``<out>/suite.h5`` (layout in ``h5.py``),
   one image (video) per chunk, gzip level 1.
 
-A ``folder`` suite loads back with ``get_suite("imagenet-c", out)`` (any image size, as stored);
+A ``folder`` suite loads back with ``get_suite("imagenet-c", out)`` (any image size, as stored)
+or ``get_suite("imagenet-p", out)``;
 npy and h5 suites with the suite's own name (``cifar10-c``, ``fmnist-c``, ``fmnist-p``, ...).
 
 The pixels come from the generated suite of ``generated.py`` with the same seed, so a written
@@ -29,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -46,7 +50,10 @@ from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.h5 import H5_FILE, TMP_SUFFIX
 from robustbench_dm.suites.imagenet_generated import GENERATED, check_resolution, suite_label, suite_name
-from robustbench_dm.suites.imagenet_pipeline import CleanImages, ReleasedSave
+from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST, sequence_folder
+from robustbench_dm.suites.imagenet_pipeline import CleanImages
+from robustbench_dm.suites.released_jpeg import ReleasedSave
+from robustbench_dm.suites.released_video import VideoSave
 from robustbench_dm.suites.written import MANIFEST, manifest_cells
 
 # suite -> (kind, preset, default format)
@@ -54,9 +61,10 @@ TARGETS = {
     "cifar10-c": ("c", "cifar", "npy"), "cifar100-c": ("c", "cifar", "npy"), "fmnist-c": ("c", "cifar", "npy"),
     "imagenet-c": ("c", "imagenet", "folder"), "tinyimagenet-c": ("c", "tinyimagenet", "folder"),
     "cifar10-p": ("p", "cifar", "npy"), "cifar100-p": ("p", "cifar", "npy"), "fmnist-p": ("p", "cifar", "npy"),
+    "imagenet-p": ("p", "imagenet", "folder"),
 }
+FORMATS = {"c": ("npy", "folder", "h5"), "p": ("npy", "h5"), "imagenet-p": ("folder",)}  # by kind or suite
 SOURCES = ("cifar10", "cifar100", "fashion-mnist", "imagenet", "tinyimagenet")
-FORMATS = {"c": ("npy", "folder", "h5"), "p": ("npy", "h5")}
 H5_ATTRS = ("suite", "seed", "generator_version", "preset", "source", "limit", "chunk_size")
 PRESET_SIZE = {"cifar": 32, "imagenet": 224, "tinyimagenet": 64}
 # Settings a manifest may lack when written by an older make-suite (then taken from this run).
@@ -183,16 +191,20 @@ def _write_h5(gen: GeneratedSuite, file: h5py.File, levels: list[int], name: str
 
 def _write_folder(gen: GeneratedSuite, final: Path, name: str, level: int, classes: list[str],
                   stems: list[str], batch_size: int, tick: Callable[[int], None]) -> None:
-    """One severity folder of the released JPEG q85 files (``ReleasedSave.encode``, the bytes the
-    on-the-fly suites read back) in class folders, written aside then renamed."""
+    """One severity (-C) or difficulty (-P) folder of the released files in class folders, written
+    aside then renamed: JPEG q85 images (``ReleasedSave.encode``) or x264 mp4 videos
+    (``VideoSave.encode``), the bytes the on-the-fly suites read back."""
     tmp = final.with_name(f".{final.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     for c in classes:
         (tmp / c).mkdir(parents=True)
-    save = ReleasedSave()
+    if gen.kind == "c":
+        encode, suffix = ReleasedSave().encode, ".JPEG"
+    else:
+        encode, suffix = partial(VideoSave().encode, perturbation=name), ".mp4"
     for images, labels, index in gen.iter_cell(name, level, batch_size):
-        for data, label, i in zip(save.encode(images), labels.tolist(), index.tolist()):
-            (tmp / classes[label] / f"{stems[i]}.JPEG").write_bytes(data)
+        for data, label, i in zip(encode(images), labels.tolist(), index.tolist()):
+            (tmp / classes[label] / f"{stems[i]}{suffix}").write_bytes(data)
         tick(len(labels))
     os.replace(tmp, final)
 
@@ -225,8 +237,9 @@ def make_suite(
         raise UserError(f"cannot make suite {suite!r}; expected one of: {', '.join(TARGETS)}")
     kind, preset, default_fmt = TARGETS[suite]
     fmt = fmt or default_fmt
-    if fmt not in FORMATS[kind]:
-        raise UserError(f"format {fmt!r} is not available for {suite}; expected one of: {', '.join(FORMATS[kind])}")
+    formats = FORMATS.get(suite, FORMATS[kind])  # ImageNet-P as mp4 videos only: no reader of its arrays
+    if fmt not in formats:
+        raise UserError(f"format {fmt!r} is not available for {suite}; expected one of: {', '.join(formats)}")
     limit = check_limit(limit)
     if kind == "c":
         names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
@@ -234,7 +247,8 @@ def make_suite(
         if fmt in ("npy", "h5") and levels != [1, 2, 3, 4, 5]:
             raise UserError(f"the {fmt} format stacks all 5 severities in one file; got severities {levels}")
     else:
-        names = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
+        names = select_names(corruptions, IMAGENET_P_TEST if suite == "imagenet-p" else CIFAR_P_TEST,
+                             PERTURBATIONS, "perturbation")
         levels = select_difficulties(severities, None)
     size = PRESET_SIZE[preset]
     if resolution is not None:
@@ -271,6 +285,8 @@ def make_suite(
         units = [(out / f"{c}.npy", c, levels) for c in names]
     elif kind == "c":
         units = [(out / c / str(s), c, [s]) for c in names for s in levels]
+    elif fmt == "folder":  # one folder per (perturbation, difficulty); non-noise difficulties share d=1
+        units = [(sequence_folder(out, p, d), p, [d]) for p in names for d in levels]
     else:  # one file per (perturbation, difficulty); non-noise difficulties share the d=1 file
         units = [(sequence_file(out, p, d), p, [d]) for p in names for d in levels]
     cells_of = {}  # unit path -> the cells it holds
