@@ -95,3 +95,15 @@ def test_video_codec_is_checked(tmp_path):
         get_suite("imagenet-p", tmp_path, video_codec="none")
     with pytest.raises(UserError, match="not available for imagenet-p"):
         make_suite("imagenet-p", "imagenet", clean, tmp_path / "out", fmt="npy")
+
+
+def test_cli_option_video_codec_none_is_recorded(tmp_path):
+    clean = write_photo_folder(tmp_path / "val", FIVE)
+    model = write_tiny_model(tmp_path / "tiny.pt", classes=5)
+    result = run_cli("score", model, "--suite", "imagenet-p", "--generate", "--clean-root", clean, "--out",
+                     tmp_path / "raw", "--corruptions", "rotate", "--limit", "1", "--option", "video_codec=none")
+    assert result.exit_code == 0, result.output
+    with h5py.File(tmp_path / "raw/results.h5", "r") as f:
+        meta = json.loads(f.attrs["metadata"])
+    assert meta["generator"]["options"] == {"video_codec": "none"}
+    assert meta["generator"]["final_save"].startswith("none")
