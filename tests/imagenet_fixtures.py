@@ -4,9 +4,11 @@ results file."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
+import numpy as np
 import torch
 from click.testing import CliRunner
 from PIL import Image
@@ -65,3 +67,20 @@ def cells_of(path: Path) -> dict:
         return {f"{name}/{level}": {key: f[f"cells/{name}/{level}/{key}"][()]
                                     for key in f[f"cells/{name}/{level}"]}
                 for name in f["cells"] for level in f[f"cells/{name}"]}
+
+
+def metadata_of(path: Path) -> dict:
+    """The suite metadata a ``results.h5`` records."""
+    with h5py.File(path, "r") as f:
+        return json.loads(f.attrs["metadata"])
+
+
+def assert_same_records(scored: Path, reference: Path) -> dict:
+    """Both ``results.h5`` hold the same cells with identical per-image arrays; returns the cells."""
+    cells, expected = cells_of(scored), cells_of(reference)
+    assert sorted(cells) == sorted(expected)
+    for cell, arrays in expected.items():
+        assert sorted(arrays) == sorted(cells[cell])
+        for key, value in arrays.items():
+            assert np.array_equal(value, cells[cell][key]), (cell, key)
+    return cells

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 import torch
 
@@ -16,7 +15,7 @@ from robustbench_dm.errors import UserError
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.make_suite import make_suite
 
-from imagenet_fixtures import cells_of, run_cli, write_photo_folder, write_tiny_model
+from imagenet_fixtures import assert_same_records, metadata_of, run_cli, write_photo_folder, write_tiny_model
 
 PICKED = ["--corruptions", "motion_blur,frost,pixelate", "--severities", "2", "--seed", "3"]
 
@@ -40,15 +39,11 @@ def test_cli_make_suite_at_a_resolution_scores_as_on_the_fly(clean, tmp_path):
     files = run_cli("score", model, "--suite", "imagenet-c", "--data-root", tmp_path / "written", "--clean-root",
                     clean, "--out", tmp_path / "files", "--batch-size", "4", *PICKED)
     assert files.exit_code == 0, files.output
-    on_the_fly, from_files = cells_of(tmp_path / "fly/results.h5"), cells_of(tmp_path / "files/results.h5")
-    assert sorted(on_the_fly) == sorted(from_files) == ["clean/0", "frost/2", "motion_blur/2", "pixelate/2"]
-    for cell, arrays in from_files.items():
-        assert sorted(arrays) == sorted(on_the_fly[cell])
-        for key, value in arrays.items():
-            assert np.array_equal(value, on_the_fly[cell][key]), (cell, key)
+    cells = assert_same_records(tmp_path / "fly/results.h5", tmp_path / "files/results.h5")
+    assert sorted(cells) == ["clean/0", "frost/2", "motion_blur/2", "pixelate/2"]
     with h5py.File(tmp_path / "fly/results.h5", "r") as f, h5py.File(tmp_path / "files/results.h5", "r") as g:
         assert f.attrs["suite"] == g.attrs["suite"] == "imagenet-c-256px"
-        fly_meta, files_meta = json.loads(f.attrs["metadata"]), json.loads(g.attrs["metadata"])
+    fly_meta, files_meta = metadata_of(tmp_path / "fly/results.h5"), metadata_of(tmp_path / "files/results.h5")
     assert fly_meta["images_key"] == files_meta["images_key"]
     assert files_meta["label"] == fly_meta["label"] == "ImageNet-C at 256 px (generated)"
     assert files_meta["clean_preprocessing"] == "Resize(293) + CenterCrop(256)"

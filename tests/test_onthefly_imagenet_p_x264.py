@@ -4,9 +4,7 @@ generated frames but not equal to them; ``video_codec="none"`` scores the genera
 
 from __future__ import annotations
 
-import json
 
-import h5py
 import numpy as np
 import pytest
 import torch
@@ -16,7 +14,7 @@ from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.make_suite import make_suite
 from robustbench_dm.suites.released_video import decode_video, encode_video, x264_settings
 
-from imagenet_fixtures import cells_of, run_cli, write_photo_folder, write_tiny_model
+from imagenet_fixtures import assert_same_records, metadata_of, run_cli, write_photo_folder, write_tiny_model
 
 # ImageNet-P needs at least 5 classes (top-5 distance): one photograph per class
 FIVE = {"n01440764": ("astronaut",), "n01443537": ("coffee",), "n01484850": ("chelsea",),
@@ -61,14 +59,9 @@ def test_imagenet_p_on_the_fly_scores_the_videos_make_suite_writes(tmp_path):
     files = run_cli("score", model, "--suite", "imagenet-p", "--data-root", tmp_path / "written", "--out",
                     tmp_path / "files", "--batch-size", "2", "--corruptions", "gaussian_noise,rotate")
     assert files.exit_code == 0, files.output
-    on_the_fly, from_files = cells_of(tmp_path / "fly/results.h5"), cells_of(tmp_path / "files/results.h5")
-    assert sorted(on_the_fly) == sorted(from_files) == ["gaussian_noise/1", "rotate/1"]
-    for cell, arrays in from_files.items():
-        assert sorted(arrays) == sorted(on_the_fly[cell])
-        for key, value in arrays.items():
-            assert np.array_equal(value, on_the_fly[cell][key]), (cell, key)
-    with h5py.File(tmp_path / "fly/results.h5", "r") as f, h5py.File(tmp_path / "files/results.h5", "r") as g:
-        fly_meta, files_meta = json.loads(f.attrs["metadata"]), json.loads(g.attrs["metadata"])
+    cells = assert_same_records(tmp_path / "fly/results.h5", tmp_path / "files/results.h5")
+    assert sorted(cells) == ["gaussian_noise/1", "rotate/1"]
+    fly_meta, files_meta = metadata_of(tmp_path / "fly/results.h5"), metadata_of(tmp_path / "files/results.h5")
     assert fly_meta["images_key"] == files_meta["images_key"]
     assert fly_meta["generator"]["options"] == {} and "libx264" in fly_meta["generator"]["final_save"]
     assert files_meta["provenance"]["source"] == "written"
@@ -103,7 +96,6 @@ def test_cli_option_video_codec_none_is_recorded(tmp_path):
     result = run_cli("score", model, "--suite", "imagenet-p", "--generate", "--clean-root", clean, "--out",
                      tmp_path / "raw", "--corruptions", "rotate", "--limit", "1", "--option", "video_codec=none")
     assert result.exit_code == 0, result.output
-    with h5py.File(tmp_path / "raw/results.h5", "r") as f:
-        meta = json.loads(f.attrs["metadata"])
+    meta = metadata_of(tmp_path / "raw/results.h5")
     assert meta["generator"]["options"] == {"video_codec": "none"}
     assert meta["generator"]["final_save"].startswith("none")

@@ -52,9 +52,19 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def thread_pool(threads: int) -> ThreadPoolExecutor:
-    """A pool of ``threads`` threads for decoding and encoding."""
-    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="imagenet-pipeline")
+class Threaded:
+    """Base of the classes that decode or encode on ``threads`` CPU threads (None: every core this
+    process may use); ``pool`` is their thread pool, started on first use."""
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or default_threads()
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="imagenet-pipeline")
+        return self._executor
 
 
 def _open_rgb(path: Path) -> Image.Image:
@@ -84,7 +94,7 @@ def clean_image(path: Path, resolution: int = RELEASED_SIZE, resize: bool = True
     return to_chw(image)
 
 
-class CleanImages:
+class CleanImages(Threaded):
     """The clean images of an ImageNet-style ``<root>/<wnid>/<file>`` folder at ``resolution``.
 
     Slicing (``clean[a:b]``) gives uint8 N x 3 x R x R in (stem, wnid) order, like
@@ -112,8 +122,7 @@ class CleanImages:
         self.device = resolve_device(device)
         if decoder == "nvjpeg" and self.device.type != "cuda":
             raise UserError(f"decoder 'nvjpeg' needs a CUDA device; got {self.device}")
-        self.threads = threads or default_threads()
-        self._executor: ThreadPoolExecutor | None = None
+        super().__init__(threads)
         self._cache: torch.Tensor | None = None
         self._cache_device: torch.device | None = None
         self._filled = torch.zeros(len(self.paths), dtype=torch.bool) if cache else None
@@ -137,12 +146,6 @@ class CleanImages:
         if self._filled is None:
             self._filled = torch.zeros(len(self.paths), dtype=torch.bool)
         self._cache_device = torch.device(device) if device is not None else None
-
-    @property
-    def pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = thread_pool(self.threads)
-        return self._executor
 
     def _decode_one(self, path: Path) -> torch.Tensor:
         return clean_image(path, self.resolution, self.resize)

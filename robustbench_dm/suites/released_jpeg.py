@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 from PIL import Image
 
-from robustbench_dm.suites.imagenet_pipeline import default_threads, thread_pool, to_chw
+from robustbench_dm.suites.imagenet_pipeline import Threaded, to_chw
 
 RELEASED_SAVE = {"quality": 85, "optimize": True}  # make_imagenet_c.py / make_tinyimagenet_c.py
 
@@ -38,7 +37,7 @@ def _decode_pil_of_encoded(hwc: np.ndarray) -> torch.Tensor:
     return _decode_pil(_encode_pil(hwc))
 
 
-class ReleasedSave:
+class ReleasedSave(Threaded):
     """The final JPEG q85 save of ImageNet-C and Tiny-ImageNet-C, and reading it back.
 
     Exact (default): PIL ``quality=85, optimize=True`` on CPU threads, the bytes ``make-suite``
@@ -49,8 +48,7 @@ class ReleasedSave:
 
     def __init__(self, *, fast: bool = False, threads: int | None = None):
         self.fast = bool(fast)
-        self.threads = threads or default_threads()
-        self._executor: ThreadPoolExecutor | None = None
+        super().__init__(threads)
 
     def describe(self, device: torch.device) -> str:
         """How the save is made and read back, in words (for the provenance)."""
@@ -58,12 +56,6 @@ class ReleasedSave:
             return f"JPEG quality 85 by torchvision encode_jpeg on {device.type}, decode_jpeg on {device.type}"
         reader = "nvJPEG" if device.type == "cuda" else "PIL"
         return f"JPEG quality 85, optimize=True by PIL (as the release); read back by {reader}"
-
-    @property
-    def pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = thread_pool(self.threads)
-        return self._executor
 
     def _encode_device(self, images: torch.Tensor) -> list[torch.Tensor]:
         from corruptions.codec import encode_jpeg

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ import torch
 
 from robustbench_dm.errors import UserError
 from robustbench_dm.metrics import is_noise_perturbation
-from robustbench_dm.suites.imagenet_pipeline import default_threads, thread_pool
+from robustbench_dm.suites.imagenet_pipeline import Threaded
 
 PIX_FMT = "yuv444p"  # ffmpeg's choice for RGB (PNG) input when no -pix_fmt is given
 FRAME_RATE = 1  # -r 1 -framerate 1
@@ -89,13 +88,12 @@ def _round_trip(frames: np.ndarray, perturbation: str) -> torch.Tensor:
     return torch.from_numpy(decode_video(encode_video(frames, perturbation))).permute(0, 3, 1, 2).contiguous()
 
 
-class VideoSave:
+class VideoSave(Threaded):
     """The release's x264 encoding of generated ImageNet-P videos, and reading it back: one video
     per task on ``threads`` CPU threads (PyAV releases the GIL while x264 encodes)."""
 
     def __init__(self, *, threads: int | None = None):
-        self.threads = threads or default_threads()
-        self._executor: ThreadPoolExecutor | None = None
+        super().__init__(threads)
 
     @staticmethod
     def describe(device: torch.device) -> str:
@@ -106,12 +104,6 @@ class VideoSave:
                 f"otherwise; {PIX_FMT}, {FRAME_RATE} fps), x264's C code in one thread for determinism "
                 f"(PyAV {av.__version__}); "
                 f"read back by PyAV on the CPU, then on {device.type}")
-
-    @property
-    def pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = thread_pool(self.threads)
-        return self._executor
 
     def encode(self, videos: torch.Tensor, perturbation: str) -> list[bytes]:
         """The mp4 bytes of each uint8 T x 3 x H x W video of ``videos`` (what make-suite writes)."""
