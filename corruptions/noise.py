@@ -59,6 +59,15 @@ def resolve_generator(generator: torch.Generator | None, device: torch.device) -
     return fresh
 
 
+def normal_layers(images: torch.Tensor, loc: float, scale: float, generator: torch.Generator | None,
+                  dtype: torch.dtype) -> torch.Tensor:
+    """One ``N(loc, scale)`` layer per image, ``(n, h, w)`` in ``dtype`` on the images' device: the
+    random liquid of spatter and the snow layer."""
+    n, _, h, w = images.shape
+    generator = resolve_generator(generator, images.device)
+    return torch.randn(n, h, w, generator=generator, device=images.device, dtype=dtype).mul_(scale).add_(loc)
+
+
 def _to_uint8_255(x: torch.Tensor) -> torch.Tensor:
     """``np.uint8(np.clip(x, 0, 255))`` for a float tensor on the 0..255 scale (in place)."""
     return x.clamp_(0.0, 255.0).to(torch.uint8)

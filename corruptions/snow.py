@@ -15,7 +15,7 @@ import torch
 
 from corruptions.color import as_rgb, from_rgb, to_uint8
 from corruptions.motion import motion_blur_batch, random_angles
-from corruptions.noise import resolve_generator
+from corruptions.noise import normal_layers, resolve_generator
 from corruptions.presets import scale_count, scale_length
 from corruptions.registry import register_corruption
 from corruptions.zoom import clipped_zoom
@@ -69,8 +69,6 @@ def snow(images: torch.Tensor, severity: int, preset: str,
     """Falling snow: random noise layer and a random blur angle per image (random)."""
     loc, scale = SNOW[preset][severity - 1][:2]
     generator = resolve_generator(generator, images.device)
-    n, _, h, w = images.shape
-    noise = torch.randn(n, h, w, generator=generator, device=images.device,
-                        dtype=torch.float64) * scale + loc
-    angles = random_angles(n, -135.0, -45.0, generator, images.device)
+    noise = normal_layers(images, loc, scale, generator, torch.float64)
+    angles = random_angles(images.shape[0], -135.0, -45.0, generator, images.device)
     return snow_apply(images, severity, preset, noise, angles)

@@ -27,7 +27,7 @@ from corruptions._chamfer import chamfer_distance
 from corruptions.chunks import items_per_chunk
 from corruptions.color import as_rgb, from_rgb
 from corruptions.gaussian import gaussian_filter
-from corruptions.noise import resolve_generator
+from corruptions.noise import normal_layers
 from corruptions.presets import scale_length
 from corruptions.registry import register_corruption
 
@@ -159,8 +159,5 @@ def spatter(images: torch.Tensor, severity: int, preset: str,
             generator: torch.Generator | None = None) -> torch.Tensor:
     """Water or mud spatter from a random liquid layer (random)."""
     loc, scale = SPATTER[preset][severity - 1][:2]
-    generator = resolve_generator(generator, images.device)
-    n, _, h, w = images.shape
-    layer = torch.randn(n, h, w, generator=generator, device=images.device,
-                        dtype=torch.float32).mul_(scale).add_(loc)
+    layer = normal_layers(images, loc, scale, generator, torch.float32)
     return spatter_apply(images, severity, preset, layer)
