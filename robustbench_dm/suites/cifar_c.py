@@ -17,16 +17,15 @@ import torch
 
 from corruptions import CORRUPTIONS, EXTRA
 from robustbench_dm.errors import UserError
-from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names, subset_metadata
-from robustbench_dm.suites.provenance import (clean_fingerprint, files_size, provenance,
-                                              released_key, rows_fingerprint)
+from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names
+from robustbench_dm.suites.provenance import (clean_fingerprint, files_size, released_key, rows_fingerprint)
 from robustbench_dm.suites.clean import load_clean
 from robustbench_dm.suites.clean_cifar import load_cifar
 from robustbench_dm.suites.generated import GeneratedSuite
 from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.registry import register_suite
-from robustbench_dm.suites.written import Written, written_images_key
+from robustbench_dm.suites.written import Written, stored_provenance, stored_subset, written_images_key
 
 SEVERITIES = (1, 2, 3, 4, 5)
 PREPROCESSING = "as stored (32x32, no resize)"
@@ -175,17 +174,14 @@ class CifarCSuite(Suite):
         return self._images_key
 
     def metadata(self) -> dict:
-        written = self.written
         return {
             "suite": self.name,
             "data_root": self.data_root,
             "clean_root": self.clean_root_given,
             "preprocessing": PREPROCESSING,
-            "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
-                                      self.corruptions, self.severities, self._complete),
+            "subset": stored_subset(self, self.corruptions, self.severities),
             "images_per_severity": self.n,
-            "provenance": provenance("written" if written else "released",
-                                     written.manifest if written else None, files_size(self._files())),
+            "provenance": stored_provenance(self, files_size(self._files())),
             "images_key": self.images_key(),
         }
 

@@ -20,13 +20,13 @@ import torch
 from corruptions import PERTURBATIONS
 from robustbench_dm.errors import UserError
 from robustbench_dm.metrics import is_noise_perturbation
-from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
+from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names
 from robustbench_dm.suites.clean import load_clean
 from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
-from robustbench_dm.suites.provenance import files_size, manifest_key, provenance, released_key, rows_fingerprint
+from robustbench_dm.suites.provenance import files_size, manifest_key, released_key, rows_fingerprint
 from robustbench_dm.suites.registry import register_suite
-from robustbench_dm.suites.written import Written
+from robustbench_dm.suites.written import Written, stored_provenance, stored_subset
 
 # HR ImageNet-P/cifar-p-eval.py: spatter (not snow) is in the CIFAR-P test list.
 CIFAR_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spatter",
@@ -162,17 +162,14 @@ class CifarPSuite(Suite):
         return self._images_key
 
     def metadata(self) -> dict:
-        written = self.written
         return {
             "suite": self.name,
             "data_root": self.data_root,
             "preprocessing": "as stored (32x32 frames, no resize)",
-            "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
-                                      self.perturbations, self.difficulties, self._complete),
+            "subset": stored_subset(self, self.perturbations, self.difficulties),
             "labels": self.label_source,
             "frames": {f"{p}/{d}": int(a.shape[1]) for (p, d), a in self.arrays.items()},
-            "provenance": provenance("written" if written else "released",
-                                     written.manifest if written else None, files_size(self._files())),
+            "provenance": stored_provenance(self, files_size(self._files())),
             "images_key": self.images_key(),
         }
 

@@ -17,16 +17,16 @@ import torch
 
 from corruptions import CORRUPTIONS, EXTRA
 from robustbench_dm.errors import UserError
-from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names, subset_metadata
+from robustbench_dm.suites.base import Batch, Suite, check_limit, select_levels, select_names
 from robustbench_dm.suites.clean_imagenet import PREPROCESSING as CLEAN_PREPROCESSING
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.folders import (IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch,
                                           decode_on_device, list_files)
 from robustbench_dm.suites.imagenet_pipeline import clean_image, resize_size
 from robustbench_dm.suites.provenance import (clean_fingerprint, files_fingerprint, files_size,
-                                              provenance, released_key)
+                                              released_key)
 from robustbench_dm.suites.registry import register_suite
-from robustbench_dm.suites.written import Written, written_images_key
+from robustbench_dm.suites.written import Written, stored_provenance, stored_subset, written_images_key
 
 SEVERITIES = (1, 2, 3, 4, 5)
 CORRUPTIONS_3DCC = ("near_focus", "far_focus", "fog_3d", "flash", "color_quant", "low_light",
@@ -216,7 +216,6 @@ class ImageFolderCSuite(Suite):
         return self._images_key
 
     def metadata(self) -> dict:
-        written = self.written
         clean_preprocessing = CLEAN_PREPROCESSING if self.resolution is None else \
             f"Resize({resize_size(self.resolution)}) + CenterCrop({self.resolution})"
         return {
@@ -226,11 +225,9 @@ class ImageFolderCSuite(Suite):
             "clean_root": self.clean_root_given,
             "preprocessing": PREPROCESSING[self.preprocessing],
             "clean_preprocessing": clean_preprocessing if self.clean_root else None,
-            "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
-                                      self.corruptions, self.severities, self._complete),
+            "subset": stored_subset(self, self.corruptions, self.severities),
             "num_classes": self.num_classes,
-            "provenance": provenance("written" if written else "released", written.manifest if written else None,
-                                     files_size(p for cell in self._cells for p in self._paths(*cell)[1])),
+            "provenance": stored_provenance(self, files_size(p for cell in self._cells for p in self._paths(*cell)[1])),
             "images_key": self.images_key(),
         }
 

@@ -19,13 +19,13 @@ import torch
 from corruptions import PERTURBATIONS
 from robustbench_dm.errors import UserError
 from robustbench_dm.metrics import is_noise_perturbation
-from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names, subset_metadata
+from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names
 from robustbench_dm.metrics.ranking import TOP
 from robustbench_dm.suites.folders import class_folders, list_files
-from robustbench_dm.suites.provenance import files_fingerprint, files_size, provenance, released_key
+from robustbench_dm.suites.provenance import files_fingerprint, files_size, released_key
 from robustbench_dm.suites.registry import register_suite
 from robustbench_dm.suites.released_video import decode_video
-from robustbench_dm.suites.written import Written, written_images_key
+from robustbench_dm.suites.written import Written, stored_provenance, stored_subset, written_images_key
 
 IMAGENET_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "snow",
                    "brightness", "translate", "rotate", "tilt", "scale")
@@ -154,16 +154,13 @@ class ImageNetPSuite(Suite):
         return self._images_key
 
     def metadata(self) -> dict:
-        written = self.written
         return {
             "suite": self.name,
             "data_root": self.data_root,
             "preprocessing": "as stored (every mp4 frame decoded with PyAV, RGB, no resize)",
-            "subset": subset_metadata(written.limit(self.limit) if written else self.limit,
-                                      self.perturbations, self.difficulties, self._complete),
+            "subset": stored_subset(self, self.perturbations, self.difficulties),
             "num_classes": self.num_classes,
-            "provenance": provenance("written" if written else "released", written.manifest if written else None,
-                                     files_size(p for cell in self.cells()
+            "provenance": stored_provenance(self, files_size(p for cell in self.cells()
                                                 for p in self._paths(sequence_folder(self.root, *cell)))),
             "images_key": self.images_key(),
         }

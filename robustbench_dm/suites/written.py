@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from robustbench_dm.errors import UserError
-from robustbench_dm.suites.base import parse_names, select_levels
-from robustbench_dm.suites.provenance import manifest_key
+from robustbench_dm.suites.base import parse_names, select_levels, subset_metadata
+from robustbench_dm.suites.provenance import manifest_key, provenance
 
 MANIFEST = "suite.json"
 
@@ -123,3 +123,17 @@ def written_images_key(suite, count: int, *, stored: str, read: str = "none",
         if key is not None:
             return key
     return released()
+
+
+def stored_subset(suite, names: Sequence[str], levels: Sequence[int]) -> dict:
+    """The ``subset`` entry of a suite read from files: the limit is a make-suite folder's own
+    limit narrowed by the scoring ``limit`` (released files: the scoring limit alone)."""
+    written = suite.written
+    return subset_metadata(written.limit(suite.limit) if written else suite.limit, names, levels, suite._complete)
+
+
+def stored_provenance(suite, data: dict) -> dict:
+    """The ``provenance`` entry of a suite read from files: written (with its manifest) or released;
+    ``data`` is :func:`files_size` of the files read."""
+    written = suite.written
+    return provenance("written" if written else "released", written.manifest if written else None, data)
