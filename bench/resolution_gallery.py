@@ -21,7 +21,7 @@ from torchvision.transforms.v2 import functional as F
 
 import corruptions
 from corruptions.presets import scaled_preset
-from robustbench_dm.suites.imagenet_pipeline import resize_size
+from robustbench_dm.suites.crop import resize_size
 
 SIZES = (224, 384)
 

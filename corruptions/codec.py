@@ -4,12 +4,13 @@ Where this torchvision has ``torchvision.io.encode_jpeg`` / ``decode_jpeg`` (lib
 CPU, nvJPEG on CUDA), they are used: batched, and the only GPU codec. torchvision 0.29
 deprecates them in favour of TorchCodec and a later release removes them; there the CPU paths
 fall back to Pillow, which wraps the same libjpeg-turbo (the same bytes and pixels: tested), and
-:data:`HAS_DEVICE_JPEG` is false so callers take the CPU path on every device. The deprecation
+:func:`has_device_jpeg` is false so callers take the CPU path on every device. The deprecation
 warning is left as torchvision raises it (Python shows it where a user asks for deprecations).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 
@@ -17,21 +18,31 @@ import numpy as np
 import torch
 from PIL import Image
 
-try:  # torchvision <= 0.29 (deprecated from 0.29); absent where a later torchvision removed it
-    from torchvision.io import ImageReadMode, decode_jpeg as _tv_decode, encode_jpeg as _tv_encode
-except ImportError:  # pragma: no cover - depends on the installed torchvision
-    ImageReadMode = _tv_decode = _tv_encode = None
 
-#: whether JPEG can be encoded and decoded on a CUDA device (nvJPEG through torchvision)
-HAS_DEVICE_JPEG = _tv_decode is not None
+@functools.cache
+def torchvision_jpeg() -> tuple | None:
+    """``(ImageReadMode, decode_jpeg, encode_jpeg)`` of ``torchvision.io``, or None where this
+    torchvision no longer has them. Imported on first use: importing torchvision costs every
+    process about a second of CPU, which a command that never codes JPEG need not pay."""
+    try:  # torchvision <= 0.29 (deprecated from 0.29); absent where a later torchvision removed it
+        from torchvision.io import ImageReadMode, decode_jpeg, encode_jpeg
+    except ImportError:  # pragma: no cover - depends on the installed torchvision
+        return None
+    return ImageReadMode, decode_jpeg, encode_jpeg
+
+
+def has_device_jpeg() -> bool:
+    """Whether JPEG can be encoded and decoded on a CUDA device (nvJPEG through torchvision)."""
+    return torchvision_jpeg() is not None
 
 
 def encode_jpeg(images: list[torch.Tensor], quality: int) -> list[torch.Tensor]:
     """Baseline JPEG bytes (uint8 1-D tensors) of uint8 C x H x W images (C = 1 or 3), 4:2:0,
     as Pillow's ``save(..., "JPEG", quality=quality)`` writes them. CPU images are encoded by
     libjpeg-turbo; images on a CUDA device by nvJPEG (other bytes) where available."""
-    if _tv_encode is not None:
-        return _tv_encode(images, quality=quality)
+    tv = torchvision_jpeg()
+    if tv is not None:
+        return tv[2](images, quality=quality)
     return [pillow_jpeg(image.cpu().numpy(), quality) for image in images]
 
 
@@ -47,11 +58,12 @@ def pillow_jpeg(planes: np.ndarray, quality: int) -> torch.Tensor:
 def decode_jpeg(data: list[torch.Tensor], *, rgb: bool = False,
                 device: torch.device | str = "cpu") -> list[torch.Tensor]:
     """Decode JPEG bytes (uint8 1-D CPU tensors) to uint8 C x H x W images on ``device`` (C as
-    stored, or 3 with ``rgb``). CUDA decodes with nvJPEG and needs :data:`HAS_DEVICE_JPEG`."""
+    stored, or 3 with ``rgb``). CUDA decodes with nvJPEG and needs :func:`has_device_jpeg`."""
     device = torch.device(device)
-    if _tv_decode is not None:
-        mode = ImageReadMode.RGB if rgb else ImageReadMode.UNCHANGED
-        return _tv_decode(data, mode=mode, device=device)
+    tv = torchvision_jpeg()
+    if tv is not None:
+        read_mode, decode, _ = tv
+        return decode(data, mode=read_mode.RGB if rgb else read_mode.UNCHANGED, device=device)
     if device.type != "cpu":
         raise RuntimeError("this torchvision has no JPEG codec for devices; decode on the CPU")
     return [_pillow_decode(bytes(d.numpy()), rgb) for d in data]

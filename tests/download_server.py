@@ -96,8 +96,9 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             return
-        self.wfile.write(body)
+        # counted before writing: once the client holds the last byte it may ask /_stats at once
         self._count(len(body))
+        self.wfile.write(body)
 
     def _status(self, code: int) -> None:
         self.send_response(code)

@@ -22,10 +22,7 @@ def _images(size: int, n: int = 4, channels: int = 3) -> list[torch.Tensor]:
 
 @pytest.fixture
 def without_torchvision_jpeg(monkeypatch):
-    monkeypatch.setattr(codec, "_tv_encode", None)
-    monkeypatch.setattr(codec, "_tv_decode", None)
-    monkeypatch.setattr(codec, "HAS_DEVICE_JPEG", False)
-    monkeypatch.setattr(cell_reader, "HAS_DEVICE_JPEG", False)
+    monkeypatch.setattr(codec, "torchvision_jpeg", lambda: None)
 
 
 @pytest.mark.parametrize("size, channels", [(32, 3), (64, 1), (224, 3)])
@@ -34,8 +31,7 @@ def test_pillow_fallback_gives_torchvisions_bytes_and_pixels(size, channels, mon
     encoded = codec.encode_jpeg(images, quality=58)
     decoded = codec.decode_jpeg(encoded)
     rgb = codec.decode_jpeg(encoded, rgb=True)
-    monkeypatch.setattr(codec, "_tv_encode", None)
-    monkeypatch.setattr(codec, "_tv_decode", None)
+    monkeypatch.setattr(codec, "torchvision_jpeg", lambda: None)
     fallback = codec.encode_jpeg(images, quality=58)
     assert all(torch.equal(a, b) for a, b in zip(encoded, fallback))
     assert all(torch.equal(a, b) for a, b in zip(decoded, codec.decode_jpeg(fallback)))

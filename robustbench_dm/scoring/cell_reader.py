@@ -12,7 +12,7 @@ from typing import Iterator
 
 import torch
 
-from corruptions.codec import HAS_DEVICE_JPEG
+from corruptions.codec import has_device_jpeg
 from robustbench_dm.suites.base import Batch
 
 
@@ -20,7 +20,7 @@ def can_gpu_decode(suite) -> bool:
     """Whether the corrupted cells of ``suite`` are JPEGs fed as stored (and this torchvision
     can decode them on a device)."""
     jpeg_as_stored = getattr(suite, "jpeg_as_stored", None)
-    if not HAS_DEVICE_JPEG or jpeg_as_stored is None:
+    if not has_device_jpeg() or jpeg_as_stored is None:
         return False
     cells = [c for c in suite.cells() if c[0] != "clean"]
     return bool(cells) and jpeg_as_stored(*cells[0])

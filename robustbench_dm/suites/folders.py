@@ -13,9 +13,9 @@ from typing import Sequence
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from torchvision.transforms.v2 import functional as F
 
 from robustbench_dm.errors import UserError
+from robustbench_dm.suites.crop import resize_center_crop
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
 
@@ -67,7 +67,7 @@ def decode(path: Path, preprocessing: str) -> torch.Tensor:
         raise UserError(f"unreadable image {path} ({str(err).splitlines()[0]}); "
                         "expected a JPEG or PNG file") from None
     if preprocessing == "augmix":
-        image = F.center_crop(F.resize(image, [256]), [224, 224])
+        image = resize_center_crop(image)
     return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())
 
 

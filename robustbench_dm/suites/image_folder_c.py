@@ -22,7 +22,8 @@ from robustbench_dm.suites.clean_imagenet import PREPROCESSING as CLEAN_PREPROCE
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.folders import (IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch,
                                           decode_on_device, list_files)
-from robustbench_dm.suites.imagenet_pipeline import clean_image, resize_size
+from robustbench_dm.suites.crop import resize_size
+from robustbench_dm.suites.imagenet_pipeline import clean_image
 from robustbench_dm.suites.provenance import (clean_fingerprint, files_fingerprint, files_size,
                                               released_key)
 from robustbench_dm.suites.registry import register_suite

@@ -36,7 +36,8 @@ from robustbench_dm.suites.base import (
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.image_folder_c import SEVERITIES
 from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST
-from robustbench_dm.suites.imagenet_pipeline import RELEASED_SIZE, CleanImages, pipelined
+from robustbench_dm.suites.crop import RELEASED_SIZE
+from robustbench_dm.suites.imagenet_pipeline import CleanImages, pipelined
 from robustbench_dm.suites.released_jpeg import ReleasedSave
 from robustbench_dm.suites.released_video import CODECS, VideoSave
 from robustbench_dm.suites.provenance import generated_key, options_key

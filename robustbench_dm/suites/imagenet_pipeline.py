@@ -27,21 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from torchvision.transforms.v2 import functional as F
 
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
+from robustbench_dm.suites.crop import RELEASED_SIZE, resize_center_crop, resize_size
 
-RELEASED_SIZE = 224
 JPEG_SUFFIXES = (".jpeg", ".jpg")
-
-
-def resize_size(resolution: int) -> int:
-    """The short side the clean image is resized to before ``CenterCrop(resolution)``:
-    ``round(resolution * 256 / 224)`` (256 at the released 224 px)."""
-    return round(resolution * 256 / RELEASED_SIZE)
 
 
 def default_threads() -> int:
@@ -87,7 +80,7 @@ def clean_image(path: Path, resolution: int = RELEASED_SIZE, resize: bool = True
     be R x R (Tiny-ImageNet)."""
     image = _open_rgb(path)
     if resize:
-        image = F.center_crop(F.resize(image, [resize_size(resolution)]), [resolution, resolution])
+        image = resize_center_crop(image, resolution)
     elif image.size != (resolution, resolution):
         raise UserError(f"{path} is {image.size[0]}x{image.size[1]} px; expected "
                         f"{resolution}x{resolution} clean images")
@@ -156,8 +149,7 @@ class CleanImages(Threaded):
         images = decode_jpeg([read_bytes(p) for p in paths], rgb=True, device=self.device)
         size = [self.resolution, self.resolution]
         if self.resize:
-            images = [F.center_crop(F.resize(i, [resize_size(self.resolution)], antialias=True), size)
-                      for i in images]
+            images = [resize_center_crop(i, self.resolution) for i in images]
         for path, image in zip(paths, images):
             if tuple(image.shape[-2:]) != tuple(size):
                 raise UserError(f"{path} is {image.shape[-1]}x{image.shape[-2]} px; expected "
