@@ -42,8 +42,8 @@ from cli.listing import ARCHS, CELL_NAMES, SUITES
 @click.option("--generate", is_flag=True,
               help="Make the corrupted images on the fly from --clean-root with the toolkit's "
                    "corruption library instead of reading the released files (cifar10-c, "
-                   "cifar100-c, imagenet-c, tinyimagenet-c, imagenet-p; the images make-suite "
-                   "writes); generated on --device. imagenet-3dcc is released-files only.")
+                   "cifar100-c, cifar10-p, cifar100-p, imagenet-c, tinyimagenet-c, imagenet-p; the "
+                   "images make-suite writes); generated on --device. imagenet-3dcc is released-files only.")
 @click.option("--resolution", type=int, default=None,
               help="With --generate, imagenet-c at R px: Resize(R*256/224) + CenterCrop(R), "
                    "spatial corruption parameters scaled by R/224 (docs/resolution.md); "

@@ -280,4 +280,4 @@ def test_generate_flag_scores_the_suite_make_suite_writes(data, tmp_path):
                 assert np.array_equal(fly[f"cells/{name}/{severity}/topk"][()],
                                       files[f"cells/{name}/{severity}/topk"][()]), (name, severity)
     refused = run(data["model"], "--suite", "cifar10-c", "--generate", "--out", tmp_path / "x")
-    assert refused.exit_code == 2 and "clean_root" in refused.output
+    assert refused.exit_code == 2 and "--generate needs --clean-root" in refused.output

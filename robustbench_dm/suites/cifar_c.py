@@ -193,7 +193,8 @@ def _open(name: str, dataset: str, num_classes: int, data_root, limit, corruptio
                            corruptions=corruptions, severities=severities, clean_root=clean_root)
     root = clean_root if clean_root is not None else data_root
     if root is None:
-        raise UserError(f"generate=True needs clean_root: the folder holding the {dataset} pickle test set")
+        raise UserError(f"generate=True needs clean_root: the folder holding the {dataset} pickle test set",
+                        params=("generate", "clean_root"))
     images, labels = load_cifar(dataset, root, "test")
     names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
     levels = select_levels(severities, SEVERITIES, "severity")

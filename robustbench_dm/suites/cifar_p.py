@@ -22,11 +22,15 @@ from robustbench_dm.errors import UserError
 from robustbench_dm.metrics import is_noise_perturbation
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names
 from robustbench_dm.suites.clean import load_clean
+from robustbench_dm.suites.clean_cifar import load_cifar
+from robustbench_dm.suites.generated import GeneratedSuite
 from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.provenance import files_size, manifest_key, released_key, rows_fingerprint
 from robustbench_dm.suites.registry import register_suite
 from robustbench_dm.suites.written import Written, stored_provenance, stored_subset
+
+PREPROCESSING = "as stored (32x32 frames, no resize)"
 
 # HR ImageNet-P/cifar-p-eval.py: spatter (not snow) is in the CIFAR-P test list.
 CIFAR_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spatter",
@@ -165,7 +169,7 @@ class CifarPSuite(Suite):
         return {
             "suite": self.name,
             "data_root": self.data_root,
-            "preprocessing": "as stored (32x32 frames, no resize)",
+            "preprocessing": PREPROCESSING,
             "subset": stored_subset(self, self.perturbations, self.difficulties),
             "labels": self.label_source,
             "frames": {f"{p}/{d}": int(a.shape[1]) for (p, d), a in self.arrays.items()},
@@ -174,18 +178,41 @@ class CifarPSuite(Suite):
         }
 
 
-@register_suite("cifar10-p", "CIFAR-10-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root")
+def _open(name: str, dataset: str, num_classes: int, data_root, limit, corruptions, severities, difficulty,
+          clean_root, generate, seed, device) -> Suite:
+    if not generate:
+        return CifarPSuite(name, dataset, num_classes, data_root, limit=limit, corruptions=corruptions,
+                           severities=severities, difficulty=difficulty, clean_root=clean_root)
+    root = clean_root if clean_root is not None else data_root
+    if root is None:
+        raise UserError(f"generate=True needs clean_root: the folder holding the {dataset} pickle test set",
+                        params=("generate", "clean_root"))
+    images, labels = load_cifar(dataset, root, "test")
+    names = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
+    levels = select_difficulties(severities, difficulty)
+    return GeneratedSuite(
+        name, "p", images, labels, num_classes, names=names, levels=levels,
+        complete=names == list(CIFAR_P_TEST) and levels == [1],
+        limit=check_limit(limit), seed=seed, preset="cifar", device=device,
+        source={"dataset": dataset, "data_root": str(root), "preprocessing": PREPROCESSING},
+    )
+
+
+@register_suite("cifar10-p", "CIFAR-10-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root "
+                "(or generate=True from the CIFAR-10 pickle)")
 def cifar10_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
-              clean_root=None) -> Suite:
+              clean_root=None, generate=False, seed=0, device="cpu") -> Suite:
     """CIFAR-10-P. ``severities``/``difficulty`` select difficulties (default 1); ``clean_root``
-    (CIFAR-10 pickle folder) supplies labels."""
-    return CifarPSuite("cifar10-p", "cifar10", 10, data_root, limit=limit, corruptions=corruptions,
-                       severities=severities, difficulty=difficulty, clean_root=clean_root)
+    (CIFAR-10 pickle folder) supplies labels, or is the source with ``generate=True`` (the
+    sequences ``make-suite cifar10-p`` writes, made on ``device`` with ``seed``)."""
+    return _open("cifar10-p", "cifar10", 10, data_root, limit, corruptions, severities, difficulty,
+                 clean_root, generate, seed, device)
 
 
-@register_suite("cifar100-p", "CIFAR-100-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root")
+@register_suite("cifar100-p", "CIFAR-100-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root "
+                "(or generate=True from the CIFAR-100 pickle)")
 def cifar100_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
-               clean_root=None) -> Suite:
+               clean_root=None, generate=False, seed=0, device="cpu") -> Suite:
     """CIFAR-100-P; options as for ``cifar10-p``."""
-    return CifarPSuite("cifar100-p", "cifar100", 100, data_root, limit=limit, corruptions=corruptions,
-                       severities=severities, difficulty=difficulty, clean_root=clean_root)
+    return _open("cifar100-p", "cifar100", 100, data_root, limit, corruptions, severities, difficulty,
+                 clean_root, generate, seed, device)
