@@ -186,24 +186,33 @@ class CifarCSuite(Suite):
         }
 
 
-def _open(name: str, dataset: str, num_classes: int, data_root, limit, corruptions, severities,
-          clean_root, generate, seed, device) -> Suite:
-    if not generate:
-        return CifarCSuite(name, dataset, num_classes, data_root, limit=limit,
-                           corruptions=corruptions, severities=severities, clean_root=clean_root)
+def generated_cifar(name: str, kind: str, dataset: str, num_classes: int, data_root, clean_root, *,
+                    names: list[str], levels: list[int], complete: bool, limit, seed: int, device,
+                    preprocessing: str) -> GeneratedSuite:
+    """A CIFAR -C (``kind="c"``) or -P (``"p"``) suite made on the fly from the pickle test set in
+    ``clean_root`` (else ``data_root``): the arrays ``make-suite`` writes for the same settings."""
     root = clean_root if clean_root is not None else data_root
     if root is None:
         raise UserError(f"generate=True needs clean_root: the folder holding the {dataset} pickle test set",
                         params=("generate", "clean_root"))
     images, labels = load_cifar(dataset, root, "test")
+    return GeneratedSuite(
+        name, kind, images, labels, num_classes, names=names, levels=levels, complete=complete,
+        limit=check_limit(limit), seed=seed, preset="cifar", device=device,
+        source={"dataset": dataset, "data_root": str(root), "preprocessing": preprocessing},
+    )
+
+
+def _open(name: str, dataset: str, num_classes: int, data_root, limit, corruptions, severities,
+          clean_root, generate, seed, device) -> Suite:
+    if not generate:
+        return CifarCSuite(name, dataset, num_classes, data_root, limit=limit,
+                           corruptions=corruptions, severities=severities, clean_root=clean_root)
     names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
     levels = select_levels(severities, SEVERITIES, "severity")
-    return GeneratedSuite(
-        name, "c", images, labels, num_classes, names=names, levels=levels,
-        complete=names == list(CORRUPTIONS) and levels == list(SEVERITIES),
-        limit=check_limit(limit), seed=seed, preset="cifar", device=device,
-        source={"dataset": dataset, "data_root": str(root), "preprocessing": PREPROCESSING},
-    )
+    return generated_cifar(name, "c", dataset, num_classes, data_root, clean_root, names=names, levels=levels,
+                           complete=names == list(CORRUPTIONS) and levels == list(SEVERITIES), limit=limit,
+                           seed=seed, device=device, preprocessing=PREPROCESSING)
 
 
 @register_suite("cifar10-c", "CIFAR-10-C: <root>/<corruption>.npy + labels.npy "

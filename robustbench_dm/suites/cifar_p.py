@@ -21,9 +21,8 @@ from corruptions import PERTURBATIONS
 from robustbench_dm.errors import UserError
 from robustbench_dm.metrics import is_noise_perturbation
 from robustbench_dm.suites.base import Batch, Suite, check_limit, select_difficulties, select_names
+from robustbench_dm.suites.cifar_c import generated_cifar
 from robustbench_dm.suites.clean import load_clean
-from robustbench_dm.suites.clean_cifar import load_cifar
-from robustbench_dm.suites.generated import GeneratedSuite
 from robustbench_dm.suites.h5 import h5_dataset, h5_labels, open_array_root
 from robustbench_dm.suites.npy import check_array, open_npy, read_labels
 from robustbench_dm.suites.provenance import files_size, manifest_key, released_key, rows_fingerprint
@@ -183,19 +182,11 @@ def _open(name: str, dataset: str, num_classes: int, data_root, limit, corruptio
     if not generate:
         return CifarPSuite(name, dataset, num_classes, data_root, limit=limit, corruptions=corruptions,
                            severities=severities, difficulty=difficulty, clean_root=clean_root)
-    root = clean_root if clean_root is not None else data_root
-    if root is None:
-        raise UserError(f"generate=True needs clean_root: the folder holding the {dataset} pickle test set",
-                        params=("generate", "clean_root"))
-    images, labels = load_cifar(dataset, root, "test")
     names = select_names(corruptions, CIFAR_P_TEST, PERTURBATIONS, "perturbation")
     levels = select_difficulties(severities, difficulty)
-    return GeneratedSuite(
-        name, "p", images, labels, num_classes, names=names, levels=levels,
-        complete=names == list(CIFAR_P_TEST) and levels == [1],
-        limit=check_limit(limit), seed=seed, preset="cifar", device=device,
-        source={"dataset": dataset, "data_root": str(root), "preprocessing": PREPROCESSING},
-    )
+    return generated_cifar(name, "p", dataset, num_classes, data_root, clean_root, names=names, levels=levels,
+                           complete=names == list(CIFAR_P_TEST) and levels == [1], limit=limit,
+                           seed=seed, device=device, preprocessing=PREPROCESSING)
 
 
 @register_suite("cifar10-p", "CIFAR-10-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root "
