@@ -4,6 +4,7 @@ generated frames but not equal to them; ``video_codec="none"`` scores the genera
 
 from __future__ import annotations
 
+import json
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import torch
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.make_suite import make_suite
-from robustbench_dm.suites.released_video import decode_video, encode_video, x264_settings
+from robustbench_dm.suites.released_video import decode_video, encode_video, x264_build, x264_settings
 
 from imagenet_fixtures import assert_same_records, metadata_of, run_cli, write_photo_folder, write_tiny_model
 
@@ -65,6 +66,14 @@ def test_imagenet_p_on_the_fly_scores_the_videos_make_suite_writes(tmp_path):
     assert fly_meta["images_key"] == files_meta["images_key"]
     assert fly_meta["generator"]["options"] == {} and "libx264" in fly_meta["generator"]["final_save"]
     assert files_meta["provenance"]["source"] == "written"
+    # the x264 build is part of the key: videos another build wrote do not pair with these
+    manifest_path = tmp_path / "written" / "suite.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["encoder"] == x264_build() and x264_build().startswith("libx264 core ")
+    manifest_path.write_text(json.dumps({**manifest, "encoder": "libx264 core 164 (another build)"}))
+    other = get_suite("imagenet-p", tmp_path / "written", corruptions="gaussian_noise,rotate")
+    assert other.images_key() != fly_meta["images_key"]
+    manifest_path.write_text(json.dumps(manifest))
 
     # the written (x264) frames are close to the generated ones, not equal
     written = get_suite("imagenet-p", tmp_path / "written", corruptions="gaussian_noise,rotate")

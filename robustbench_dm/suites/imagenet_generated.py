@@ -39,7 +39,7 @@ from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST
 from robustbench_dm.suites.crop import RELEASED_SIZE
 from robustbench_dm.suites.imagenet_pipeline import CleanImages, pipelined
 from robustbench_dm.suites.released_jpeg import ReleasedSave
-from robustbench_dm.suites.released_video import CODECS, VideoSave
+from robustbench_dm.suites.released_video import CODECS, VideoSave, stored_as, x264_build
 from robustbench_dm.suites.provenance import generated_key, options_key
 
 # suite -> (kind, preset, clean dataset, released image size, display name)
@@ -131,7 +131,7 @@ class PipelineSuite(GeneratedSuite):
         """How the make-suite folder of the same settings stores the images."""
         if self.final_save is None:
             return "exact"
-        return "jpeg-q85" if self.kind == "c" else "x264"
+        return "jpeg-q85" if self.kind == "c" else stored_as(x264_build())
 
     def metadata(self) -> dict:
         meta = super().metadata()

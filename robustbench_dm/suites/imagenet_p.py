@@ -24,7 +24,7 @@ from robustbench_dm.metrics.ranking import TOP
 from robustbench_dm.suites.folders import class_folders, list_files
 from robustbench_dm.suites.provenance import files_fingerprint, files_size, released_key
 from robustbench_dm.suites.registry import register_suite
-from robustbench_dm.suites.released_video import decode_video
+from robustbench_dm.suites.released_video import decode_video, stored_as
 from robustbench_dm.suites.written import Written, stored_provenance, stored_subset, written_images_key
 
 IMAGENET_P_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "snow",
@@ -150,7 +150,8 @@ class ImageNetPSuite(Suite):
         videos, as the on-the-fly suite), else from the files."""
         if getattr(self, "_images_key", None) is None:
             count = min(self.limit or len(self.keys), len(self.keys))
-            self._images_key = written_images_key(self, count, stored="x264", released=self._released_key)
+            encoder = self.written.manifest.get("encoder") if self.written is not None else None
+            self._images_key = written_images_key(self, count, stored=stored_as(encoder), released=self._released_key)
         return self._images_key
 
     def metadata(self) -> dict:

@@ -27,6 +27,7 @@ from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.imagenet_generated import GENERATED, check_resolution, suite_label, suite_name
 from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST, sequence_folder
 from robustbench_dm.suites.imagenet_pipeline import CleanImages
+from robustbench_dm.suites.released_video import x264_build
 from robustbench_dm.suites.suite_writers import (
     check_manifest,
     make_h5,
@@ -127,6 +128,8 @@ def make_suite(
                 "clean_fingerprint": gen.source_fingerprint(), "device": gen.device.type}
     if options:  # only then: the manifests of the released sizes keep their fields
         settings.update(options=options, label=suite_label(suite, size))
+    if suite == "imagenet-p":  # the mp4 bytes depend on the x264 build: resuming needs the same one
+        settings["encoder"] = x264_build()
     manifest = check_manifest(out, settings, data_root)
     n = gen.cell_size(names[0], levels[0])
     dtype = np.uint8 if len(classes) <= 256 else np.int64

@@ -9,14 +9,17 @@ Readers decode every frame to RGB (HR: OpenCV; here PyAV, :func:`decode_video`).
 :func:`encode_video` applies those settings with PyAV's libx264 in memory, with one encoder thread
 (x264's output depends on its thread count), frames stamped 0, 1, 2, ... at 1 fps, and x264's C
 code instead of its SIMD code (:data:`DETERMINISTIC`), so the bytes depend on the frames and the
-x264 version only. They are the files ``make-suite`` writes, and
+x264 version only: images keys record it (:func:`x264_build`, and make-suite's manifest its
+``encoder``), so videos of another build never pair with these. They are the files ``make-suite`` writes, and
 :class:`VideoSave` gives an on-the-fly suite the frames a reader of those files gets. (Not the
 release's own bytes: another x264 build and RGB -> YUV conversion.)
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +44,23 @@ def x264_settings(perturbation: str) -> dict[str, str]:
     if is_noise_perturbation(perturbation):
         return {"preset": "veryslow", "tune": "grain"}
     return {"preset": "veryslow", "crf": "20"}
+
+
+@functools.cache
+def x264_build() -> str:
+    """The encoder that makes the bytes, as the images keys record it: x264's core version (from
+    the version string x264 writes into every stream) and the PyAV / libavcodec that bundle it."""
+    import av
+
+    stream = encode_video(np.zeros((1, 16, 16, 3), np.uint8), "brightness")
+    core = re.search(rb"x264 - core (\d+)", stream)
+    libavcodec = ".".join(map(str, av.library_versions["libavcodec"]))
+    return f"libx264 core {core.group(1).decode() if core else '?'} (PyAV {av.__version__}, libavcodec {libavcodec})"
+
+
+def stored_as(encoder: str | None) -> str:
+    """The storage tag of videos made by ``encoder`` (:func:`x264_build`) in an images key."""
+    return f"x264 by {encoder}"
 
 
 def encode_video(frames: np.ndarray, perturbation: str) -> bytes:
