@@ -55,20 +55,30 @@ def list_files(directory: Path, classes: Sequence[str], extensions: Sequence[str
     return files
 
 
+def open_rgb(path: Path) -> Image.Image:
+    """The image file ``path`` as a PIL RGB image; unreadable -> ``UserError``."""
+    try:
+        with Image.open(path) as file:
+            return file.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise UserError(f"unreadable image {path} ({str(err).splitlines()[0]}); "
+                        "expected a JPEG or PNG file") from None
+
+
+def to_chw(image: Image.Image) -> torch.Tensor:
+    """A PIL RGB image as a uint8 3 x H x W tensor."""
+    return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())
+
+
 def decode(path: Path, preprocessing: str) -> torch.Tensor:
     """One image file -> uint8 3 x H x W (RGB), preprocessed; unreadable -> ``UserError``.
 
     Decoding and resizing use PIL, as the references do (torchvision transforms on PIL images).
     """
-    try:
-        with Image.open(path) as file:
-            image = file.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise UserError(f"unreadable image {path} ({str(err).splitlines()[0]}); "
-                        "expected a JPEG or PNG file") from None
+    image = open_rgb(path)
     if preprocessing == "augmix":
         image = resize_center_crop(image)
-    return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())
+    return to_chw(image)
 
 
 def decode_batch(paths: Sequence[Path], preprocessing: str, size: tuple[int, int] | None) -> torch.Tensor:

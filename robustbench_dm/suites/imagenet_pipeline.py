@@ -24,15 +24,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites.base import Batch
 from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.crop import RELEASED_SIZE, resize_center_crop, resize_size
+from robustbench_dm.suites.folders import open_rgb, to_chw
 
 JPEG_SUFFIXES = (".jpeg", ".jpg")
 
@@ -59,26 +58,18 @@ class Threaded:
             self._executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="imagenet-pipeline")
         return self._executor
 
-
-def _open_rgb(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as file:
-            return file.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise UserError(f"unreadable image {path} ({str(err).splitlines()[0]}); "
-                        "expected a JPEG or PNG file") from None
-
-
-def to_chw(image: Image.Image) -> torch.Tensor:
-    """A PIL RGB image as a uint8 3 x H x W tensor."""
-    return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())
+    def close(self) -> None:
+        """Stop the thread pool (started again on next use)."""
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
 
 
 def clean_image(path: Path, resolution: int = RELEASED_SIZE, resize: bool = True) -> torch.Tensor:
     """The clean image of ``path`` as the released pipeline feeds it, uint8 3 x R x R: PIL
     ``Resize(round(R*256/224))`` + ``CenterCrop(R)``; ``resize=False``: as stored, which must
     be R x R (Tiny-ImageNet)."""
-    image = _open_rgb(path)
+    image = open_rgb(path)
     if resize:
         image = resize_center_crop(image, resolution)
     elif image.size != (resolution, resolution):

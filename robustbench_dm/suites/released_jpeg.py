@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from robustbench_dm.suites.imagenet_pipeline import Threaded, to_chw
+from robustbench_dm.suites.folders import to_chw
+from robustbench_dm.suites.imagenet_pipeline import Threaded
 
 RELEASED_SAVE = {"quality": 85, "optimize": True}  # make_imagenet_c.py / make_tinyimagenet_c.py
 

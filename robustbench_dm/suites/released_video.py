@@ -112,9 +112,6 @@ class VideoSave(Threaded):
     """The release's x264 encoding of generated ImageNet-P videos, and reading it back: one video
     per task on ``threads`` CPU threads (PyAV releases the GIL while x264 encodes)."""
 
-    def __init__(self, *, threads: int | None = None):
-        super().__init__(threads)
-
     @staticmethod
     def describe(device: torch.device) -> str:
         """How the videos are encoded and read back, in words (for the provenance)."""

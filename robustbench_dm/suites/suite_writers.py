@@ -25,6 +25,7 @@ leftover ``.tmp`` datasets are deleted when the run is resumed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -164,13 +165,16 @@ def write_folder(gen: GeneratedSuite, final: Path, name: str, level: int, classe
     for c in classes:
         (tmp / c).mkdir(parents=True)
     if gen.kind == "c":
-        encode, suffix = ReleasedSave().encode, ".JPEG"
+        save = ReleasedSave()
+        encode, suffix = save.encode, ".JPEG"
     else:
-        encode, suffix = partial(VideoSave().encode, perturbation=name), ".mp4"
-    for images, labels, index in gen.iter_cell(name, level, batch_size):
-        for data, label, i in zip(encode(images), labels.tolist(), index.tolist()):
-            (tmp / classes[label] / f"{stems[i]}{suffix}").write_bytes(data)
-        tick(len(labels))
+        save = VideoSave()
+        encode, suffix = partial(save.encode, perturbation=name), ".mp4"
+    with contextlib.closing(save):  # one pool per folder, stopped when it is written
+        for images, labels, index in gen.iter_cell(name, level, batch_size):
+            for data, label, i in zip(encode(images), labels.tolist(), index.tolist()):
+                (tmp / classes[label] / f"{stems[i]}{suffix}").write_bytes(data)
+            tick(len(labels))
     os.replace(tmp, final)
 
 
