@@ -40,17 +40,4 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255.0)
 
 
-def views_with_originals(x: torch.Tensor, views: int, originals: bool) -> tuple[torch.Tensor, int]:
-    """The float output buffer of a method making ``views`` augmented copies of the uint8 batch
-    ``x`` (N images): ``[x / 255; views x N to fill]`` when ``originals`` (the JSD layout),
-    else the ``views x N`` rows alone. Returns ``(buffer, rows taken by the originals)``."""
-    n = x.shape[0]
-    skip = n if originals else 0
-    out = torch.empty((skip + views * n, *x.shape[1:]), device=x.device)
-    if skip:
-        torch.div(x, 255.0, out=out[:n])  # to_float, in place
-    return out, skip
-
-
-__all__ = ["CROP_PADDING", "base_transform", "random_crop", "random_hflip", "to_float",
-           "views_with_originals"]
+__all__ = ["CROP_PADDING", "base_transform", "random_crop", "random_hflip", "to_float"]

@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 
 from robustbench_dm.methods.base import LossOutput, Method
-from robustbench_dm.methods.base_transform import views_with_originals
 
 
 def js_divergence(probs: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -56,8 +55,11 @@ class JSDMethod(Method):
         """``[originals; view_1; ...; view_k]`` ((k + 1) N images) with JSD, else one view
         per image (N images)."""
         x = self.base_transform(images_uint8, generator)
-        views = self.views()
-        out, originals = views_with_originals(x, views, self.opts["jsd"])
+        n, views = x.shape[0], self.views()
+        originals = n if self.opts["jsd"] else 0
+        out = torch.empty((originals + views * n, *x.shape[1:]), device=x.device)
+        if originals:
+            torch.div(x, 255.0, out=out[:n])  # base_transform.to_float, in place
         self.write_views(out[originals:], x, views, generator)
         return out
 
