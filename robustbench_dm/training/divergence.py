@@ -54,4 +54,3 @@ def diverged(where: str, config: TrainConfig, lr: float, epoch: int,
     return UserError(f"training diverged: {where} (learning rate {lr:.3g}, lr={config.lr:g}); "
                      f"training stopped and {kept}; lower the learning rate and start again",
                      params=("lr",))
-

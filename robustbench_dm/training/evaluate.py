@@ -10,7 +10,6 @@ from robustbench_dm.distributed import DistContext, all_reduce_sum
 from robustbench_dm.training.data import Split
 
 
-
 def evaluate(model: torch.nn.Module, split: Split, batch_size: int,
              autocast=contextlib.nullcontext, ctx: DistContext | None = None,
              channels_last: bool = False) -> float:

@@ -114,7 +114,6 @@ def _broadcast_buffers(model: torch.nn.Module, ctx: DistContext) -> None:
             torch.distributed.broadcast(buffer, src=0)
 
 
-
 def train(config: TrainConfig, *, resume: bool = False, method=None,
           on_epoch: Callable[[dict[str, Any]], None] | None = None,
           progress: bool | None = None, save_format: str = "pt") -> dict[str, Any]:
@@ -231,7 +230,7 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
             if bad is not None:
                 bar.close()
                 raise diverged(f"the loss is not finite at epoch {epoch + 1}, step "
-                                f"{bad + 1} of {steps}", config, lr, epoch, ckpt_path)
+                               f"{bad + 1} of {steps}", config, lr, epoch, ckpt_path)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         trained = time.perf_counter() - started
@@ -241,7 +240,7 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
         if not weights_finite(model.net):
             bar.close()
             raise diverged(f"the weights are not finite after epoch {epoch + 1}", config, lr,
-                            epoch, ckpt_path)
+                           epoch, ckpt_path)
         test_acc = evaluate(model, test_split, config.eval_batch_size, autocast, ctx,
                             config.channels_last)
         seen_all = int(seen.item())
@@ -259,18 +258,15 @@ def _train(config: TrainConfig, method, checkpoint: dict[str, Any] | None,
                         "steps_per_epoch": steps, "world_size": ctx.world_size}
             if rng_ranks is not None:
                 metadata["rng_ranks"] = rng_ranks
-            save_checkpoint(
-                ckpt_path, arch=config.arch, num_classes=config.num_classes,
+            trained_fields = dict(
+                arch=config.arch, num_classes=config.num_classes,
                 normalization=model.normalization, state_dict=_plain_state(model.net),
                 method=config.method, method_options=config.method_options,
-                dataset=config.dataset, epoch=epoch + 1, optimizer=optimizer.state_dict(),
-                scheduler=scheduler.state_dict(), config=config.to_dict(), metadata=metadata)
+                dataset=config.dataset, epoch=epoch + 1, config=config.to_dict())
+            save_checkpoint(ckpt_path, **trained_fields, optimizer=optimizer.state_dict(),
+                            scheduler=scheduler.state_dict(), metadata=metadata)
             if save_format == "safetensors":
-                save_checkpoint(
-                    out / SAFETENSORS_NAME, arch=config.arch, num_classes=config.num_classes,
-                    normalization=model.normalization, state_dict=_plain_state(model.net),
-                    method=config.method, method_options=config.method_options,
-                    dataset=config.dataset, epoch=epoch + 1, config=config.to_dict())
+                save_checkpoint(out / SAFETENSORS_NAME, **trained_fields)
             if on_epoch is not None:
                 on_epoch(row)
         barrier(ctx)

@@ -44,6 +44,7 @@ def check_resumable(checkpoint: dict[str, Any], config: TrainConfig, path: Path)
                         + "; ".join(differing) + "); resume with the same settings",
                         params=("resume",))
 
+
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
     """The states of the method's ``generator``, torch's global RNG and (if any) CUDA's."""
     state = {"method": generator.get_state(), "torch": torch.get_rng_state()}
@@ -66,7 +67,7 @@ def seed_rank(generator: torch.Generator, seed: int, rank: int) -> None:
 
 
 def resume_rng(metadata: dict[str, Any], generator: torch.Generator, config: TrainConfig,
-                ctx: DistContext, epoch: int) -> None:
+               ctx: DistContext, epoch: int) -> None:
     """Restore this rank's RNG state from a checkpoint; with another number of ranks than the
     checkpoint's, ranks past 0 start fresh streams seeded by ``(seed, rank, epoch)``."""
     states = metadata.get("rng_ranks")
