@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import h5py
 import numpy as np
@@ -195,11 +195,23 @@ def describe_damage(damaged: Mapping[Cell, str]) -> str:
     return f"cell{'s' if len(items) > 1 else ''} " + ", ".join(items)
 
 
+def _fingerprint(group: h5py.Group) -> str | None:
+    """The data fingerprint stored with a cell group (None if not recorded)."""
+    fingerprint = group.attrs.get(FINGERPRINT)
+    if isinstance(fingerprint, bytes):
+        fingerprint = fingerprint.decode()
+    return (str(fingerprint) or None) if fingerprint is not None else None
+
+
 def read_cell(path: Path, name: str, level: int) -> tuple[dict[str, np.ndarray], str | None]:
     """The stored arrays and data fingerprint (None if not recorded) of one cell of ``path``."""
     with h5py.File(path, "r") as f:
         group = f[f"cells/{name}/{level}"]
-        fingerprint = group.attrs.get(FINGERPRINT)
-        if isinstance(fingerprint, bytes):
-            fingerprint = fingerprint.decode()
-        return read_arrays(group), (str(fingerprint) or None) if fingerprint is not None else None
+        return read_arrays(group), _fingerprint(group)
+
+
+def read_fingerprints(path: Path, cells: Iterable[Cell]) -> dict[Cell, str | None]:
+    """The data fingerprints (None where not recorded) of ``cells`` of ``path``, without
+    reading their arrays."""
+    with h5py.File(path, "r") as f:
+        return {(name, level): _fingerprint(f[f"cells/{name}/{level}"]) for name, level in cells}

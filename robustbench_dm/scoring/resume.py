@@ -17,7 +17,7 @@ from typing import Any
 
 from robustbench_dm.errors import UserError
 from robustbench_dm.scoring.fast_path import DEFAULT_SETTINGS
-from robustbench_dm.scoring.results import Results, describe_damage, read_cell
+from robustbench_dm.scoring.results import Results, describe_damage, read_fingerprints
 
 Cell = tuple[str, int]
 HINT = "choose another out_dir or delete it"  # with params=("out_dir",)
@@ -101,8 +101,8 @@ def check_same_data(existing: Results, attrs: Mapping[str, Any],
     old_meta, new_meta = existing.attrs.get("metadata") or {}, attrs.get("metadata") or {}
     old_root, new_root = old_meta.get("data_root"), new_meta.get("data_root")
     unchecked = []
-    for cell in existing.cells():
-        old, new = read_cell(existing.path, *cell)[1], fingerprints.get(cell)
+    for cell, old in read_fingerprints(existing.path, existing.cells()).items():
+        new = fingerprints.get(cell)
         if not (old and new):
             unchecked.append(cell)
         elif old != new:
