@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from robustbench_dm.errors import UserError
+from robustbench_dm.methods.base_transform import to_float
 
 
 class RandomTransform:
@@ -77,7 +78,7 @@ def as_float(image: Any) -> torch.Tensor:
     if isinstance(image, torch.Tensor) and image.is_floating_point():
         return image
     batch, single = uint8_batch(image)
-    out = batch.float().div_(255.0)
+    out = to_float(batch)
     return out[0] if single else out
 
 
