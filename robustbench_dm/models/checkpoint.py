@@ -29,7 +29,7 @@ from robustbench_dm.atomic import write_atomic
 from robustbench_dm.errors import UserError
 from robustbench_dm.models.exported import is_exported_program, load_exported
 from robustbench_dm.models.normalization import Normalized, resolve_normalization
-from robustbench_dm.models.pickle_scan import is_torchscript, pickle_globals, torch_load
+from robustbench_dm.models.pickle_scan import is_torchscript, torch_load
 from robustbench_dm.models.registry import build_network
 from robustbench_dm.models.safetensors_file import (
     SUFFIX as SAFETENSORS_SUFFIX,
@@ -217,7 +217,7 @@ def load_model(path: str | os.PathLike | None = None, *, arch: str | None = None
             model = state_dict_model(obj, path, arch, asked, None, info)
             info["format"] = "safetensors_state_dict"
     elif is_exported_program(path):
-        net = load_exported(path, pickle_globals)
+        net = load_exported(path)
         info.update(format="exported_program", arch=arch or "exported_program")
         model = Normalized(net, *(override or (None, None)))
     elif is_torchscript(path):

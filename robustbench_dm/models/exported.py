@@ -12,13 +12,13 @@ import io
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from robustbench_dm.errors import UserError
+from robustbench_dm.models.pickle_scan import pickle_globals
 
 
 class ExportedModule(nn.Module):
@@ -51,9 +51,9 @@ def _is_pickle(data: bytes) -> bool:
     return data[:1] == b"\x80" or zipfile.is_zipfile(io.BytesIO(data))
 
 
-def load_exported(path: Path, pickle_globals: Callable[[Path], list[str] | None]) -> ExportedModule:
-    """The module of the exported program ``path``; ``pickle_globals(file)`` names what a
-    pickle file would import (the checkpoint scanner). Refuses unsafe pickles inside."""
+def load_exported(path: Path) -> ExportedModule:
+    """The module of the exported program ``path``. Refuses unsafe pickles inside (found by
+    the checkpoint scanner, :func:`robustbench_dm.models.pickle_scan.pickle_globals`)."""
     with zipfile.ZipFile(path) as zf:
         for name in zf.namelist():
             data = zf.read(name)
