@@ -11,7 +11,7 @@ Resize(256) + CenterCrop(224) instead. Every selected cell is listed when the su
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 
@@ -146,34 +146,30 @@ class ImageFolderCSuite(Suite):
     def iter_share(self, name: str, level: int, lo: int, hi: int, batch_size: int, *,
                    gpu_decode: torch.device | None = None) -> Iterator[Batch]:
         """Decode only the files ``[lo, hi)`` of the cell; with ``gpu_decode``, JPEG cells fed
-        as stored are decoded there by nvJPEG (other cells on the CPU)."""
+        as stored are decoded there by nvJPEG (other cells on the CPU). The clean cell of a suite
+        written at another resolution R is the clean images as its generator saw them
+        (Resize(round(R*256/224)) + CenterCrop(R))."""
         self._check_share(name, level, lo, hi, batch_size)
+        paths, preprocessing, size = self._feed(name, level)
         if name == "clean" and self.resolution is not None:
-            return self._clean_at_resolution(lo, hi, batch_size)
-        device = gpu_decode if gpu_decode is not None and self.jpeg_as_stored(name, level) else None
-        return self._decode_share(*self._feed(name, level), lo, hi, batch_size, device)
+            def decode(files):
+                return torch.stack([clean_image(p, self.resolution) for p in files])
+        elif gpu_decode is not None and self.jpeg_as_stored(name, level):
+            stream = torch.cuda.Stream(gpu_decode)
 
-    def _clean_at_resolution(self, lo: int, hi: int, batch_size: int) -> Iterator[Batch]:
-        """The clean cell of a suite written at another resolution R: the clean images as its
-        generator saw them (Resize(round(R*256/224)) + CenterCrop(R))."""
-        paths = self._feed("clean", 0)[0]
+            def decode(files):
+                return decode_on_device(files, preprocessing, size, gpu_decode, stream)
+        else:
+            def decode(files):
+                return decode_batch(files, preprocessing, size)
+        return self._batches(paths, decode, lo, hi, batch_size)
+
+    def _batches(self, paths: list[Path], decode: Callable[[list[Path]], torch.Tensor], lo: int, hi: int,
+                 batch_size: int) -> Iterator[Batch]:
         for start in range(lo, hi, batch_size):
             stop = min(start + batch_size, hi)
-            images = torch.stack([clean_image(p, self.resolution) for p in paths[start:stop]])
             labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
-            yield images, labels, torch.arange(start, stop, dtype=torch.int64)
-
-    def _decode_share(self, paths: list[Path], preprocessing: str, size, lo: int, hi: int,
-                      batch_size: int, device: torch.device | None) -> Iterator[Batch]:
-        stream = torch.cuda.Stream(device) if device is not None else None
-        for start in range(lo, hi, batch_size):
-            stop = min(start + batch_size, hi)
-            if device is not None:
-                images = decode_on_device(paths[start:stop], preprocessing, size, device, stream)
-            else:
-                images = decode_batch(paths[start:stop], preprocessing, size)
-            labels = torch.tensor([self._class_index[w] for _, w in self.keys[start:stop]], dtype=torch.int64)
-            yield images, labels, torch.arange(start, stop, dtype=torch.int64)
+            yield decode(paths[start:stop]), labels, torch.arange(start, stop, dtype=torch.int64)
 
     def _count(self) -> int:
         """Images per cell, after ``limit``."""
