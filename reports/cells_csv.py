@@ -21,20 +21,23 @@ def cells_frame(analysis: Analysis) -> pd.DataFrame:
     for sa in analysis.suites:
         for ra in sa.runs:
             run = ra.run
+            per_run = {      # the same in every cell of the run: worked out once
+                "model": run.label, "suite": run.suite, "kind": run.kind,
+                "results_file": run.shown_path,
+                "at_chance": ra.chance is not None,
+                "subset": subset_phrase(run) is not None,
+                "compatibility": compatibility(run)[0],
+                "flags": "; ".join(ra.flags),
+            }
             for key, cell in run.cells.items():
                 values = cell.values
                 records.append({
-                    "model": run.label, "suite": run.suite, "kind": run.kind,
+                    **per_run,
                     "corruption": key[0], "severity": key[1], "n": cell.n,
                     "error": float(np.mean(values["error"])) if "error" in values else np.nan,
                     "rms_calibration_error": _none_nan(ra.calibration.get(key)),
                     "flip_probability": float(np.mean(values["flip"])) if "flip" in values else np.nan,
                     "top5_distance": float(np.mean(values["t5d"])) if "t5d" in values else np.nan,
-                    "results_file": run.shown_path,
-                    "at_chance": ra.chance is not None,
-                    "subset": subset_phrase(run) is not None,
-                    "compatibility": compatibility(run)[0],
-                    "flags": "; ".join(ra.flags),
                 })
     return pd.DataFrame.from_records(records, columns=COLUMNS)
 

@@ -43,11 +43,7 @@ def build_tables(analysis: Analysis, reference: str) -> list[Table]:
             own = [perturbation_table(sa, paper), seed_table(sa)]
             tables.extend(with_flag_notes(t, sa.runs) for t in own if t is not None)
     ablation = [s for s, p in papers.items() if p == "dynmix-paper"]
-    both = imagenet_c_and_3dcc(analysis)
-    threed = threed_table(analysis)
-    if threed is not None:
-        tables.append(with_flag_notes(threed, both[0].runs + both[1].runs))
-    tables.extend(filter(None, [comparison_table(analysis),
+    tables.extend(filter(None, [threed_table(analysis), comparison_table(analysis),
                                 published.ablation_table("dynmix-paper", ablation)]))
     return tables
 
@@ -214,7 +210,8 @@ def perturbation_table(sa: SuiteAnalysis, reference: str | None) -> Table:
 
 
 def threed_table(analysis: Analysis) -> Table | None:
-    """Mean error on ImageNet-3DCC beside ImageNet-C, per model present in both."""
+    """Mean error on ImageNet-3DCC beside ImageNet-C, per model present in both (with the
+    notes on the flags of its rows, from both suites)."""
     both = imagenet_c_and_3dcc(analysis)
     if both is None:
         return None
@@ -234,9 +231,10 @@ def threed_table(analysis: Analysis) -> Table | None:
     columns = [Col("c_mean_error", "ImageNet-C mean err."), Col("3d_mean_error", "3DCC mean err."),
                Col("c_mce", "ImageNet-C mCE"), Col("3d_mce", "3DCC mCE")]
     columns = [col for col in columns if any(col.key in r.values for r in rows)]
-    return Table("imagenet-3dcc_vs_imagenet-c", "ImageNet-3DCC vs ImageNet-C",
-                 "Mean top-1 error (%) over corruptions x severities (and mCE where a baseline "
-                 "exists) with 95% bootstrap intervals.", columns, rows)
+    table = Table("imagenet-3dcc_vs_imagenet-c", "ImageNet-3DCC vs ImageNet-C",
+                  "Mean top-1 error (%) over corruptions x severities (and mCE where a baseline "
+                  "exists) with 95% bootstrap intervals.", columns, rows)
+    return with_flag_notes(table, imagenet_c.runs + threed.runs)
 
 
 def comparison_table(analysis: Analysis) -> Table | None:
