@@ -18,9 +18,9 @@ import numpy as np
 import skimage.data
 import torch
 from PIL import Image
-from torchvision.transforms.v2 import functional as F
 
 import corruptions
+from robustbench_dm.suites.crop import resize_center_crop
 from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST
 from robustbench_dm.suites.released_video import decode_video, encode_video
 
@@ -31,8 +31,7 @@ def clean_batch(count: int) -> torch.Tensor:
     """``count`` photographs as the release feeds them: Resize(256) + CenterCrop(224), uint8 N x 3 x 224 x 224."""
     images = []
     for i in range(count):
-        image = Image.fromarray(getattr(skimage.data, PHOTOS[i % len(PHOTOS)])()).convert("RGB")
-        image = F.center_crop(F.resize(image, [256]), [224, 224])
+        image = resize_center_crop(Image.fromarray(getattr(skimage.data, PHOTOS[i % len(PHOTOS)])()).convert("RGB"))
         images.append(torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy()))
     return torch.stack(images)
 

@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from torchvision.transforms.v2 import functional as F
 
 import corruptions
 from corruptions.presets import scaled_preset
-from robustbench_dm.suites.crop import resize_size
+from robustbench_dm.suites.crop import resize_center_crop
 
 SIZES = (224, 384)
 
@@ -29,8 +28,7 @@ SIZES = (224, 384)
 def clean(resolution: int) -> torch.Tensor:
     import skimage.data
 
-    image = Image.fromarray(skimage.data.astronaut())
-    image = F.center_crop(F.resize(image, [resize_size(resolution)]), [resolution, resolution])
+    image = resize_center_crop(Image.fromarray(skimage.data.astronaut()), resolution)
     return torch.from_numpy(np.asarray(image).transpose(2, 0, 1).copy())[None]
 
 
