@@ -92,15 +92,11 @@ def write_results(path: Path, attrs: Mapping[str, Any],
     An existing ``path`` is an error unless ``replace``."""
     if path.exists() and not replace:
         raise FileExistsError(path)
-
-    def edit(f: h5py.File) -> None:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
         _set_attrs(f, attrs)
         f.create_group("cells", track_order=True)
         for name, level, arrays, fingerprint in cells:
             _add_cell(f, name, level, arrays, fingerprint)
-
-    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
-        edit(f)
 
 
 def drop_cells(results: Results) -> None:
