@@ -9,7 +9,6 @@ types is refused, as for checkpoints, since it could run code when loaded.
 from __future__ import annotations
 
 import io
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -59,10 +58,7 @@ def load_exported(path: Path) -> ExportedModule:
             data = zf.read(name)
             if not _is_pickle(data):
                 continue
-            with tempfile.NamedTemporaryFile(suffix=".pt") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                found = pickle_globals(Path(tmp.name))
+            found = pickle_globals(data)
             if found:
                 raise UserError(f"refused to load {path}: its entry {name} is a pickle that "
                                 f"imports {', '.join(found[:4])} when loaded, which can run "

@@ -28,21 +28,22 @@ def is_torchscript(path: Path) -> bool:
         return any(n.endswith("/constants.pkl") or "/code/" in n for n in zf.namelist())
 
 
-def _pickle_streams(path: Path) -> list[bytes]:
-    """The pickle byte streams a ``torch.load`` would unpickle (``data.pkl`` in a zip file;
-    the whole file otherwise)."""
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
+def _pickle_streams(source: Path | bytes) -> list[bytes]:
+    """The pickle byte streams a ``torch.load`` of ``source`` (a file, or its bytes) would
+    unpickle (``data.pkl`` in a zip file; the whole file otherwise)."""
+    file = io.BytesIO(source) if isinstance(source, bytes) else source
+    if zipfile.is_zipfile(file):
+        with zipfile.ZipFile(file) as zf:
             return [zf.read(n) for n in zf.namelist() if n.endswith("data.pkl")]
-    return [path.read_bytes()]
+    return [source if isinstance(source, bytes) else source.read_bytes()]
 
 
-def pickle_globals(path: Path) -> list[str] | None:
-    """Names (``module.name``) of the globals the pickle in ``path`` imports when loaded, or
-    ``None`` when the file is not a pickle at all. Never unpickles anything."""
+def pickle_globals(source: Path | bytes) -> list[str] | None:
+    """Names (``module.name``) of the globals the pickle in ``source`` (a file, or its bytes)
+    imports when loaded, or ``None`` when it is not a pickle at all. Never unpickles anything."""
     found: list[str] = []
     parsed_any = False
-    for stream in _pickle_streams(path):
+    for stream in _pickle_streams(source):
         buf = io.BytesIO(stream)
         while buf.tell() < len(stream):  # several pickles in a row in torch's legacy format
             strings: list[str] = []
