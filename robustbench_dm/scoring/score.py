@@ -134,8 +134,6 @@ def score(
         results = memory
     else:
         with lock_folder(out):
-            # the process group ends on every rank right after the barrier, so no rank can
-            # meet a store that another rank has not torn down yet
             with process_group(dev) as (ctx, rank_dev):
                 if ctx.main:
                     remove_stale_temps(out)  # e.g. .summary.json.*.tmp of a killed run
