@@ -10,6 +10,7 @@ little-endian tensor bytes. The header maps each tensor name to ``{"dtype", "sha
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from collections.abc import Mapping
@@ -102,11 +103,7 @@ def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], 
             begin, end = (int(v) for v in entry["data_offsets"])
         except (KeyError, TypeError, ValueError):
             raise UserError(f"{bad}: tensor {name!r} has an unreadable entry {entry!r}") from None
-        count = 1
-        for s in shape:
-            count *= s
-        item = torch.empty((), dtype=dtype).element_size()
-        if not 0 <= begin <= end <= len(data) or end - begin != count * item:
+        if not 0 <= begin <= end <= len(data) or end - begin != math.prod(shape) * dtype.itemsize:
             raise UserError(f"{bad}: tensor {name!r} ({entry['dtype']} {shape}) does not fit "
                             f"its data offsets [{begin}, {end}]")
         buffer = bytearray(data[begin:end])
