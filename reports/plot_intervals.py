@@ -11,6 +11,7 @@ All of a run's quantities come from one bootstrap (`run_intervals`).
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 
 from reports import bootstrap
@@ -25,8 +26,12 @@ from reports.measures import (
 )
 from robustbench_dm import metrics
 
-_MEMO: OrderedDict[tuple, tuple[ScoredRun, Baseline | None, dict[str, Interval]]] = OrderedDict()
-MEMO_SIZE = 64   # runs whose figure intervals are kept (a report draws each run several times)
+#: (id(run), id(baseline), value, n_boot, seed) -> (a weak reference to the run, baseline,
+#: intervals): a report draws each run several times; the memo keeps no run (nor its per-image
+#: arrays) alive after the report is done.
+_MEMO: OrderedDict[tuple, tuple[weakref.ref[ScoredRun], Baseline | None, dict[str, Interval]]] = (
+    OrderedDict())
+MEMO_SIZE = 64   # runs whose figure intervals are kept
 
 
 def _measures(run: ScoredRun, baseline: Baseline | None, value: str) -> list[Measure]:
@@ -57,13 +62,13 @@ def run_intervals(run: ScoredRun, baseline: Baseline | None, *, value: str = "er
     remembered for the last `MEMO_SIZE` (run, baseline, value, n_boot, seed)."""
     key = (id(run), id(baseline), value, n_boot, seed)
     hit = _MEMO.get(key)
-    if hit is not None and hit[0] is run and hit[1] is baseline:
+    if hit is not None and hit[0]() is run and hit[1] is baseline:
         _MEMO.move_to_end(key)
         return hit[2]
     measures = _measures(run, baseline, value)
     reps = bootstrap.replicates([run], {run.label: measures}, n_boot=n_boot, seed=seed)[run.label]
     found = {m.key: bootstrap.interval(m.point(run), reps[m.key]) for m in measures}
-    _MEMO[key] = (run, baseline, found)
+    _MEMO[key] = (weakref.ref(run), baseline, found)
     while len(_MEMO) > MEMO_SIZE:
         _MEMO.popitem(last=False)
     return found
