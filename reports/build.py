@@ -49,12 +49,10 @@ def make_document(analysis: Analysis, reference: str) -> Document:
 
 
 def _mark_plot(plot, analysis: Analysis):
-    """``plot`` with a caption sentence naming the flagged models it shows (subset, at chance,
-    dataset mismatch); galleries show images, not numbers, and are left as they are."""
-    if plot.filename.startswith("gallery"):
-        return plot
+    """``plot`` with a caption sentence naming the flagged models of the suites it shows (subset,
+    at chance, dataset mismatch); galleries show images, not numbers, and are left as they are."""
     marked = [f"{ra.run.label} ({'; '.join(ra.flags)})" for sa in analysis.suites
-              if sa.suite in plot.filename for ra in sa.runs if ra.flags]
+              if sa.suite in plot.suites for ra in sa.runs if ra.flags]
     if not marked:
         return plot
     return replace(plot, caption=f"{plot.caption} Marked models: {', '.join(marked)}.".strip())

@@ -18,13 +18,15 @@ PNG_DPI = 200   # raster copies of every figure; the SVG beside it is the vector
 @dataclass(frozen=True)
 class Plot:
     """One figure: ``filename`` names its PNG (e.g. "ce_imagenet-c.png"), ``svg_filename`` the
-    SVG beside it; both are rendered from ``figure`` on first use."""
+    SVG beside it; both are rendered from ``figure`` on first use. ``suites`` names the suites
+    whose numbers it shows (none for a gallery of images)."""
 
     filename: str
     title: str
     caption: str
     figure: Figure = field(repr=False, compare=False)
     photographic: bool = False     # holds photographs: report.html embeds `jpeg`, not the SVG
+    suites: tuple[str, ...] = ()
 
     @property
     def svg_filename(self) -> str:

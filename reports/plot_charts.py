@@ -84,7 +84,7 @@ def ce_bars(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Plot:
                if use_ce and sa.suite == "imagenet-c" else "")
     return Plot(f"ce_{sa.suite}.png", f"{sa.suite}: {what} per corruption",
                 f"Lower is more robust; {per_cell(ra.run for ra in sa.runs)}; "
-                f"{interval_note(n_boot)}.{alexnet}", fig)
+                f"{interval_note(n_boot)}.{alexnet}", fig, suites=(sa.suite,))
 
 
 def flip_bars(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Plot:
@@ -97,7 +97,7 @@ def flip_bars(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Plot:
                 f"{sa.suite}: {'flip rate' if use_fr else 'flip probability'} per perturbation",
                 f"Lower is more stable; mean over the difficulties scored; "
                 f"{per_cell(ra.run for ra in sa.runs)}; "
-                f"{interval_note(n_boot, unit='videos')}.", fig)
+                f"{interval_note(n_boot, unit='videos')}.", fig, suites=(sa.suite,))
 
 
 def _curve(ax, index: int, label: str, found: dict[int, Interval], *, ms: float = 5) -> None:
@@ -132,11 +132,11 @@ def severity_lines(sa: SuiteAnalysis, *, calibration: bool = False, n_boot: int 
         ax.set_ylabel("RMS calibration error (%)")
         return Plot(f"calibration_{sa.suite}.png", f"{sa.suite}: RMS calibration error vs severity",
                     f"Mean over corruptions of the per-cell RMS calibration error (adaptive bins "
-                    f"of {CALIBRATION_BIN}, every bin counted); {cell_sizes}.", fig)
+                    f"of {CALIBRATION_BIN}, every bin counted); {cell_sizes}.", fig, suites=(sa.suite,))
     ax.set_ylabel("Top-1 error (%)")
     return Plot(f"severity_{sa.suite}.png", f"{sa.suite}: error vs severity",
                 f"Mean top-1 error over the benchmark corruptions at each severity; {cell_sizes}; "
-                f"{interval_note(n_boot, 'bands')}.", fig)
+                f"{interval_note(n_boot, 'bands')}.", fig, suites=(sa.suite,))
 
 
 def _mean_calibration(ra, *, names: list[str], level: int) -> float:
@@ -170,7 +170,7 @@ def severity_grid(sa: SuiteAnalysis, *, n_boot: int = 1000, seed: int = 0) -> Pl
     fig.legend(handles, labels, loc="lower center", ncols=min(6, len(labels)))
     return Plot(f"severity_grid_{sa.suite}.png", f"{sa.suite}: error vs severity per corruption",
                 f"One panel per corruption; severity 'c' is the clean test set; "
-                f"{per_cell(ra.run for ra in sa.runs)}; {interval_note(n_boot, 'bands')}.", fig)
+                f"{per_cell(ra.run for ra in sa.runs)}; {interval_note(n_boot, 'bands')}.", fig, suites=(sa.suite,))
 
 
 def threed_scatter(analysis: Analysis) -> Plot | None:
@@ -197,4 +197,5 @@ def threed_scatter(analysis: Analysis) -> Plot | None:
     runs = [sa.run(label).run for sa in (imagenet_c, threed) for label in labels]
     return Plot("imagenet-3dcc_vs_imagenet-c.png", "ImageNet-3DCC vs ImageNet-C",
                 f"Mean top-1 error per model; {per_cell(runs)}; "
-                f"{interval_note(analysis.n_boot)}; dotted: equal error.", fig)
+                f"{interval_note(analysis.n_boot)}; dotted: equal error.", fig,
+                suites=(imagenet_c.suite, threed.suite))

@@ -51,4 +51,4 @@ def reliability(sa: SuiteAnalysis, n_bins: int = 15) -> Plot:
     return Plot(f"reliability_{sa.suite}.png", f"{sa.suite}: reliability diagrams",
                 f"Top-1 accuracy vs top-1 confidence in {n_bins} equal-width bins, pooled over "
                 "the clean cell and over all corrupted cells; the dotted diagonal is perfect "
-                f"calibration; {per_cell(ra.run for ra in sa.runs)}.", fig)
+                f"calibration; {per_cell(ra.run for ra in sa.runs)}.", fig, suites=(sa.suite,))

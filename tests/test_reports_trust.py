@@ -287,6 +287,25 @@ def test_subset_is_labelled_wherever_its_numbers_appear(tmp_path):
                if not p.filename.startswith("gallery"))
 
 
+def test_figure_marks_name_only_the_suites_the_figure_shows(tmp_path):
+    """A flagged ImageNet-C run is not marked in the Tiny-ImageNet-C figures, whose file names
+    contain "imagenet-c" too."""
+    flagged = write_results(tmp_path / "s" / "results.h5",
+                            c_suite_cells({("clean", 0): 0.1, ("fog", 1): 0.2}, 200, num_classes=1000),
+                            suite="imagenet-c", num_classes=1000,
+                            metadata={"subset": dict(COMPLETE, limit=200, complete=False)},
+                            checkpoint={"dataset": "imagenet"})
+    whole = write_results(tmp_path / "t" / "results.h5",
+                          c_suite_cells({("clean", 0): 0.1, ("fog", 1): 0.2}, 200, num_classes=200),
+                          suite="tinyimagenet-c", num_classes=200, metadata={"subset": COMPLETE},
+                          checkpoint={"dataset": "tinyimagenet"})
+    doc, _, _, _ = _report(tmp_path, {str(flagged): "s", str(whole): "t"}, reference="none")
+    captions = {p.filename: p.caption for p in doc.plots if p.suites}
+    assert "Marked models: s (subset)." in captions["ce_imagenet-c.png"]
+    tiny = [name for name in captions if "tinyimagenet-c" in name]
+    assert tiny and all("Marked models" not in captions[name] for name in tiny)
+
+
 def test_complete_results_carry_no_subset_label(tmp_path):
     path = write_results(tmp_path / "c" / "results.h5",
                          c_suite_cells({("clean", 0): 0.1, ("fog", 1): 0.2}, 200),
