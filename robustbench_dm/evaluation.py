@@ -183,13 +183,13 @@ def evaluate(model: nn.Module | str | os.PathLike | None, suite, *, data_root=No
                          corruptions=corruptions, severities=severities, seed=seed,
                          device=device, options=options)
     base = baseline.results if isinstance(baseline, Evaluation) else baseline
+    if base is not None and not isinstance(base, Results):
+        base = Results.load(base)
     results = score(module, opened, out_dir=out, device=device,
                     batch_size=256 if batch_size is None else batch_size,
                     checkpoint_info=info, progress=None if progress else False, baseline=base,
                     seed=seed or 0, allow_mismatch=allow_mismatch, log=log, workers=workers,
                     shard=shard, bf16=bf16, channels_last=channels_last, gpu_decode=gpu_decode)
-    if base is not None and not isinstance(base, Results):
-        base = Results.load(base)
     summary = None if "shard" in results.attrs else results.summary(base)
     return Evaluation(results=results, summary=summary, baseline=base, notes=list(results.notes))
 

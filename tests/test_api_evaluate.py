@@ -168,3 +168,25 @@ def test_report_from_in_memory_evaluations(tmp_path):
     assert (memory_cells.pop("results_file") == "<in memory>").all()
     assert file_cells.pop("results_file").str.endswith("results.h5").all()
     pd.testing.assert_frame_equal(memory_cells, file_cells)
+
+
+def test_out_with_a_baseline_loads_it_and_summarises_once(tmp_path, monkeypatch):
+    """evaluate(out=, baseline=path) reads the baseline file once and builds the summary once:
+    the summary.json score() writes is the dict the evaluation returns."""
+    from robustbench_dm.scoring import results as results_module
+
+    root = write_cifar_c(tmp_path / "c", 10, ["fog"])
+    base = robustbench_dm.evaluate(TinyNet(10), "cifar10-c", data_root=root, corruptions="fog",
+                                   out=tmp_path / "base", progress=False)
+    loads, summaries = [], []
+    real_load, real_summarize = Results.load.__func__, results_module.summarize
+    monkeypatch.setattr(Results, "load", classmethod(
+        lambda cls, path, **kw: loads.append(Path(path)) or real_load(cls, path, **kw)))
+    monkeypatch.setattr(results_module, "summarize",
+                        lambda *a: summaries.append(a) or real_summarize(*a))
+    ev = robustbench_dm.evaluate(TinyNet(7 + 3), "cifar10-c", data_root=root, corruptions="fog",
+                                 out=tmp_path / "m", baseline=base.results.path, progress=False)
+    assert loads.count(base.results.path) == 1 and len(summaries) == 1
+    assert json.loads((tmp_path / "m" / "summary.json").read_text()) == ev.summary
+    ev.summary["mean_error"] = -1.0       # the caller's copy; the results' answer is unchanged
+    assert ev.results.summary(ev.baseline)["mean_error"] != -1.0

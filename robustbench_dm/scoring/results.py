@@ -7,6 +7,7 @@ was written is detected on load and its damaged cells named.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class Results:
         self.damage: dict[Cell, str] = dict(damaged or {})  # damaged cell -> why (at load)
         self._cells = [c for c in cells if c not in self.damage]
         self.notes: list[str] = []  # what score() told the user (warnings, hints), in order
+        self._summary_memo: tuple[Results | None, dict[str, Any]] | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, allow_damaged: bool = False) -> "Results":
@@ -162,10 +164,13 @@ class Results:
                                            "rms_calibration_error"])
 
     def summary(self, baseline: "Results | str | os.PathLike | None" = None) -> dict[str, Any]:
-        """The summary.json dict, normalised by ``baseline`` (another results file) if given."""
+        """The summary.json dict, normalised by ``baseline`` (another results file) if given.
+        Asked again with the same baseline object (or none), it is a copy of the first answer."""
         if baseline is not None and not isinstance(baseline, Results):
             baseline = Results.load(baseline)
-        return summarize(self, baseline)
+        if self._summary_memo is None or self._summary_memo[0] is not baseline:
+            self._summary_memo = (baseline, summarize(self, baseline))
+        return copy.deepcopy(self._summary_memo[1])
 
 
 def _nan_if_none(value: float | None) -> float:
