@@ -160,7 +160,7 @@ def _open_options(md: dict) -> list[tuple[object, dict]]:
             options["clean_root"] = md["clean_root"]
         return [(md.get("data_root"), options)]
     source = (md.get("source") or {}).get("data_root", md.get("data_root"))
-    options.update(md.get("options") or {}, seed=md.get("seed", 0))
+    options.update((md.get("generator") or {}).get("options") or {}, seed=md.get("seed", 0))
     device = str((md.get("generator") or {}).get("device", "cpu"))
     if device == "cpu" or (device.startswith("cuda") and torch.cuda.is_available()):
         options["device"] = device
@@ -175,12 +175,13 @@ def read_first_images(run: ScoredRun, names: list[str], levels: list[int]
     included when the suite has it. The suite is reopened from the recorded metadata and must
     hold the images scored (equal ``images_key`` where recorded); UserError saying why not."""
     from robustbench_dm.suites import get_suite
+    from robustbench_dm.suites.families import registered_suite
 
     md = run.metadata
     reasons = []
     for data_root, options in _open_options(md):
         try:
-            suite = get_suite(run.suite, data_root, corruptions=names, severities=levels,
+            suite = get_suite(registered_suite(run.suite), data_root, corruptions=names, severities=levels,
                               **options)
             opened = suite.metadata()
             if md.get("images_key") and opened.get("images_key") != md["images_key"]:

@@ -67,6 +67,13 @@ def suite_family(suite: str) -> Family | None:
     return None if name is None else FAMILIES[name]
 
 
+def registered_suite(suite: str) -> str:
+    """The registry name that opens suite ``suite``: ``imagenet-c`` for ``imagenet-c-<R>px``
+    (``get_suite("imagenet-c", ..., resolution=R)`` or a folder make-suite wrote at R), else
+    ``suite`` itself."""
+    return "imagenet-c" if _RESIZED_IMAGENET_C.fullmatch(suite) else suite
+
+
 def family_label(suite: str) -> str:
     """``"[cifar10, 10 classes, 32 px]"``: the family of ``suite`` for listings."""
     family = suite_family(suite)
