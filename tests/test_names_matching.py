@@ -1,5 +1,6 @@
 """Names are looked up, never matched by a part of them: a suite generated at another resolution
-(``imagenet-c-<R>px``) reopens as the registered suite it was made by."""
+(``imagenet-c-<R>px``) reopens as the registered suite it was made by, and an architecture gets
+the same recipe however it is spelt (``densenet121``, ``torchvision:densenet121``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from reports import plots
 from reports.load import load_run
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.make_suite import make_suite
+from robustbench_dm.training import resolve_config
 
 LEVELS = (1, 3, 5)
 
@@ -70,3 +72,13 @@ def test_gallery_reopens_a_folder_written_at_another_resolution(clean, tmp_path)
     assert plot is not None, reason
     for level in LEVELS:
         assert np.array_equal(_shown(plot.figure, level), _first_image(suite, level))
+
+
+def test_densenet_and_resnext_recipes_by_any_spelling():
+    def recipe(arch):
+        config = resolve_config("augmix", arch, "cifar10", "data", "out", device="cpu")
+        return config.epochs, config.weight_decay
+
+    assert recipe("torchvision:densenet121") == recipe("timm:densenet121") == recipe("densenet121") == (200, 1e-4)
+    assert recipe("torchvision:resnext50_32x4d") == recipe("resnext50_32x4d") == (200, 5e-4)
+    assert recipe("torchvision:resnet18") == recipe("resnet18") == (100, 5e-4)

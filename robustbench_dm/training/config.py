@@ -20,6 +20,7 @@ from typing import Any
 
 from robustbench_dm.devices import resolve_device
 from robustbench_dm.errors import UserError
+from robustbench_dm.models.sources import split_arch
 from robustbench_dm.suites.families import FAMILIES
 
 #: dataset -> (number of classes, method scale, model normalisation name); the class count and
@@ -134,7 +135,8 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
     amp = on_gpu if amp is None else amp
     channels_last = on_gpu if channels_last is None else channels_last
     num_classes, scale, normalization = DATASETS[dataset]
-    long_run = any(arch.startswith(prefix) for prefix in _LONG_ARCHS)
+    network = split_arch(arch)[1]  # densenet121 and torchvision:densenet121 share a recipe
+    long_run = any(network.startswith(prefix) for prefix in _LONG_ARCHS)
     if dataset == "imagenet":
         batch_size = batch_size or 256
         defaults = dict(epochs=90, lr=0.1 * batch_size / 256, weight_decay=1e-4,
@@ -142,7 +144,7 @@ def resolve_config(method: str, arch: str, dataset: str, data_root: str, out: st
     else:
         batch_size = batch_size or 128
         defaults = dict(epochs=200 if long_run else 100, lr=0.1,
-                        weight_decay=1e-4 if arch.startswith("densenet")
+                        weight_decay=1e-4 if network.startswith("densenet")
                         else METHOD_WEIGHT_DECAY.get(method, 5e-4),
                         warmup_epochs=0)
     return TrainConfig(
