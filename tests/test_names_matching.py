@@ -82,3 +82,23 @@ def test_densenet_and_resnext_recipes_by_any_spelling():
     assert recipe("torchvision:densenet121") == recipe("timm:densenet121") == recipe("densenet121") == (200, 1e-4)
     assert recipe("torchvision:resnext50_32x4d") == recipe("resnext50_32x4d") == (200, 5e-4)
     assert recipe("torchvision:resnet18") == recipe("resnet18") == (100, 5e-4)
+
+
+def test_torchvision_weights_with_the_bare_name_of_their_architecture(tmp_path, monkeypatch):
+    import torch
+    import torchvision
+
+    from robustbench_dm.errors import UserError
+    from robustbench_dm.models import load_model
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    spec = "SqueezeNet1_1_Weights.IMAGENET1K_V1"
+    file = tmp_path / "torch/hub/checkpoints" / Path(torchvision.models.get_weight(spec).url).name
+    file.parent.mkdir(parents=True)
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), file)
+    for arch in ("squeezenet1_1", "torchvision:squeezenet1_1"):
+        _, info = load_model(weights=spec, arch=arch)
+        assert info["arch"] == "torchvision:squeezenet1_1" and info["weights"] == spec
+    for arch in ("squeezenet1_0", "small_cnn", "timm:squeezenet1_1"):
+        with pytest.raises(UserError, match="belong to torchvision:squeezenet1_1"):
+            load_model(weights=spec, arch=arch)

@@ -95,11 +95,22 @@ def is_weights_name(value: str) -> bool:
     return bool(sep) and head.endswith("_Weights") and tag.isidentifier() and "/" not in value
 
 
+def _torchvision_name(arch: str) -> str | None:
+    """The torchvision model ``arch`` builds: NAME of ``torchvision:NAME``, or a bare name that
+    is no toolkit model (``build_network`` builds it from torchvision); else None."""
+    prefix, name = split_arch(arch)
+    if prefix is None:
+        from robustbench_dm.models.registry import MODELS
+
+        return None if name in MODELS else name
+    return name if prefix == "torchvision" else None
+
+
 def resolve_torchvision_weights(spec: str, arch: str | None = None, *,
                                 download: bool = False) -> TorchvisionWeights:
     """Find torchvision weights ``spec`` in the torch hub cache (``$TORCH_HOME``); with
     ``download`` fetch them there when missing (torchvision's own download, hash checked).
-    ``arch`` (``torchvision:NAME``), when given, must be the weights' architecture."""
+    ``arch`` (``torchvision:NAME`` or the bare NAME), when given, must be the weights' architecture."""
     from torchvision import models as tvm
 
     try:
@@ -109,8 +120,8 @@ def resolve_torchvision_weights(spec: str, arch: str | None = None, *,
                         "ResNet50_Weights.IMAGENET1K_V2 (see torchvision.models.get_model_weights)"
                         ) from None
     owners = [n for n in tvm.list_models(module=tvm) if tvm.get_model_weights(n) is type(weights)]
-    wanted = split_arch(arch)[1] if arch is not None else None
-    if arch is not None and (split_arch(arch)[0] != "torchvision" or wanted not in owners):
+    wanted = _torchvision_name(arch) if arch is not None else None
+    if arch is not None and wanted not in owners:
         raise UserError(f"weights {spec} belong to torchvision:{owners[0]}, not to {arch!r}")
     transforms = weights.transforms()
     file = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(weights.url).path)
