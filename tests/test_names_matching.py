@@ -1,6 +1,7 @@
 """Names are looked up, never matched by a part of them: a suite generated at another resolution
 (``imagenet-c-<R>px``) reopens as the registered suite it was made by, and an architecture gets
-the same recipe however it is spelt (``densenet121``, ``torchvision:densenet121``)."""
+the same recipe and takes the same torchvision weights however it is spelt (``densenet121``,
+``torchvision:densenet121``)."""
 
 from __future__ import annotations
 
