@@ -260,7 +260,7 @@ def tinyimagenet_c(data_root=None, *, limit=None, corruptions=None, severities=N
     _check_released(fast_jpeg=fast_jpeg)
     if clean_root is not None:
         raise UserError("clean_root is the source of a generated tinyimagenet-c (generate=True); the released "
-                        "suite has no clean cell")
+                        "suite has no clean cell", params=("clean_root", "generate"))
     return ImageFolderCSuite("tinyimagenet-c", data_root, benchmark=CORRUPTIONS, extras=EXTRA, limit=limit,
                              corruptions=corruptions, severities=severities)
 
@@ -291,4 +291,5 @@ def _check_released(**options) -> None:
     """Options of generated suites are refused when reading released files."""
     given = [k for k, v in options.items() if v not in (None, False, "pil")]
     if given:
-        raise UserError(f"option {given[0]} applies to suites made on the fly (generate=True)")
+        raise UserError(f"option {given[0]} applies to suites made on the fly (generate=True)",
+                        params=(given[0], "generate"))

@@ -49,7 +49,7 @@ GENERATED = {
     "imagenet-p": ("p", "imagenet", "imagenet", 224, "ImageNet-P"),
 }
 RELEASED_ONLY = {"imagenet-3dcc": "ImageNet-3DCC needs depth maps: it is scored from the released files only "
-                                  "(no generate option)"}
+                                  "(generate is not available)"}
 DECODERS = ("pil", "nvjpeg")
 
 
@@ -71,10 +71,11 @@ def check_resolution(suite: str, resolution: int | None) -> int:
     if resolution is None:
         return size
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 32:
-        raise UserError(f"invalid resolution {resolution!r}; expected an integer number of pixels >= 32")
+        raise UserError(f"invalid resolution {resolution!r}; expected an integer number of pixels >= 32",
+                        params=("resolution",))
     if resolution != size and suite != "imagenet-c":
         raise UserError(f"resolution {resolution} is available for imagenet-c only; {suite} is "
-                        f"generated at its released {size} px")
+                        f"generated at its released {size} px", params=("resolution",))
     return resolution
 
 
@@ -171,16 +172,17 @@ def open_generated(
     when it fits (``_cache_device``), so the 75 cells decode each clean image once; ``cache=False``
     decodes it for every cell."""
     if suite in RELEASED_ONLY:
-        raise UserError(RELEASED_ONLY[suite])
+        raise UserError(RELEASED_ONLY[suite], params=("generate",))
     if suite not in GENERATED:
         raise UserError(f"cannot generate suite {suite!r} from a clean folder; expected one of: "
                         f"{', '.join(GENERATED)}")
     kind, preset, dataset, size, _ = GENERATED[suite]
     if clean_root is None:
-        raise UserError(f"generate=True needs clean_root: the clean {dataset} folder of <wnid>/ class folders")
+        raise UserError(f"generate=True needs clean_root: the clean {dataset} folder of <wnid>/ class folders",
+                        params=("generate", "clean_root"))
     resolution = check_resolution(suite, resolution)
     if fast_jpeg and kind == "p":
-        raise UserError("fast_jpeg applies to the JPEG save of -C suites; imagenet-p has none")
+        raise UserError("fast_jpeg applies to the JPEG save of -C suites; imagenet-p has none", params=("fast_jpeg",))
     if video_codec not in CODECS:
         raise UserError(f"unknown video_codec {video_codec!r}; expected one of: {', '.join(CODECS)}")
     if video_codec != "x264" and kind == "c":

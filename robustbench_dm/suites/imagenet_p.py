@@ -183,9 +183,9 @@ def imagenet_p(data_root=None, *, limit=None, corruptions=None, severities=None,
                               video_codec=video_codec)
     if video_codec != "x264":
         raise UserError(f"video_codec {video_codec!r} applies to suites made on the fly (generate=True); "
-                        "released videos are read as stored")
+                        "released videos are read as stored", params=("video_codec", "generate"))
     if clean_root is not None:
         raise UserError("clean_root is the source of a generated imagenet-p (generate=True); the released "
-                        "suite reads its videos only")
+                        "suite reads its videos only", params=("clean_root", "generate"))
     return ImageNetPSuite(data_root, limit=limit, corruptions=corruptions, severities=severities,
                           difficulty=difficulty)

@@ -53,8 +53,9 @@ def get_suite(
         bad = [k for k in options if k not in accepted]
         raise UserError(
             f"suite {name!r} does not take option(s) {', '.join(bad) or '?'}; "
-            f"expected some of: {', '.join(accepted)}"
+            f"expected some of: {', '.join(accepted)}", params=(*bad, *accepted)
         ) from None
+    _check_generate_source(data_root, options)
     try:
         return factory(data_root, **kwargs)
     except UserError as err:
@@ -62,6 +63,18 @@ def get_suite(
         if hint is None:
             raise
         raise UserError(f"{err}; {hint}", params=err.params) from None
+
+
+def _check_generate_source(data_root, options) -> None:
+    """A suite made on the fly reads one clean set: with ``generate=True``, a ``data_root``
+    other than ``clean_root`` (released or written suite files) would be silently unused."""
+    clean_root = options.get("clean_root")
+    if not options.get("generate") or data_root is None or clean_root is None:
+        return
+    if Path(data_root).expanduser().resolve() != Path(clean_root).expanduser().resolve():
+        raise UserError(f"data_root {data_root} is not read with generate=True, which makes the suite from "
+                        f"clean_root {clean_root} only; drop data_root, or drop generate to score the files "
+                        "in data_root", params=("data_root", "generate", "clean_root"))
 
 
 def _download_hint(name: str, data_root) -> str | None:
