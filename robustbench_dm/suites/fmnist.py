@@ -34,11 +34,28 @@ def _load(name: str, data_root):
     return load_fashion_mnist(data_root, "test")
 
 
+def _source(name: str, data_root, clean_root, generate: bool):
+    """The folder the suite reads: ``data_root``, or with ``generate=True`` the idx folder
+    ``clean_root`` (else ``data_root``), as the other suites made on the fly take it."""
+    if not generate:
+        return data_root
+    root = clean_root if clean_root is not None else data_root
+    if root is None:
+        raise UserError("generate=True needs clean_root: the folder holding the Fashion-MNIST idx files",
+                        params=("generate", "clean_root"))
+    if _written(root):
+        raise UserError(f"{root} holds a {name} suite written by make-suite; generate=True makes {name} from "
+                        "the Fashion-MNIST idx files in clean_root", params=("generate", "clean_root"))
+    return root
+
+
 @register_suite("fmnist-c", "Fashion-MNIST-C: the Fashion-MNIST test set corrupted on the fly (cifar preset, seeded)")
 def fmnist_c(data_root=None, *, limit=None, corruptions=None, severities=None, seed=0, device="cpu",
-             clean_root=None) -> Suite:
+             clean_root=None, generate=False) -> Suite:
     """Generated Fashion-MNIST-C; ``data_root`` holds the idx files (gz or not), or a suite
-    written by ``make-suite`` (then ``clean_root`` may name the idx folder for the clean cell)."""
+    written by ``make-suite`` (then ``clean_root`` may name the idx folder for the clean cell).
+    ``generate=True``: made from the idx files in ``clean_root``, as other suites made on the fly."""
+    data_root = _source("fmnist-c", data_root, clean_root, generate)
     if _written(data_root):
         return CifarCSuite("fmnist-c", "fashion-mnist", 10, data_root, limit=limit,
                            corruptions=corruptions, severities=severities, clean_root=clean_root)
@@ -55,9 +72,14 @@ def fmnist_c(data_root=None, *, limit=None, corruptions=None, severities=None, s
 
 @register_suite("fmnist-p", "Fashion-MNIST-P: perturbation sequences of the Fashion-MNIST test set made on the fly")
 def fmnist_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
-             seed=0, device="cpu") -> Suite:
+             seed=0, device="cpu", clean_root=None, generate=False) -> Suite:
     """Generated Fashion-MNIST-P (CIFAR-P test perturbations); ``severities`` or ``difficulty``
-    select difficulties (default 1). Reads a suite written by ``make-suite`` when given one."""
+    select difficulties (default 1). Reads a suite written by ``make-suite`` when given one.
+    ``generate=True``: made from the idx files in ``clean_root``, as other suites made on the fly."""
+    if clean_root is not None and not generate:
+        raise UserError("clean_root is the source of a generated fmnist-p (generate=True); fmnist-p reads "
+                        "its labels from its own files", params=("clean_root", "generate"))
+    data_root = _source("fmnist-p", data_root, clean_root, generate)
     if _written(data_root):
         return CifarPSuite("fmnist-p", "fashion-mnist", 10, data_root, limit=limit,
                            corruptions=corruptions, severities=severities, difficulty=difficulty)
