@@ -24,6 +24,10 @@ class ImageNetFolder:
         self.root = Path(root)
         if not self.root.is_dir():
             raise UserError(f"ImageNet folder {self.root} does not exist; expected <root>/<wnid>/<file>.JPEG")
+        if (self.root / "val_annotations.txt").is_file():
+            raise UserError(f"{self.root} is in Tiny-ImageNet's val layout (images/ + val_annotations.txt); "
+                            "expected <root>/<wnid>/<file>.JPEG class folders: move each image into the "
+                            "folder of its wnid (the second column of val_annotations.txt)")
         self.classes = class_folders(self.root)
         files = list_files(self.root, self.classes, IMAGE_EXTENSIONS)
         if not files:
