@@ -36,6 +36,16 @@ class Plan:
     damaged: dict[Cell, str] = field(default_factory=dict)   # found damaged (re-scored if chosen)
     notes: list[str] = field(default_factory=list)
 
+    def cell_attrs(self, i: int) -> dict[str, Any]:
+        """The attributes written with ``todo[i]``: ``attrs``, but the subset is recorded as
+        complete only with the last cell, so the file of an interrupted run never claims the
+        whole suite (a shard's completeness is checked by merge)."""
+        meta = self.attrs.get("metadata") or {}
+        subset = meta.get("subset") or {}
+        if i == len(self.todo) - 1 or not subset.get("complete") or "shard" in self.attrs:
+            return self.attrs
+        return {**self.attrs, "metadata": {**meta, "subset": {**subset, "complete": False}}}
+
 
 def _identity_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The metadata entries that describe what the images are (paths and selection left out)."""

@@ -182,8 +182,8 @@ def _plan(path: Path, attrs: Mapping[str, Any], cells: list[tuple[str, int]], su
         say(note)
     if todo.damaged:  # the folder's stale temp files went when the run took its lock
         drop_cells(Results.load(path, allow_damaged=True))
-    return ([(name, level, fingerprints.get((name, level)), todo.attrs)
-             for name, level in todo.todo], len(set(cells) | set(todo.held)))
+    return ([(name, level, fingerprints.get((name, level)), todo.cell_attrs(i))
+             for i, (name, level) in enumerate(todo.todo)], len(set(cells) | set(todo.held)))
 
 
 def _kept(path: Path, total: int) -> str:
