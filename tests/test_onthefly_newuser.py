@@ -1,0 +1,144 @@
+"""What a new user of the on-the-fly suites runs into (``score --generate --clean-root DIR``,
+``evaluate(..., generate=True, clean_root=...)``): every suite takes the same options, a
+contradictory or misplaced option is refused in one line that names the command's flags, and a
+results file left by an interrupted run never claims to cover the whole suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from formats import write_cifar_pickle, write_fashion_mnist_idx
+from imagenet_fixtures import metadata_of, run_cli, write_photo_folder, write_tiny_model
+from robustbench_dm import evaluate
+from robustbench_dm.errors import UserError
+from robustbench_dm.suites import get_suite
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    return write_photo_folder(tmp_path_factory.mktemp("imagenet") / "val")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pt")
+
+
+def _error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    return line
+
+
+@pytest.mark.parametrize("suite", ["imagenet-c", "cifar10-c"])
+def test_generate_with_a_data_root_other_than_the_clean_set_is_refused(suite, clean, tmp_path):
+    source = clean if suite == "imagenet-c" else write_cifar_pickle(tmp_path / "cifar", 4)
+    released = tmp_path / "released"
+    released.mkdir()
+    with pytest.raises(UserError, match="data_root .*released is not read with generate=True") as err:
+        get_suite(suite, released, generate=True, clean_root=source, corruptions=["fog"], severities=[1])
+    assert set(err.value.params) == {"data_root", "generate", "clean_root"}
+    # the clean set named twice is the same source: accepted
+    assert get_suite(suite, source, generate=True, clean_root=source, corruptions=["fog"],
+                     severities=[1]).metadata()["generated"]
+
+
+def test_generate_with_a_data_root_names_the_flags_and_writes_nothing(clean, model, tmp_path):
+    released = tmp_path / "released"
+    released.mkdir()
+    line = _error_line(run_cli("score", model, "--suite", "imagenet-c", "--generate", "--clean-root", clean,
+                               "--data-root", released, "--out", tmp_path / "out", "--device", "cpu"))
+    assert line.startswith(f"error: --data-root {released} is not read with --generate, which makes the "
+                           f"suite from --clean-root {clean} only; drop --data-root, or drop --generate"), line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--suite", "imagenet-c", "--generate"], "error: --generate needs --clean-root"),
+    (["--suite", "imagenet-c", "--generate", "--clean-root", "{clean}", "--resolution", "17"],
+     "error: invalid --resolution 17; expected an integer number of pixels >= 32"),
+    (["--suite", "imagenet-p", "--generate", "--clean-root", "{clean}", "--resolution", "384"],
+     "does not take option(s) --resolution"),
+    (["--suite", "imagenet-c", "--data-root", "{clean}", "--resolution", "384"],
+     "error: option --resolution applies to suites made on the fly (--generate)"),
+    (["--suite", "imagenet-3dcc", "--generate", "--clean-root", "{clean}"],
+     "released files only (--generate is not available)"),
+    (["--suite", "tinyimagenet-c", "--data-root", "{clean}", "--clean-root", "{clean}"],
+     "error: --clean-root is the source of a generated tinyimagenet-c (--generate)"),
+])
+def test_misplaced_on_the_fly_options_are_named_by_their_flags(args, expected, clean, model, tmp_path):
+    args = [a.format(clean=clean) for a in args]
+    line = _error_line(run_cli("score", model, *args, "--out", tmp_path / "out", "--device", "cpu"))
+    assert expected in line, line
+    for name in (" clean_root", "generate=True", " resolution", " data_root"):
+        assert name not in line, line
+
+
+def test_fmnist_c_and_p_generate_from_clean_root_as_the_other_suites(tmp_path):
+    idx = write_fashion_mnist_idx(tmp_path / "fmnist", 6)
+    for suite in ("fmnist-c", "fmnist-p"):
+        generated = get_suite(suite, generate=True, clean_root=idx, limit=4, corruptions=["brightness"])
+        as_today = get_suite(suite, idx, limit=4, corruptions=["brightness"])
+        assert generated.metadata()["images_key"] == as_today.metadata()["images_key"]
+        assert generated.metadata()["generated"]
+    with pytest.raises(UserError, match="generate=True needs clean_root") as err:
+        get_suite("fmnist-c", generate=True)
+    assert err.value.params == ("generate", "clean_root")
+
+
+def test_fmnist_c_scores_with_generate_and_clean_root_on_the_command_line(tmp_path):
+    idx = write_fashion_mnist_idx(tmp_path / "fmnist", 6)
+    net = tmp_path / "net.pt"
+    write_tiny_model(net, classes=10)
+    fly = run_cli("score", net, "--suite", "fmnist-c", "--generate", "--clean-root", idx, "--out",
+                  tmp_path / "fly", "--corruptions", "fog", "--severities", "1", "--device", "cpu")
+    assert fly.exit_code == 0, fly.output
+    today = run_cli("score", net, "--suite", "fmnist-c", "--data-root", idx, "--out", tmp_path / "today",
+                    "--corruptions", "fog", "--severities", "1", "--device", "cpu")
+    assert today.exit_code == 0, today.output
+    assert metadata_of(tmp_path / "fly/results.h5")["images_key"] == \
+        metadata_of(tmp_path / "today/results.h5")["images_key"]
+
+
+def test_tiny_imagenet_val_layout_is_refused_in_one_line_saying_what_to_do(tmp_path):
+    val = write_photo_folder(tmp_path / "tiny" / "val" / "images", size=64)
+    (tmp_path / "tiny/val/val_annotations.txt").write_text("ILSVRC2012_val_00000001.JPEG\tn01440764\t0\t0\t63\t63\n")
+    with pytest.raises(UserError, match=r"Tiny-ImageNet's val layout .*expected <root>/<wnid>/<file>\.JPEG"):
+        get_suite("tinyimagenet-c", generate=True, clean_root=val.parent, corruptions=["fog"], severities=[1])
+
+
+class _Interrupted(nn.Module):
+    """A fixed model that raises KeyboardInterrupt (Ctrl-C) at its ``stop``-th forward pass."""
+
+    def __init__(self, stop: int | None):
+        super().__init__()
+        torch.manual_seed(0)
+        self.head = nn.Linear(3, 10)
+        self.calls, self.stop = 0, stop
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls == self.stop:
+            raise KeyboardInterrupt
+        return self.head(x.mean((2, 3)))
+
+
+def test_an_interrupted_run_is_not_recorded_as_the_whole_suite_until_resumed(tmp_path):
+    cifar = write_cifar_pickle(tmp_path / "cifar", 4)
+    out = tmp_path / "out"
+    run = dict(generate=True, clean_root=cifar, device="cpu", progress=False, out=out, batch_size=4)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(_Interrupted(stop=5), "cifar10-c", **run)
+    held = metadata_of(out / "results.h5")
+    assert held["subset"]["complete"] is False
+    # resuming a narrower selection leaves it a subset; resuming the whole suite completes it
+    evaluate(_Interrupted(stop=None), "cifar10-c", corruptions=["fog"], severities=[1], **run)
+    assert metadata_of(out / "results.h5")["subset"]["complete"] is False
+    ev = evaluate(_Interrupted(stop=None), "cifar10-c", **run)
+    assert metadata_of(out / "results.h5")["subset"]["complete"] is True
+    assert len(ev.results.cells()) == 1 + 15 * 5
