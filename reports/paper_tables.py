@@ -19,6 +19,7 @@ import statistics
 
 import numpy as np
 
+from corruptions import EXTRA
 from reports import published
 from reports.analysis import Analysis, RunAnalysis, SuiteAnalysis, imagenet_c_and_3dcc
 from reports.coverage import COMPATIBILITY_FLAGS, compatibility
@@ -64,7 +65,7 @@ def corruption_table(sa: SuiteAnalysis, reference: str | None) -> Table:
     use_ce = all(set(ra.run.cell_names()) <= set(ratios[ra.run.label]) for ra in sa.runs)
     columns = [Col("clean_error", "Clean err.")] if any(
         "clean_error" in ra.intervals for ra in sa.runs) else []
-    columns += [Col(n, short(n), GROUP_OF.get(n, "Extra" if _extra(n) else "Corruptions"))
+    columns += [Col(n, short(n), GROUP_OF.get(n, "Extra" if n in EXTRA else "Corruptions"))
                 for n in names]
     aggregates = ["mce", "relative_mce"] if use_ce else ["mean_error"]
     labels = {"mce": "mCE", "relative_mce": "Rel. mCE", "mean_error": "Mean err."}
@@ -83,10 +84,6 @@ def corruption_table(sa: SuiteAnalysis, reference: str | None) -> Table:
                  f"{unit}; aggregates with 95% bootstrap intervals over test images. "
                  "Extras (speckle, Gaussian blur, spatter, saturate) are shown but not averaged.",
                  columns, rows)
-
-
-def _extra(name: str) -> bool:
-    return name in ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 
 
 def summary_table(sa: SuiteAnalysis, reference: str | None) -> Table:

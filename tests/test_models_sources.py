@@ -66,6 +66,13 @@ def test_weights_option_takes_a_file_too(resnet18, tmp_path):
     assert torch.equal(_logits(model, x), logits)
 
 
+def test_a_missing_file_named_like_weights_is_named_as_a_missing_file(tmp_path):
+    with pytest.raises(UserError, match=r"best_Weights\.pt does not exist"):
+        load_model(weights=str(tmp_path / "best_Weights.pt"), arch="torchvision:resnet18")
+    with pytest.raises(UserError, match=r"best_Weights\.pt does not exist"):
+        load_model(weights="best_Weights.pt", arch="torchvision:resnet18")
+
+
 def test_toolkit_safetensors_checkpoint_carries_its_metadata(resnet18, tmp_path):
     net, x, logits = resnet18
     path = save_checkpoint(tmp_path / "model.safetensors", arch="torchvision:resnet18",

@@ -89,10 +89,12 @@ class TorchvisionWeights:
 
 
 def is_weights_name(value: str) -> bool:
-    """Whether ``value`` reads as a torchvision weights name (``Xxx_Weights.TAG``) rather than
-    a file."""
+    """Whether ``value`` reads as a torchvision weights name (``Xxx_Weights.TAG``, the tag in
+    capitals as torchvision spells them: ``IMAGENET1K_V2``, ``DEFAULT``) rather than a file
+    (``best_Weights.pt``)."""
     head, sep, tag = value.partition(".")
-    return bool(sep) and head.endswith("_Weights") and tag.isidentifier() and "/" not in value
+    return (bool(sep) and head.endswith("_Weights") and tag.isidentifier() and tag.isupper()
+            and "/" not in value)
 
 
 def _torchvision_name(arch: str) -> str | None:
