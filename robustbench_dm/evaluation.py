@@ -41,7 +41,7 @@ class Evaluation:
 
     @property
     def suite(self) -> str:
-        """Registry name of the scored suite."""
+        """Name of the scored suite: a registered name, or imagenet-c-<R>px for ImageNet-C made at R px."""
         return self.results.suite
 
     @property

@@ -126,7 +126,7 @@ class Results:
 
     @property
     def suite(self) -> str:
-        """Registry name of the scored suite."""
+        """Name of the scored suite: a registered name, or imagenet-c-<R>px for ImageNet-C made at R px."""
         return str(self.attrs["suite"])
 
     @property
