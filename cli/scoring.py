@@ -37,13 +37,15 @@ from cli.listing import ARCHS, CELL_NAMES, SUITES
 @click.option("--unsafe-pickle", is_flag=True, help="Allow full pickles (they can run code).")
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None,
               help="Results file of a reference model to normalise CE/mCE or FR/T5D by.")
-@click.option("--clean-root", type=click.Path(), default=None, help="Clean test set (adds the clean cell).")
+@click.option("--clean-root", type=click.Path(), default=None,
+              help="Clean test set: adds the clean cell, or with --generate the set the suite is made from.")
 @click.option("--seed", type=int, default=None, help="Seed of generated suites.")
 @click.option("--generate", is_flag=True,
               help="Make the corrupted images on the fly from --clean-root with the toolkit's "
                    "corruption library instead of reading the released files (cifar10-c, "
                    "cifar100-c, cifar10-p, cifar100-p, imagenet-c, tinyimagenet-c, imagenet-p; the "
-                   "images make-suite writes); generated on --device. imagenet-3dcc is released-files only.")
+                   "images make-suite writes; fmnist-c and fmnist-p are always made on the fly); generated "
+                   "on --device. imagenet-3dcc is released-files only.")
 @click.option("--resolution", type=int, default=None,
               help="With --generate, imagenet-c at R px: Resize(R*256/224) + CenterCrop(R), "
                    "spatial corruption parameters scaled by R/224 (docs/resolution.md); "
