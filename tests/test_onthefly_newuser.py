@@ -67,7 +67,7 @@ def test_generate_with_a_data_root_names_the_flags_and_writes_nothing(clean, mod
     (["--suite", "imagenet-c", "--data-root", "{clean}", "--resolution", "384"],
      "error: option --resolution applies to suites made on the fly (--generate)"),
     (["--suite", "imagenet-3dcc", "--generate", "--clean-root", "{clean}"],
-     "released files only (--generate is not available)"),
+     "error: ImageNet-3DCC needs depth maps: it is scored from its released files only and cannot be made"),
     (["--suite", "tinyimagenet-c", "--data-root", "{clean}", "--clean-root", "{clean}"],
      "error: --clean-root is the source of a generated tinyimagenet-c (--generate)"),
 ])
@@ -103,6 +103,19 @@ def test_fmnist_c_scores_with_generate_and_clean_root_on_the_command_line(tmp_pa
     assert today.exit_code == 0, today.output
     assert metadata_of(tmp_path / "fly/results.h5")["images_key"] == \
         metadata_of(tmp_path / "today/results.h5")["images_key"]
+
+
+@pytest.mark.parametrize("suite,resolution,expected", [
+    ("imagenet-3dcc", None, "ImageNet-3DCC needs depth maps: it is scored from its released files only"),
+    ("cifar10-c", 384, "resolution 384 is available for imagenet-c only"),
+])
+def test_make_suite_refusals_match_score_generate(suite, resolution, expected, clean, tmp_path):
+    from robustbench_dm.suites.make_suite import make_suite
+
+    with pytest.raises(UserError, match=expected) as err:
+        make_suite(suite, "imagenet", clean, tmp_path / "out", resolution=resolution)
+    assert err.value.params == (() if resolution is None else ("resolution",))
+    assert not (tmp_path / "out").exists()
 
 
 def test_tiny_imagenet_val_layout_is_refused_in_one_line_saying_what_to_do(tmp_path):

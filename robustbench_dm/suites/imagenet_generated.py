@@ -48,8 +48,8 @@ GENERATED = {
     "tinyimagenet-c": ("c", "tinyimagenet", "tinyimagenet", 64, "Tiny-ImageNet-C"),
     "imagenet-p": ("p", "imagenet", "imagenet", 224, "ImageNet-P"),
 }
-RELEASED_ONLY = {"imagenet-3dcc": "ImageNet-3DCC needs depth maps: it is scored from the released files only "
-                                  "(generate is not available)"}
+RELEASED_ONLY = {"imagenet-3dcc": "ImageNet-3DCC needs depth maps: it is scored from its released files only "
+                                  "and cannot be made from a clean set"}
 DECODERS = ("pil", "nvjpeg")
 
 
@@ -172,7 +172,7 @@ def open_generated(
     when it fits (``_cache_device``), so the 75 cells decode each clean image once; ``cache=False``
     decodes it for every cell."""
     if suite in RELEASED_ONLY:
-        raise UserError(RELEASED_ONLY[suite], params=("generate",))
+        raise UserError(RELEASED_ONLY[suite])
     if suite not in GENERATED:
         raise UserError(f"cannot generate suite {suite!r} from a clean folder; expected one of: "
                         f"{', '.join(GENERATED)}")

@@ -24,7 +24,13 @@ from robustbench_dm.suites.base import check_limit, select_difficulties, select_
 from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file
 from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
-from robustbench_dm.suites.imagenet_generated import GENERATED, check_resolution, suite_label, suite_name
+from robustbench_dm.suites.imagenet_generated import (
+    GENERATED,
+    RELEASED_ONLY,
+    check_resolution,
+    suite_label,
+    suite_name,
+)
 from robustbench_dm.suites.imagenet_p import IMAGENET_P_TEST, sequence_folder
 from robustbench_dm.suites.imagenet_pipeline import CleanImages
 from robustbench_dm.suites.released_video import x264_build
@@ -89,6 +95,8 @@ def make_suite(
     recorded in the manifest as ``options`` with its ``label``. ``progress=None`` reports progress on stderr
     (a bar on a terminal, else a line every 30 s and per file: :class:`robustbench_dm.progress.Progress`).
     """
+    if suite in RELEASED_ONLY:
+        raise UserError(RELEASED_ONLY[suite])
     if suite not in TARGETS:
         raise UserError(f"cannot make suite {suite!r}; expected one of: {', '.join(TARGETS)}")
     kind, preset, default_fmt = TARGETS[suite]
@@ -110,7 +118,7 @@ def make_suite(
     if resolution is not None:
         if suite not in GENERATED:
             raise UserError(f"resolution {resolution} is available for imagenet-c only; {suite} is "
-                            f"made at its released size")
+                            f"made at its released size", params=("resolution",))
         size = check_resolution(suite, resolution)
     images, labels, classes, stems = _source(source, data_root, size)
     if tuple(images[0:1].shape[-2:]) != (size, size):
