@@ -10,6 +10,7 @@ Resize(256) + CenterCrop(224) instead. Every selected cell is listed when the su
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -23,10 +24,11 @@ from robustbench_dm.suites.clean_imagenet import ImageNetFolder
 from robustbench_dm.suites.folders import (IMAGE_EXTENSIONS, PREPROCESSING, class_folders, decode_batch,
                                           decode_on_device, list_files)
 from robustbench_dm.suites.crop import resize_size
+from robustbench_dm.suites.families import registered_suite
 from robustbench_dm.suites.imagenet_pipeline import clean_image
 from robustbench_dm.suites.provenance import (clean_fingerprint, files_fingerprint, files_size,
                                               released_key)
-from robustbench_dm.suites.registry import register_suite
+from robustbench_dm.suites.registry import SuiteFactory, register_suite
 from robustbench_dm.suites.written import Written, stored_provenance, stored_subset, written_images_key
 
 SEVERITIES = (1, 2, 3, 4, 5)
@@ -35,6 +37,48 @@ CORRUPTIONS_3DCC = ("near_focus", "far_focus", "fog_3d", "flash", "color_quant",
 
 Listing = list[tuple[str, str, Path]]
 JPEG_SUFFIXES = (".jpeg", ".jpg")
+#: the registered suites whose factory reads ``<corruption>/<severity>/<class>`` folders itself
+FOLDER_SUITES = ("imagenet-c", "tinyimagenet-c", "imagenet-3dcc")
+#: the generic reading of a make-suite folder: any -C suite, as its manifest names it
+GENERIC = "imagenet-c"
+
+
+def written_suite(written: Written, asked: str, root: Path) -> str:
+    """The suite a make-suite folder asked for as ``asked`` is read as: the -C suite its manifest
+    names, asked for by the generic ``imagenet-c`` or by its own registered name (``cifar10-c``,
+    ``imagenet-c`` for ``imagenet-c-384px``); another name, a -P suite or arrays are a ``UserError``
+    naming the folder, the suite its suite.json records and the suite asked for."""
+    recorded = written.manifest["suite"]
+    own = registered_suite(recorded)
+    if written.kind != "c" or asked not in (GENERIC, own):
+        raise UserError(f"{root} holds a {recorded} suite written by make-suite ({written.path}), not "
+                        f"{asked}; score it as {own}")
+    if written.manifest.get("format") != "folder":
+        raise UserError(f"{root} holds a {recorded} suite written by make-suite in {written.manifest.get('format')} "
+                        f"format ({written.path}), not the <corruption>/<severity>/<class> folders {asked} "
+                        f"reads; score it as {own}")
+    return recorded
+
+
+def folder_reader(name: str, data_root) -> SuiteFactory | None:
+    """The factory ``get_suite(name, data_root)`` opens a make-suite folder of -C images with when
+    ``name``'s own factory reads other files (``cifar10-c``, ``fmnist-c``: arrays): this folder
+    reader, as the suite the folder's manifest names; None when ``name``'s factory reads it."""
+    if name in FOLDER_SUITES:
+        return None
+    written = Written.open(data_root)
+    if written is None or written.manifest.get("format") != "folder" or written.kind != "c":
+        return None
+    return partial(_written_folder, name)
+
+
+def _written_folder(name: str, data_root, *, limit=None, corruptions=None, severities=None, clean_root=None,
+                    generate=False, **generation) -> Suite:
+    """A make-suite folder asked for as suite ``name`` (``generate`` is False here); options of
+    suites made on the fly (``seed``, ``device``) are refused."""
+    _check_released(**generation)
+    return ImageFolderCSuite(name, data_root, benchmark=CORRUPTIONS, extras=EXTRA, limit=limit,
+                             corruptions=corruptions, severities=severities, clean_root=clean_root)
 
 
 class ImageFolderCSuite(Suite):
@@ -56,11 +100,15 @@ class ImageFolderCSuite(Suite):
         self.data_root = str(data_root)
         self.limit = check_limit(limit)
         self.names = list(benchmark) + list(extras)
-        self.written = Written.open(data_root)  # folders of any make-suite target read as this suite
+        self.written, self.label = Written.open(data_root), None
+        if self.written is not None:  # a make-suite folder is the suite its manifest names
+            self.name, self.label = written_suite(self.written, name, self.root), self.written.manifest.get("label")
         options = (self.written.manifest.get("options") or {}) if self.written is not None else {}
-        self.resolution, self.label = options.get("resolution"), None
-        if self.resolution is not None:  # make-suite resolution: its own suite, never the released one
-            self.name, self.label = self.written.manifest["suite"], self.written.manifest.get("label")
+        self.resolution = options.get("resolution")
+        if clean_root is not None and self.written is not None and registered_suite(self.name) != "imagenet-c":
+            raise UserError(f"clean_root adds ImageNet val images as the clean cell of an imagenet-c folder; "
+                            f"{self.root} holds a {self.name} suite written by make-suite, read without a clean cell",
+                            params=("clean_root",))
         if self.written is not None and self.written.cells is not None:
             self._cells = self.written.select(corruptions, severities, self.names, SEVERITIES, "corruption", "severity")
             self._complete = self.written.complete(self._cells, [(c, s) for c in benchmark for s in SEVERITIES], limit)
@@ -230,7 +278,8 @@ class ImageFolderCSuite(Suite):
 
 
 @register_suite("imagenet-c", "ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 224 px as stored "
-                "(or generate=True from the ImageNet val folder)")
+                "(or generate=True from the ImageNet val folder); a make-suite folder of any -C suite is read "
+                "as the suite its suite.json names")
 def imagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None, preprocessing="none",
                clean_root=None, generate=False, seed=0, device="cpu", resolution=None, fast_jpeg=False,
                clean_decoder="pil") -> Suite:

@@ -4,7 +4,9 @@
 seed, limit, preset, generator_version, chunk_size, clean_fingerprint), the clean ``data_root``
 as given and the ``cells`` finished so far. A reader of such a folder scores the cells the
 manifest lists (narrowed by ``corruptions`` / ``severities``), records the manifest in its
-metadata and takes the limit and completeness from it.
+metadata and takes the limit and completeness from it. A folder is always read as the suite its
+manifest names (``image_folder_c.written_suite``): through ``imagenet-c``, the generic folder
+reading, or by that suite's own name; another name is a ``UserError``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,16 @@ class Written:
     def __init__(self, path: Path, manifest: dict):
         self.path, self.manifest = path, manifest
         self.cells = manifest_cells(manifest)
+
+    @property
+    def kind(self) -> str | None:
+        """``"c"`` or ``"p"``: the kind of the suite the manifest names (None for a suite
+        make-suite does not write)."""
+        from robustbench_dm.suites.families import registered_suite
+        from robustbench_dm.suites.make_suite import TARGETS  # imports the suite modules
+
+        target = TARGETS.get(registered_suite(self.manifest["suite"]))
+        return None if target is None else target[0]
 
     @classmethod
     def open(cls, data_root, suite: str | None = None) -> "Written | None":
