@@ -75,5 +75,5 @@ def make_suite_command(suite, source, data_root, out, fmt, seed, corruptions, se
         done = make_suite(suite, source, data_root, out, fmt=fmt, seed=seed,
                           corruptions=corruptions, severities=severities, limit=limit,
                           batch_size=batch_size, device=device, resolution=resolution)
-    click.echo(f"{suite} in {out}: {len(done['written'])} written, "
+    click.echo(f"{done['suite']} in {out}: {len(done['written'])} written, "
                f"{len(done['skipped'])} already complete")

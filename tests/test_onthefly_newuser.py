@@ -155,3 +155,12 @@ def test_an_interrupted_run_is_not_recorded_as_the_whole_suite_until_resumed(tmp
     ev = evaluate(_Interrupted(stop=None), "cifar10-c", **run)
     assert metadata_of(out / "results.h5")["subset"]["complete"] is True
     assert len(ev.results.cells()) == 1 + 15 * 5
+
+
+def test_make_suite_at_another_resolution_says_the_suite_it_wrote(clean, tmp_path):
+    made = run_cli("make-suite", "imagenet-c", "--from", "imagenet", "--data-root", clean, "--out",
+                   tmp_path / "c384", "--resolution", "48", "--corruptions", "fog", "--severities", "1",
+                   "--device", "cpu")
+    assert made.exit_code == 0, made.output
+    assert "imagenet-c-48px in " in made.stdout and "imagenet-c in" not in made.stdout
+    assert "make-suite imagenet-c-48px:" in made.stderr and "(fog/1 done)" in made.stderr

@@ -88,7 +88,8 @@ def make_suite(
     resolution: int | None = None,
 ) -> dict:
     """Write ``suite`` (e.g. ``cifar10-c``, ``fmnist-p``, ``imagenet-c``) made from the clean
-    ``source`` set under ``data_root`` into ``out``; returns {"written": [...], "skipped": [...]}.
+    ``source`` set under ``data_root`` into ``out``; returns {"suite": the name it is read as
+    (``imagenet-c-384px`` at another resolution), "written": [...], "skipped": [...]}.
 
     ``severities`` selects difficulties for -P suites. ``resolution`` (imagenet-c only): the
     suite ``imagenet-c-<R>px`` of ``score --generate --resolution R`` (docs/resolution.md),
@@ -146,7 +147,8 @@ def make_suite(
         save_npy_atomic(out / "labels.npy", labels_np)
 
     if fmt == "h5":
-        return make_h5(gen, out, settings, manifest, labels_np, kind, names, levels, n, batch_size, progress)
+        return {"suite": gen.name,
+                **make_h5(gen, out, settings, manifest, labels_np, kind, names, levels, n, batch_size, progress)}
     if kind == "c" and fmt == "npy":
         units = [(out / f"{c}.npy", c, levels) for c in names]
     elif kind == "c":
@@ -162,10 +164,10 @@ def make_suite(
     units = list({u[0]: u for u in units}.values())
     todo = [u for u in units if not u[0].exists()]
     skipped = [str(u[0]) for u in units if u[0].exists()]
-    with Progress(len(todo) * n * (5 if kind == "c" and fmt == "npy" else 1), f"make-suite {suite}",
+    with Progress(len(todo) * n * (5 if kind == "c" and fmt == "npy" else 1), f"make-suite {gen.name}",
                   unit="img" if kind == "c" else "video", show=progress) as bar:
         for path, name, unit_levels in todo:
-            bar.cell(path.name)
+            bar.cell(path.relative_to(out).as_posix())
             if fmt == "folder":
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_folder(gen, path, name, unit_levels[0], classes, stems, batch_size, bar.update)
@@ -173,4 +175,4 @@ def make_suite(
                 write_npy(gen, path, unit_levels, name, batch_size, bar.update)
             record_cells(out, manifest, cells_of[path])
             bar.cell_done()
-    return {"written": [str(u[0]) for u in todo], "skipped": skipped}
+    return {"suite": gen.name, "written": [str(u[0]) for u in todo], "skipped": skipped}
