@@ -6,9 +6,10 @@ units to write (a file, folder or h5 dataset per corruption / severity or pertur
 difficulty), skipping those already finished; ``suite_writers.py`` writes each format
 atomically and keeps the manifest ``<out>/suite.json``.
 
-A ``folder`` suite loads back with ``get_suite("imagenet-c", out)`` (any image size, as stored)
-or ``get_suite("imagenet-p", out)``; npy and h5 suites with the suite's own name (``cifar10-c``,
-``fmnist-c``, ``fmnist-p``, ...).
+Every suite loads back with its own name (``get_suite("cifar10-c", out)``, ``fmnist-p``, ...;
+``imagenet-c`` for ``imagenet-c-<R>px``). A -C ``folder`` suite (any image size, as stored) is
+read as the suite its ``suite.json`` names, also through the generic ``get_suite("imagenet-c",
+out)``; another suite name is refused (``image_folder_c.written_suite``).
 """
 
 from __future__ import annotations
