@@ -30,9 +30,9 @@ import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.io import encode_jpeg
 
 import corruptions
+from corruptions.codec import encode_jpeg
 from robustbench_dm.models import NORMALIZATIONS, create_model
 from robustbench_dm.scoring import score
 from robustbench_dm.scoring.fast_path import resolve_fast_path
@@ -65,10 +65,7 @@ def build_folder(root: Path, images: int, classes: int, names: tuple[str, ...],
                               device)
         for name in names:
             corrupted = corruptions.corrupt(clean, name, SEVERITY, generator=generator)
-            if device.type == "cuda":
-                encoded = [e.cpu() for e in encode_jpeg(list(corrupted), quality=85)]
-            else:
-                encoded = [encode_jpeg(image, quality=85) for image in corrupted.cpu()]
+            encoded = [e.cpu() for e in encode_jpeg(list(corrupted), quality=85)]  # nvJPEG on CUDA
             for i, data in zip(range(start, stop), encoded):
                 path = root / name / str(SEVERITY) / f"n{i % classes:08d}" / \
                     f"ILSVRC2012_val_{i + 1:08d}.JPEG"

@@ -5,7 +5,8 @@
 
 The step is the training loop's own ``train_step`` (Dynamic Mixup loss with JSD: one forward
 over [clean, mix1, mix2] = 3 x batch images, backward, Nesterov SGD, schedule) on the recipe's
-model and optimiser (``build_training``). Timed side by side in the same process:
+model and optimiser (``build_training``), channels_last on CUDA as in the loop. Timed side by
+side in the same process:
 
 - ``augment``: ``DynamicMixup.augment`` alone (base transform + two Dynamic Mixup views);
 - ``model``: the same step on views augmented beforehand (the reference: no augmentation);
@@ -56,6 +57,9 @@ def bench(device: torch.device, batch: int, steps: int, warmup: int, amp: bool,
     generator = torch.Generator(device=device).manual_seed(0)
     images = torch.randint(0, 256, (batch, 3, 32, 32), dtype=torch.uint8, device=device,
                            generator=generator)
+    if config.channels_last:  # as the loop runs it (on by default on CUDA)
+        model = model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
     labels = torch.randint(0, config.num_classes, (batch,), device=device, generator=generator)
     autocast = (functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if amp
                 else contextlib.nullcontext)
