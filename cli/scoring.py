@@ -114,7 +114,7 @@ def score(checkpoint, suite_name, data_root, out_dir, batch_size, device, worker
                    f"cells) to {ev.results.path}; combine all {part['count']} parts with "
                    "robust-eval merge")
         return
-    click.echo(as_flags(format_summary(ev.summary)))
+    click.echo(as_flags(format_summary(ev.summary, ev.results.attrs.get("metadata"))))
     click.echo(f"wrote {ev.results.path} and {ev.results.path.parent / 'summary.json'}")
 
 

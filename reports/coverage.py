@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from reports.display import display_text
 from reports.load import ScoredRun
+from robustbench_dm.suites.base import subset_phrase as suite_subset_phrase
 from robustbench_dm.suites.families import canonical_dataset, suite_family
 
 #: compatibility status -> the mark shown beside the model's numbers
@@ -21,16 +22,7 @@ SUBSET_FLAG = "subset"
 def subset_phrase(run: ScoredRun) -> str | None:
     """Why ``run`` covers only part of its suite ("at most 10 images per cell", "only some of
     its cells"), or None when its metadata records the whole suite (or predates the record)."""
-    subset = run.metadata.get("subset")
-    if not isinstance(subset, dict):
-        return None
-    limit, complete = subset.get("limit"), subset.get("complete")
-    if complete is not False and limit is None:
-        return None
-    if limit is None:
-        return "only some of its cells"
-    unit = "videos" if run.kind == "p" else "images"
-    return f"at most {limit} {unit} per cell"
+    return suite_subset_phrase(run.metadata.get("subset"), run.kind)
 
 
 def compatibility(run: ScoredRun) -> tuple[str, list[str]]:

@@ -164,3 +164,24 @@ def test_make_suite_at_another_resolution_says_the_suite_it_wrote(clean, tmp_pat
     assert made.exit_code == 0, made.output
     assert "imagenet-c-48px in " in made.stdout and "imagenet-c in" not in made.stdout
     assert "make-suite imagenet-c-48px:" in made.stderr and "(fog/1 done)" in made.stderr
+
+
+def test_the_printed_table_says_generated_resolution_seed_and_subset(clean, model, tmp_path):
+    fly = run_cli("score", model, "--suite", "imagenet-c", "--generate", "--clean-root", clean, "--resolution",
+                  "48", "--corruptions", "fog", "--severities", "1", "--seed", "3", "--out", tmp_path / "fly",
+                  "--device", "cpu")
+    assert fly.exit_code == 0, fly.output
+    title, scope = fly.stdout.splitlines()[1:3]
+    assert title.startswith("suite imagenet-c-48px: top-1 error")
+    assert scope == "ImageNet-C at 48 px (generated), seed 3; a subset of the suite (only some of its cells)"
+
+
+def test_a_whole_released_suite_prints_no_scope_line():
+    from robustbench_dm.scoring import format_summary
+
+    summary = {"suite": "cifar10-c", "clean_error": 0.1, "mean_error": 0.2, "mce": None, "relative_mce": None,
+               "corruptions": {"fog": {"errors": [0.2] * 5, "ce": None, "rms_calibration_error": [None] * 5}}}
+    whole = {"subset": {"limit": None, "corruptions": ["fog"], "severities": [1, 2, 3, 4, 5], "complete": True}}
+    assert format_summary(summary, whole) == format_summary(summary)
+    limited = {"subset": {**whole["subset"], "limit": 10}}
+    assert format_summary(summary, limited).splitlines()[1] == "a subset of the suite (at most 10 images per cell)"

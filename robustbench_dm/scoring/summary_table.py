@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from robustbench_dm.errors import Note
+from robustbench_dm.suites.base import subset_phrase
 
 CLEAN_NOTE = Note("no clean cell scored: add it with clean_root=DIR into the same out_dir",
                   params=("clean_root", "out_dir"))
@@ -18,20 +19,36 @@ def _ratio(value: float | None, width: int = 7) -> str:
     return f"{'-':>{width}}" if value is None else f"{100 * value:>{width}.1f}"
 
 
-def format_summary(summary: Mapping[str, Any]) -> str:
-    """Percentages (x100) per corruption/perturbation, then the headline numbers."""
+def format_summary(summary: Mapping[str, Any], metadata: Mapping[str, Any] | None = None) -> str:
+    """Percentages (x100) per corruption/perturbation, then the headline numbers. With the
+    suite's ``metadata``, a line under the title says what was scored when it is not the whole
+    released suite: the label of a generated suite with its seed, and the subset."""
+    scope = _scope(metadata, "c" if "corruptions" in summary else "p") if metadata else None
     if "corruptions" in summary:
-        return _format_c(summary)
-    return _format_p(summary)
+        return _format_c(summary, scope)
+    return _format_p(summary, scope)
 
 
-def _format_c(summary: Mapping[str, Any]) -> str:
+def _scope(metadata: Mapping[str, Any], kind: str) -> str | None:
+    """"ImageNet-C at 384 px (generated), seed 0; a subset of the suite (only some of its cells)"."""
+    parts = []
+    if metadata.get("generated"):
+        parts.append(f"{metadata.get('label') or 'generated on the fly'}, seed {metadata.get('seed')}")
+    elif metadata.get("label"):
+        parts.append(str(metadata["label"]))
+    subset = subset_phrase(metadata.get("subset"), kind)
+    if subset:
+        parts.append(f"a subset of the suite ({subset})")
+    return "; ".join(parts) or None
+
+
+def _format_c(summary: Mapping[str, Any], scope: str | None = None) -> str:
     rows = summary["corruptions"]
     width = max([len("corruption"), *map(len, rows)])
     severities = max(len(r["errors"]) for r in rows.values())
     head = f"{'corruption':<{width}} " + " ".join(f"{'s' + str(s):>7}" for s in
                                                    range(1, severities + 1))
-    lines = [f"suite {summary['suite']}: top-1 error % per severity, CE %",
+    lines = [f"suite {summary['suite']}: top-1 error % per severity, CE %", *([scope] if scope else []),
              head + f" {'mean':>7} {'CE':>7}", "-" * (len(head) + 16)]
     for name, row in rows.items():
         errors = [e for e in row["errors"] if e is not None]
@@ -49,12 +66,12 @@ def _format_c(summary: Mapping[str, Any]) -> str:
     return Note("\n".join(lines), params=CLEAN_NOTE.params if summary["clean_error"] is None else ())
 
 
-def _format_p(summary: Mapping[str, Any]) -> str:
+def _format_p(summary: Mapping[str, Any], scope: str | None = None) -> str:
     rows = summary["perturbations"]
     width = max([len("perturbation"), *map(len, rows)])
     head = f"{'perturbation':<{width}} {'FP %':>7} {'T5D':>7} {'FR %':>7} {'T5D %':>7}"
-    lines = [f"suite {summary['suite']}: flip probability, top-5 distance", head,
-             "-" * len(head)]
+    lines = [f"suite {summary['suite']}: flip probability, top-5 distance", *([scope] if scope else []),
+             head, "-" * len(head)]
     for name, row in rows.items():
         lines.append(f"{name:<{width}} {_pct(row['flip_probability'])} "
                      f"{row['top5_distance']:>7.3f} {_ratio(row['fr'])} {_ratio(row['t5d'])}")

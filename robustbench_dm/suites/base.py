@@ -174,3 +174,17 @@ def subset_metadata(
         "severities": list(levels),
         "complete": bool(full and limit is None),
     }
+
+
+def subset_phrase(subset, kind: str) -> str | None:
+    """Why the selection described by ``subset`` (a ``metadata()["subset"]`` entry) covers only
+    part of its suite ("at most 10 images per cell", "only some of its cells"), or None when it
+    records the whole suite (or is missing, as in files written before it was recorded)."""
+    if not isinstance(subset, dict):
+        return None
+    limit, complete = subset.get("limit"), subset.get("complete")
+    if complete is not False and limit is None:
+        return None
+    if limit is None:
+        return "only some of its cells"
+    return f"at most {limit} {'videos' if kind == 'p' else 'images'} per cell"
