@@ -76,7 +76,8 @@ def decide(reference: str, suite: str, runs: list[ScoredRun]) -> tuple[str | Non
     for run in runs:
         status, _ = compatibility(run)
         if status in COMPATIBILITY_FLAGS:
-            reasons.append(f"{run.label} was scored despite a {COMPATIBILITY_FLAGS[status]}")
+            flag = COMPATIBILITY_FLAGS[status]
+            reasons.append(f"{run.label} was scored despite {'an' if flag[0] in 'aeiou' else 'a'} {flag}")
         subset = subset_phrase(run)
         if subset:
             reasons.append(f"{run.label} covers a subset of the suite ({subset})")

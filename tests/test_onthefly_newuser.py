@@ -185,3 +185,13 @@ def test_a_whole_released_suite_prints_no_scope_line():
     assert format_summary(summary, whole) == format_summary(summary)
     limited = {"subset": {**whole["subset"], "limit": 10}}
     assert format_summary(summary, limited).splitlines()[1] == "a subset of the suite (at most 10 images per cell)"
+
+
+def test_published_rows_left_out_for_an_unverified_checkpoint_read_as_english(clean, model, tmp_path):
+    import robustbench_dm as rb
+
+    ev = rb.evaluate(str(model), "imagenet-c", generate=True, clean_root=clean, corruptions=["fog"],
+                     severities=[1], limit=2, device="cpu", progress=False, allow_mismatch=True)
+    rb.report([ev], out=tmp_path / "report", n_boot=100)
+    text = (tmp_path / "report/report.md").read_text()
+    assert "was scored despite an unverified checkpoint" in text and "despite a unverified" not in text
