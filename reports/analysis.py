@@ -110,10 +110,11 @@ class SuiteAnalysis:
 
     @property
     def title(self) -> str:
-        """The suite as readers see it: its recorded label where it has one (``"ImageNet-C at
-        384 px (generated)"`` for ``imagenet-c-384px``), else its name."""
-        return next((r.run.metadata["label"] for r in self.runs if r.run.metadata.get("label")),
-                    self.suite)
+        """The suite as readers see it: the label every run records (``"ImageNet-C at 384 px
+        (generated)"`` for ``imagenet-c-384px``), else its name (runs without a label, or of
+        released and generated images side by side)."""
+        labels = {r.run.metadata.get("label") for r in self.runs}
+        return labels.pop() if len(labels) == 1 and None not in labels else self.suite
 
     def unit(self, label: str) -> Unit:
         return next(u for u in self.units if u.label == label)

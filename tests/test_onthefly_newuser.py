@@ -195,3 +195,18 @@ def test_published_rows_left_out_for_an_unverified_checkpoint_read_as_english(cl
     rb.report([ev], out=tmp_path / "report", n_boot=100)
     text = (tmp_path / "report/report.md").read_text()
     assert "was scored despite an unverified checkpoint" in text and "despite a unverified" not in text
+
+
+def test_released_and_generated_runs_of_one_suite_are_not_titled_generated(tmp_path):
+    from reports.build import write_report
+    from results_fixtures import c_suite_cells, write_results
+
+    cells = c_suite_cells({("clean", 0): 0.2, ("fog", 1): 0.3}, 200, num_classes=20)
+    generated = write_results(tmp_path / "gen.h5", cells, suite="imagenet-c", num_classes=20,
+                              metadata={"label": "ImageNet-C (generated)", "generated": True})
+    released = write_results(tmp_path / "rel.h5", cells, suite="imagenet-c", num_classes=20)
+    doc = write_report([released, generated], tmp_path / "report", labels=["rel", "gen"], n_boot=100)
+    titles = [table.title for table in doc.tables if ":" in table.title]
+    assert titles and not any("(generated)" in title for title in titles), titles
+    alone = write_report([generated], tmp_path / "alone", n_boot=100)
+    assert any(t.title.startswith("ImageNet-C (generated):") for t in alone.tables)
