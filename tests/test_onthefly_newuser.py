@@ -210,3 +210,12 @@ def test_released_and_generated_runs_of_one_suite_are_not_titled_generated(tmp_p
     assert titles and not any("(generated)" in title for title in titles), titles
     alone = write_report([generated], tmp_path / "alone", n_boot=100)
     assert any(t.title.startswith("ImageNet-C (generated):") for t in alone.tables)
+
+
+def test_the_printed_table_names_byte_changing_options_by_their_flags(clean, model, tmp_path):
+    fly = run_cli("score", model, "--suite", "imagenet-c", "--generate", "--clean-root", clean, "--fast-jpeg",
+                  "--corruptions", "fog", "--severities", "1", "--limit", "1", "--out", tmp_path / "fast",
+                  "--device", "cpu")
+    assert fly.exit_code == 0, fly.output
+    assert fly.stdout.splitlines()[2] == ("ImageNet-C (generated), seed 0, --fast-jpeg; a subset of the suite "
+                                          "(at most 1 image per cell)")

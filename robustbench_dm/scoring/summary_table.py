@@ -22,27 +22,32 @@ def _ratio(value: float | None, width: int = 7) -> str:
 def format_summary(summary: Mapping[str, Any], metadata: Mapping[str, Any] | None = None) -> str:
     """Percentages (x100) per corruption/perturbation, then the headline numbers. With the
     suite's ``metadata``, a line under the title says what was scored when it is not the whole
-    released suite: the label of a generated suite with its seed, and the subset."""
+    released suite: the label of a generated suite with its seed and byte-changing options, and
+    the subset."""
     scope = _scope(metadata, "c" if "corruptions" in summary else "p") if metadata else None
     if "corruptions" in summary:
         return _format_c(summary, scope)
     return _format_p(summary, scope)
 
 
-def _scope(metadata: Mapping[str, Any], kind: str) -> str | None:
-    """"ImageNet-C at 384 px (generated), seed 0; a subset of the suite (only some of its cells)"."""
+def _scope(metadata: Mapping[str, Any], kind: str) -> Note | None:
+    """"ImageNet-C at 384 px (generated), seed 0, fast_jpeg=True; a subset of the suite (only
+    some of its cells)", listing the options it names as params."""
     parts = []
+    options = {k: v for k, v in ((metadata.get("generator") or {}).get("options") or {}).items()
+               if k != "resolution"}  # the label says the resolution
     if metadata.get("generated"):
-        parts.append(f"{metadata.get('label') or 'generated on the fly'}, seed {metadata.get('seed')}")
+        parts.append(", ".join([f"{metadata.get('label') or 'generated on the fly'}",
+                                f"seed {metadata.get('seed')}", *(f"{k}={v}" for k, v in options.items())]))
     elif metadata.get("label"):
         parts.append(str(metadata["label"]))
     subset = subset_phrase(metadata.get("subset"), kind)
     if subset:
         parts.append(f"a subset of the suite ({subset})")
-    return "; ".join(parts) or None
+    return Note("; ".join(parts), params=tuple(options)) if parts else None
 
 
-def _format_c(summary: Mapping[str, Any], scope: str | None = None) -> str:
+def _format_c(summary: Mapping[str, Any], scope: Note | None = None) -> str:
     rows = summary["corruptions"]
     width = max([len("corruption"), *map(len, rows)])
     severities = max(len(r["errors"]) for r in rows.values())
@@ -63,10 +68,11 @@ def _format_c(summary: Mapping[str, Any], scope: str | None = None) -> str:
     lines.append(f"mean error    {_pct(summary['mean_error']).strip()}")
     lines.append(f"mCE           {_ratio(summary['mce']).strip()}")
     lines.append(f"relative mCE  {_ratio(summary['relative_mce']).strip()}")
-    return Note("\n".join(lines), params=CLEAN_NOTE.params if summary["clean_error"] is None else ())
+    return Note("\n".join(lines), params=(*(CLEAN_NOTE.params if summary["clean_error"] is None else ()),
+                                          *(scope.params if scope else ())))
 
 
-def _format_p(summary: Mapping[str, Any], scope: str | None = None) -> str:
+def _format_p(summary: Mapping[str, Any], scope: Note | None = None) -> str:
     rows = summary["perturbations"]
     width = max([len("perturbation"), *map(len, rows)])
     head = f"{'perturbation':<{width}} {'FP %':>7} {'T5D':>7} {'FR %':>7} {'T5D %':>7}"
@@ -80,4 +86,4 @@ def _format_p(summary: Mapping[str, Any], scope: str | None = None) -> str:
     lines.append(f"mean T5D      {summary['mt5d_unnormalized']:.3f}")
     lines.append(f"mFR           {_ratio(summary['mfr']).strip()}")
     lines.append(f"mT5D          {_ratio(summary['mt5d']).strip()}")
-    return "\n".join(lines)
+    return Note("\n".join(lines), params=scope.params if scope else ())

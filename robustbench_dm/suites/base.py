@@ -187,4 +187,5 @@ def subset_phrase(subset, kind: str) -> str | None:
         return None
     if limit is None:
         return "only some of its cells"
-    return f"at most {limit} {'videos' if kind == 'p' else 'images'} per cell"
+    unit = "video" if kind == "p" else "image"
+    return f"at most {limit} {unit}{'s' if limit != 1 else ''} per cell"
