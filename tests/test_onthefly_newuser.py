@@ -70,6 +70,8 @@ def test_generate_with_a_data_root_names_the_flags_and_writes_nothing(clean, mod
      "error: ImageNet-3DCC needs depth maps: it is scored from its released files only and cannot be made"),
     (["--suite", "tinyimagenet-c", "--data-root", "{clean}", "--clean-root", "{clean}"],
      "error: --clean-root is the source of a generated tinyimagenet-c (--generate)"),
+    (["--suite", "imagenet-c", "--generate", "--clean-root", "{clean}", "--option", "clean_decoder=nvjpeg"],
+     "error: clean_decoder 'nvjpeg' needs a CUDA GPU to decode on; --device is cpu"),
 ])
 def test_misplaced_on_the_fly_options_are_named_by_their_flags(args, expected, clean, model, tmp_path):
     args = [a.format(clean=clean) for a in args]

@@ -190,6 +190,9 @@ def open_generated(
     if clean_decoder not in DECODERS:
         raise UserError(f"unknown clean_decoder {clean_decoder!r}; expected one of: {', '.join(DECODERS)}")
     device = resolve_device(device)
+    if clean_decoder == "nvjpeg" and device.type != "cuda":
+        raise UserError(f"clean_decoder 'nvjpeg' needs a CUDA GPU to decode on; device is {device}",
+                        params=("clean_decoder", "device"))
     decode_device = device if clean_decoder == "nvjpeg" else torch.device("cpu")
     clean = CleanImages(clean_root, resolution=resolution, resize=suite != "tinyimagenet-c",
                         decoder=clean_decoder, device=decode_device, cache=False, threads=threads)
