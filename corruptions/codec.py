@@ -63,6 +63,11 @@ def decode_jpeg(data: list[torch.Tensor], *, rgb: bool = False,
     tv = torchvision_jpeg()
     if tv is not None:
         read_mode, decode, _ = tv
+        if device.type == "cuda":
+            # torchvision allocates the outputs on the current stream but writes them on a stream
+            # of its own that does not wait for it: memory that kernels queued on the current
+            # stream still read could be overwritten (pytorch/vision#9606). Let them finish first.
+            torch.cuda.current_stream(device).synchronize()
         return decode(data, mode=read_mode.RGB if rgb else read_mode.UNCHANGED, device=device)
     if device.type != "cpu":
         raise RuntimeError("this torchvision has no JPEG codec for devices; decode on the CPU")
