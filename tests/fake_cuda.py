@@ -33,7 +33,7 @@ _Tensor = torch.Tensor
 # calls that take CPU tensors beside device tensors on CUDA
 _MIXING = {_Tensor.copy_, _Tensor.__getitem__, _Tensor.__setitem__, _Tensor.to, _Tensor.cuda,
            _Tensor.cpu, _Tensor.new_tensor, torch.as_tensor, torch.tensor,
-           torch._has_compatible_shallow_copy_type}
+           torch._has_compatible_shallow_copy_type, _Tensor.module_load}
 _CONVERSIONS = {_Tensor.to, _Tensor.cuda, _Tensor.cpu}
 _RealGenerator = torch.Generator
 
@@ -50,6 +50,10 @@ class FakeCudaTensor(torch.Tensor):
     @property
     def is_cuda(self) -> bool:
         return True
+
+    def __reduce_ex__(self, protocol):  # saved as a plain tensor (a CUDA tensor loads on the CPU)
+        with torch._C.DisableTorchFunctionSubclass():
+            return self.as_subclass(torch.Tensor).__reduce_ex__(protocol)
 
 
 class FakeCudaGenerator(_RealGenerator):

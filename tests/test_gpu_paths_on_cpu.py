@@ -30,6 +30,8 @@ from robustbench_dm.scoring import score
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.folders import decode_batch, decode_on_device
 from robustbench_dm.suites.released_jpeg import ReleasedSave
+from robustbench_dm.training import resolve_config, train
+from training_fixtures import write_fashion_mnist
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 CUDA = torch.device("cuda")
@@ -205,6 +207,45 @@ def test_imagenet_c_on_the_fly_on_the_device(options, photos, tmp_path, cuda):
     assert sorted(cells) == ["clean/0", "gaussian_noise/3", "pixelate/3"]
     if expected is not None:
         _assert_same_predictions(cells, expected)
+
+
+@pytest.mark.slow
+def test_imagenet_p_on_the_fly_on_the_device(tmp_path, cuda):
+    """Sequences made on the device, encoded by x264 on the CPU and read back to the device."""
+    six = {f"n{i:08d}": (name,) for i, name in enumerate(("astronaut", "coffee", "chelsea", "rocket",
+                                                          "camera", "cat"))}
+    clean = write_photo_folder(tmp_path / "val", six)
+    suite = get_suite("imagenet-p", generate=True, clean_root=clean, corruptions=["gaussian_noise"], device=cuda)
+    torch.manual_seed(0)
+    score(TinyNet(6), suite, out_dir=tmp_path / "p", batch_size=64, device=cuda, progress=False,
+          checkpoint_info={"path": "tiny", "sha256": "0" * 64})
+    cells = cells_of(tmp_path / "p" / "results.h5")
+    assert list(cells) == ["gaussian_noise/1"] and cells["gaussian_noise/1"]["topk"].shape[:1] == (6,)
+
+
+# --------------------------------------------------------------------------- training
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _stop_after_first_epoch(row: dict) -> None:
+    raise Interrupted
+
+
+@pytest.mark.parametrize("method", ["dynmix", "standard"])
+def test_training_loop_and_its_resume_on_the_device(method, tmp_path, cuda):
+    """bfloat16 autocast and channels_last (the CUDA defaults), the device's generator and
+    random state saved with the checkpoint and restored on resume."""
+    data = write_fashion_mnist(tmp_path / "fmnist", n_train=32, n_test=16)
+    config = resolve_config(method, "small_cnn", "fashion-mnist", str(data), str(tmp_path / "run"),
+                            epochs=2, batch_size=16, device="cuda")
+    assert config.amp and config.channels_last
+    with pytest.raises(Interrupted):
+        train(config, on_epoch=_stop_after_first_epoch, progress=False)
+    row = train(config, resume=True, progress=False)
+    assert int(row["epoch"]) == 2 and np.isfinite(float(row["loss"]))
 
 
 # --------------------------------------------------------------------------- the session's benches
