@@ -234,7 +234,9 @@ def _stop_after_first_epoch(row: dict) -> None:
     raise Interrupted
 
 
-@pytest.mark.parametrize("method", ["dynmix", "standard"])
+@pytest.mark.parametrize("method", ["dynmix", "standard"] + [
+    pytest.param(m, marks=pytest.mark.slow)
+    for m in ("augmix", "autoaugment_star", "random_autoaugment_star", "mixup", "cutmix")])
 def test_training_loop_and_its_resume_on_the_device(method, tmp_path, cuda):
     """bfloat16 autocast and channels_last (the CUDA defaults), the device's generator and
     random state saved with the checkpoint and restored on resume."""
