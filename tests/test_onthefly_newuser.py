@@ -221,3 +221,11 @@ def test_the_printed_table_names_byte_changing_options_by_their_flags(clean, mod
     assert fly.exit_code == 0, fly.output
     assert fly.stdout.splitlines()[2] == ("ImageNet-C (generated), seed 0, --fast-jpeg; a subset of the suite "
                                           "(at most 1 image per cell)")
+
+
+def test_imagenet_p_on_the_fly_records_the_encoder_build_that_makes_its_bytes(clean):
+    from robustbench_dm.suites.released_video import x264_build
+
+    suite = get_suite("imagenet-p", generate=True, clean_root=clean, corruptions=["brightness"], limit=1)
+    build = x264_build()
+    assert build.startswith("libx264 core ") and build in suite.metadata()["generator"]["final_save"]

@@ -114,13 +114,11 @@ class VideoSave(Threaded):
 
     @staticmethod
     def describe(device: torch.device) -> str:
-        """How the videos are encoded and read back, in words (for the provenance)."""
-        import av
-
-        return (f"H.264 mp4 by libx264 as the release (-preset veryslow; -tune grain for noise, -crf 20 "
-                f"otherwise; {PIX_FMT}, {FRAME_RATE} fps), x264's C code in one thread for determinism "
-                f"(PyAV {av.__version__}); "
-                f"read back by PyAV on the CPU, then on {device.type}")
+        """How the videos are encoded and read back, in words (for the provenance), naming the
+        encoder build (:func:`x264_build`) that makes the bytes."""
+        return (f"H.264 mp4 by {x264_build()} as the release (-preset veryslow; -tune grain for noise, "
+                f"-crf 20 otherwise; {PIX_FMT}, {FRAME_RATE} fps), x264's C code in one thread for "
+                f"determinism; read back by PyAV on the CPU, then on {device.type}")
 
     def encode(self, videos: torch.Tensor, perturbation: str) -> list[bytes]:
         """The mp4 bytes of each uint8 T x 3 x H x W video of ``videos`` (what make-suite writes)."""
