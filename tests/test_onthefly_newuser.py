@@ -229,3 +229,13 @@ def test_imagenet_p_on_the_fly_records_the_encoder_build_that_makes_its_bytes(cl
     suite = get_suite("imagenet-p", generate=True, clean_root=clean, corruptions=["brightness"], limit=1)
     build = x264_build()
     assert build.startswith("libx264 core ") and build in suite.metadata()["generator"]["final_save"]
+
+
+def test_imagenet_c_on_the_fly_records_the_jpeg_library_of_its_q85_save(clean):
+    import PIL
+
+    from robustbench_dm.suites.released_jpeg import pil_jpeg_build
+
+    suite = get_suite("imagenet-c", generate=True, clean_root=clean, corruptions=["fog"], severities=[1], limit=1)
+    assert f"Pillow {PIL.__version__}, libjpeg" in pil_jpeg_build()
+    assert pil_jpeg_build() in suite.metadata()["generator"]["final_save"]

@@ -38,6 +38,16 @@ def _decode_pil_of_encoded(hwc: np.ndarray) -> torch.Tensor:
     return _decode_pil(_encode_pil(hwc))
 
 
+def pil_jpeg_build() -> str:
+    """The JPEG library PIL encodes with, as the provenance records it (``"Pillow 13.0.0,
+    libjpeg-turbo 3.2.0"``)."""
+    import PIL
+    from PIL import features
+
+    turbo = features.version("libjpeg_turbo")
+    return f"Pillow {PIL.__version__}, " + (f"libjpeg-turbo {turbo}" if turbo else f"libjpeg {features.version('jpg')}")
+
+
 class ReleasedSave(Threaded):
     """The final JPEG q85 save of ImageNet-C and Tiny-ImageNet-C, and reading it back.
 
@@ -56,7 +66,7 @@ class ReleasedSave(Threaded):
         if self.fast:
             return f"JPEG quality 85 by torchvision encode_jpeg on {device.type}, decode_jpeg on {device.type}"
         reader = "nvJPEG" if device.type == "cuda" else "PIL"
-        return f"JPEG quality 85, optimize=True by PIL (as the release); read back by {reader}"
+        return f"JPEG quality 85, optimize=True by PIL (as the release; {pil_jpeg_build()}); read back by {reader}"
 
     def _encode_device(self, images: torch.Tensor) -> list[torch.Tensor]:
         from corruptions.codec import encode_jpeg
