@@ -260,6 +260,16 @@ def _bench(name: str):
     return module
 
 
+def test_corruption_speed_bench_on_the_device(cuda, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["corruption_speed.py", "--device", "cuda", "--sizes", "32", "--batch", "4",
+                                      "--quick", "--only", "gaussian_noise,pixelate,jpeg_compression"])
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the script takes its own folder off sys.path
+    monkeypatch.setattr(torch, "set_num_threads", lambda threads: None)  # keep this process's
+    _bench("corruption_speed").main()
+    out = capsys.readouterr().out
+    assert "(4 images, cuda," in out and "pixelate" in out and "jpeg_compression" in out
+
+
 def test_train_gpu_step_on_the_device(cuda):
     times = _bench("train_gpu").bench(cuda, batch=4, steps=1, warmup=0, amp=True, arch="small_cnn")
     assert sorted(times) == ["augment", "model", "step"]
