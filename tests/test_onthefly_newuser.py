@@ -239,3 +239,12 @@ def test_imagenet_c_on_the_fly_records_the_jpeg_library_of_its_q85_save(clean):
     suite = get_suite("imagenet-c", generate=True, clean_root=clean, corruptions=["fog"], severities=[1], limit=1)
     assert f"Pillow {PIL.__version__}, libjpeg" in pil_jpeg_build()
     assert pil_jpeg_build() in suite.metadata()["generator"]["final_save"]
+
+
+def test_resuming_with_another_byte_changing_option_names_the_option_not_a_whole_dict(clean, model, tmp_path):
+    common = ["score", model, "--suite", "imagenet-c", "--generate", "--clean-root", clean, "--corruptions", "fog",
+              "--severities", "1", "--limit", "1", "--out", tmp_path / "out", "--device", "cpu"]
+    assert run_cli(*common).exit_code == 0
+    line = _error_line(run_cli(*common, "--fast-jpeg"))
+    assert "generator options fast_jpeg None" in line and "generator options fast_jpeg True" in line, line
+    assert "'chunk_size'" not in line and "'seeding'" not in line, line

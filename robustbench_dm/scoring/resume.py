@@ -97,9 +97,19 @@ def check_same_inputs(existing: Results, attrs: Mapping[str, Any]) -> None:
     old_id, new_id = _identity_metadata(old_meta), _identity_metadata(new_meta)
     for key in sorted(set(old_id) | set(new_id)):
         if old_id.get(key) != new_id.get(key):
-            what = "subset limit" if key == "limit" else key
-            raise UserError(f"{path} holds results with {what} {old_id.get(key)!r}, but this run "
-                            f"has {what} {new_id.get(key)!r}: {HINT}", params=("out_dir",))
+            differ = _differing("subset limit" if key == "limit" else key, old_id.get(key), new_id.get(key))
+            raise UserError(f"{path} holds results with {', '.join(f'{w} {o!r}' for w, o, _ in differ)}, "
+                            f"but this run has {', '.join(f'{w} {n!r}' for w, _, n in differ)}: {HINT}",
+                            params=("out_dir",))
+
+
+def _differing(what: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
+    """``[("generator options", old value, new value), ...]``: the entries in which two
+    differing values differ, dicts followed down to them."""
+    if not (isinstance(old, Mapping) and isinstance(new, Mapping)):
+        return [(what, old, new)]
+    return [entry for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+            for entry in _differing(f"{what} {k}", old.get(k), new.get(k))]
 
 
 def check_same_data(existing: Results, attrs: Mapping[str, Any],
