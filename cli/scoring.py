@@ -134,6 +134,6 @@ def merge_command(parts, out_dir, baseline) -> None:
     with output_folder(out_dir):
         results = merge(list(parts), out_dir, baseline=baseline)
     summary_path = Path(out_dir) / "summary.json"
-    click.echo(as_flags(format_summary(json.loads(summary_path.read_text()))))
+    click.echo(as_flags(format_summary(json.loads(summary_path.read_text()), results.attrs.get("metadata"))))
     click.echo(f"merged {len(parts)} parts ({len(results.cells())} cells) into {results.path} "
                f"and {summary_path}")

@@ -248,3 +248,18 @@ def test_resuming_with_another_byte_changing_option_names_the_option_not_a_whole
     line = _error_line(run_cli(*common, "--fast-jpeg"))
     assert "generator options fast_jpeg None" in line and "generator options fast_jpeg True" in line, line
     assert "'chunk_size'" not in line and "'seeding'" not in line, line
+
+
+def test_merged_shards_of_a_generated_suite_print_the_same_scope_line(tmp_path):
+    cifar = write_cifar_pickle(tmp_path / "cifar", 4)
+    net = tmp_path / "net.pt"
+    write_tiny_model(net, classes=10)
+    parts = []
+    for i in (1, 2):
+        part = run_cli("score", net, "--suite", "cifar10-c", "--generate", "--clean-root", cifar, "--corruptions",
+                       "fog", "--shard", f"{i}/2", "--out", tmp_path / f"part{i}", "--device", "cpu")
+        assert part.exit_code == 0, part.output
+        parts.append(tmp_path / f"part{i}")
+    merged = run_cli("merge", *parts, "--out", tmp_path / "merged")
+    assert merged.exit_code == 0, merged.output
+    assert merged.stdout.splitlines()[1] == "generated on the fly, seed 0; a subset of the suite (only some of its cells)"
