@@ -147,8 +147,11 @@ def test_an_interrupted_run_is_not_recorded_as_the_whole_suite_until_resumed(tmp
     cifar = write_cifar_pickle(tmp_path / "cifar", 4)
     out = tmp_path / "out"
     run = dict(generate=True, clean_root=cifar, device="cpu", progress=False, out=out, batch_size=4)
+    said = []
     with pytest.raises(KeyboardInterrupt):
-        evaluate(_Interrupted(stop=5), "cifar10-c", **run)
+        evaluate(_Interrupted(stop=5), "cifar10-c", log=said.append, **run)
+    assert said[-1] == (f"interrupted: 4 of 76 cells saved in {out / 'results.h5'}; "
+                        "re-running the same command resumes")
     held = metadata_of(out / "results.h5")
     assert held["subset"]["complete"] is False
     # resuming a narrower selection leaves it a subset; resuming the whole suite completes it

@@ -143,8 +143,13 @@ def score(
                 if todo:
                     def store(name, level, arrays, *, fingerprint=None, attrs=attrs):
                         append_cell(path, attrs, name, level, arrays, fingerprint=fingerprint)
-                    score_cells(model, suite, todo, store, lambda: _kept(path, total), fast,
-                                batch_size, workers, progress, ctx, source)
+                    try:
+                        score_cells(model, suite, todo, store, lambda: _kept(path, total), fast,
+                                    batch_size, workers, progress, ctx, source)
+                    except KeyboardInterrupt:
+                        if ctx.main:
+                            say(f"interrupted: {_kept(path, total)}; re-running the same command resumes")
+                        raise
                 barrier(ctx)
             if not path.exists():
                 raise UserError(f"suite {suite.name!r} has no cells to score")
