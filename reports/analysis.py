@@ -111,9 +111,10 @@ class SuiteAnalysis:
     @property
     def title(self) -> str:
         """The suite as readers see it: the label every run records (``"ImageNet-C at 384 px
-        (generated)"`` for ``imagenet-c-384px``), else its name (runs without a label, or of
-        released and generated images side by side)."""
-        labels = {r.run.metadata.get("label") for r in self.runs}
+        (generated)"`` for ``imagenet-c-384px``; ``"cifar10-c (generated)"`` for a suite made on
+        the fly without one), else its name (runs of released and generated images side by side)."""
+        labels = {r.run.metadata.get("label") or (f"{self.suite} (generated)" if r.run.metadata.get("generated")
+                                                  else None) for r in self.runs}
         return labels.pop() if len(labels) == 1 and None not in labels else self.suite
 
     def unit(self, label: str) -> Unit:

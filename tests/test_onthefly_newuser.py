@@ -266,3 +266,16 @@ def test_merged_shards_of_a_generated_suite_print_the_same_scope_line(tmp_path):
     merged = run_cli("merge", *parts, "--out", tmp_path / "merged")
     assert merged.exit_code == 0, merged.output
     assert merged.stdout.splitlines()[1] == "generated on the fly, seed 0; a subset of the suite (only some of its cells)"
+
+
+def test_a_cifar_suite_made_on_the_fly_is_titled_generated_in_reports(tmp_path):
+    from reports.build import write_report
+    from results_fixtures import c_suite_cells, write_results
+
+    cells = c_suite_cells({("clean", 0): 0.2, ("fog", 1): 0.3}, 200)
+    generated = write_results(tmp_path / "gen.h5", cells, metadata={"generated": True})
+    released = write_results(tmp_path / "rel.h5", cells)
+    alone = write_report([generated], tmp_path / "alone", n_boot=100)
+    assert any(t.title.startswith("cifar10-c (generated):") for t in alone.tables)
+    both = write_report([released, generated], tmp_path / "both", labels=["rel", "gen"], n_boot=100)
+    assert not any("(generated)" in t.title for t in both.tables)
