@@ -136,6 +136,9 @@ def _call(func, args, kwargs):
             if isinstance(a, torch.Tensor) and not on_device(a) and a.dim() > 0:
                 raise RuntimeError("Expected all tensors to be on the same device, but found at "
                                    f"least two devices, cuda:0 and cpu! (fake CUDA: {func.__name__})")
+    if func in (_Tensor.__getitem__, _Tensor.__setitem__) and not on_device(args[0]) and inputs_on_device:
+        raise RuntimeError("indices should be either on cpu or on the same device as the indexed "
+                           "tensor (cpu) (fake CUDA)")
     with torch._C.DisableTorchFunctionSubclass():
         out = func(*args, **kwargs)
     return _mark(out, {id(a) for a in leaves}) if target else out

@@ -65,6 +65,9 @@ def test_the_emulated_device_refuses_what_cuda_refuses(cuda):
     assert x.device.type == "cuda" and x.is_cuda and isinstance(x, FakeCudaTensor)
     assert on_device(x * 2) and on_device(torch.zeros(2, device=cuda)) and not on_device(x.cpu())
     assert on_device(x + torch.tensor(1.0))  # CPU scalars are fine
+    assert on_device(x[torch.tensor([0, 2])])  # and CPU indices of a device tensor
+    with pytest.raises(RuntimeError, match="indices"):
+        torch.ones(3)[torch.tensor([0, 2]).to(cuda)]
     with pytest.raises(RuntimeError, match="same device"):
         x + torch.ones(4)
     with pytest.raises(TypeError, match="numpy"):
