@@ -202,6 +202,7 @@ def test_published_rows_left_out_for_an_unverified_checkpoint_read_as_english(cl
     assert "was scored despite an unverified checkpoint" in text and "despite a unverified" not in text
 
 
+@pytest.mark.slow  # the report's ImageNet photograph gallery takes ~15 s
 def test_released_and_generated_runs_of_one_suite_are_not_titled_generated(tmp_path):
     from reports.build import write_report
     from results_fixtures import c_suite_cells, write_results
