@@ -58,8 +58,8 @@ step() {  # step SECONDS "MODULES" COMMAND...: run with a time limit, log, repor
         tests/test_corruptions_resolution.py -k "device"
     step 60 "numpy scipy PIL skimage" "$py" bench/corruption_speed.py --device cuda --sizes 224 --batch 256
     step 45 "numpy scipy PIL skimage" "$py" bench/corruption_speed.py --device cuda --sizes 32 --batch 4096
-    step 60 "numpy scipy PIL h5py tqdm torchvision" "$py" bench/train_gpu.py
-    step 60 "numpy scipy PIL h5py tqdm torchvision" "$py" bench/train_gpu.py --batch-size 512
+    step 60 "numpy scipy PIL h5py pandas tqdm torchvision" "$py" bench/train_gpu.py
+    step 60 "numpy scipy PIL h5py pandas tqdm torchvision" "$py" bench/train_gpu.py --batch-size 512
     step 90 "numpy scipy PIL h5py pandas tqdm torchvision" "$py" bench/gpu_score.py --images 10000
     step 200 "numpy scipy PIL h5py pandas tqdm torchvision" "$py" bench/gpu_imagenet_c.py --images 1000
 } 2>&1 | tee "$out/session-$(date -u +%Y%m%d-%H%M).log"
