@@ -14,8 +14,9 @@ too, so that a device bug fails on the CPU:
 - torchvision's JPEG codec as nvJPEG takes it (:func:`fake_torchvision_jpeg`): decoding on the
   device reads CPU bytes only, encoding device images takes 3-channel images only.
 
-Threads started within run under the emulation too. Streams, events and pinned memory are no-ops, autocast and the kernels are the CPU's: it
-emulates the device's contract, not its speed, precision or rounding.
+Threads started within run under the emulation too. Streams, events and pinned memory are
+no-ops, autocast and the kernels are the CPU's: it emulates the device's contract, not its speed,
+precision or rounding.
 """
 
 from __future__ import annotations
