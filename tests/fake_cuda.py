@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import types
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -235,6 +236,8 @@ def fake_cuda(monkeypatch):
         "current_device": lambda: 0, "synchronize": lambda device=None: None,
         "get_device_name": lambda device=None: "fake CUDA",
         "mem_get_info": lambda device=None: (80 * 2 ** 30, 80 * 2 ** 30),
+        "get_device_properties": lambda device=None: types.SimpleNamespace(
+            name="fake CUDA", total_memory=80 * 2 ** 30, multi_processor_count=1),
         "Stream": FakeStream, "Event": FakeStream, "stream": lambda s=None: contextlib.nullcontext(),
         "current_stream": lambda device=None: FakeStream(),
         "default_stream": lambda device=None: FakeStream(),

@@ -263,6 +263,21 @@ def _bench(name: str):
     return module
 
 
+def test_gpu_preflight_on_the_device(cuda, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["gpu_preflight.py", "numpy", "no_such_module_here"])
+    assert _bench("gpu_preflight").main() == 0
+    out = capsys.readouterr().out
+    assert "device fake CUDA, 80 GiB" in out and "nvJPEG through torchvision: ok" in out
+    assert out.splitlines()[-1] == "missing: no_such_module_here"
+
+
+def test_gpu_preflight_without_a_device(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["gpu_preflight.py"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _bench("gpu_preflight").main() == 1
+    assert "no CUDA device" in capsys.readouterr().out
+
+
 def test_corruption_speed_bench_on_the_device(cuda, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["corruption_speed.py", "--device", "cuda", "--sizes", "32", "--batch", "4",
                                       "--quick", "--only", "gaussian_noise,pixelate,jpeg_compression"])
