@@ -210,6 +210,7 @@ def main() -> None:
     args = parser.parse_args()
     arch = args.arch or ("resnet18" if args.quick else "resnet50")
     device = torch.device(args.device)
+    cuda = device.type == "cuda"  # --device cpu on a CUDA machine: a CPU run
     images = args.images or (6 if args.quick else 1000)
     batch = args.batch_size or (4 if args.quick else 256)
     threads = default_threads()
