@@ -5,6 +5,7 @@ results file left by an interrupted run never claims to cover the whole suite.""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,34 @@ def test_a_cifar_suite_made_on_the_fly_is_titled_generated_in_reports(tmp_path):
     assert any(t.title.startswith("cifar10-c (generated):") for t in alone.tables)
     both = write_report([released, generated], tmp_path / "both", labels=["rel", "gen"], n_boot=100)
     assert not any("(generated)" in t.title for t in both.tables)
+
+
+def test_a_class_count_mismatch_on_the_fly_says_the_classes_are_the_clean_folders(clean, tmp_path):
+    net = tmp_path / "net.pt"
+    write_tiny_model(net, classes=5)
+    line = _error_line(run_cli("score", net, "--suite", "imagenet-c", "--generate", "--clean-root", clean,
+                               "--corruptions", "fog", "--severities", "1", "--out", tmp_path / "out",
+                               "--device", "cpu"))
+    assert f"5 classes but the suite has 3 (the <wnid>/ class folders of --clean-root {clean}" in line
+    assert "empty ones count): class counts of model and suite must agree" in line
+    # the advice holds: two empty class folders more make the 5 classes, in sorted order
+    padded = tmp_path / "padded"
+    shutil.copytree(clean, padded)
+    (padded / "n99999998").mkdir()
+    (padded / "n99999999").mkdir()
+    ok = run_cli("score", net, "--suite", "imagenet-c", "--generate", "--clean-root", padded, "--corruptions",
+                 "fog", "--severities", "1", "--limit", "1", "--out", tmp_path / "padded_out", "--device", "cpu")
+    assert ok.exit_code == 0, ok.output
+
+
+def test_a_checkpoint_of_other_classes_is_refused_before_scoring_saying_where_the_classes_come_from(clean, tmp_path):
+    from robustbench_dm.models import NORMALIZATIONS, create_model, save_checkpoint
+
+    net = create_model("small_cnn", 10, NORMALIZATIONS["imagenet"])
+    ckpt = save_checkpoint(tmp_path / "c.pt", arch="small_cnn", num_classes=10, normalization=net.normalization,
+                           state_dict=net.net.state_dict())
+    with pytest.raises(UserError, match=r"has 10 classes but suite 'imagenet-c' has 3 \(the <wnid>/ class folders "
+                                        r"of clean_root .*\): class counts must agree") as err:
+        evaluate(ckpt, "imagenet-c", generate=True, clean_root=clean, corruptions="fog", severities="1",
+                 device="cpu", progress=False, out=tmp_path / "out")
+    assert err.value.params == ("clean_root",) and not (tmp_path / "out" / "results.h5").exists()

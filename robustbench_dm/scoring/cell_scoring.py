@@ -26,8 +26,9 @@ class CellScorer:
     :meth:`finish` (one synchronisation per cell), which checks them and moves them to the CPU."""
 
     def __init__(self, model: nn.Module, num_classes: int, fast: FastPath, batch_size: int,
-                 source: str = "the model"):
+                 source: str = "the model", classes: tuple[str, tuple[str, ...]] | None = None):
         self.model = model
+        self.classes = classes or (str(num_classes), ())  # the suite's classes, for errors: suite_classes
         self.source = source  # what produced the logits, for errors ("checkpoint X")
         self.num_classes = num_classes
         self.fast = fast
@@ -47,8 +48,9 @@ class CellScorer:
             raise UserError(f"model output for cell {cell} has shape {shape}; expected "
                             f"({images.shape[0]}, {self.num_classes}) logits")
         if logits.shape[1] != self.num_classes:
+            classes, params = self.classes
             raise UserError(f"the model outputs {logits.shape[1]} classes but the suite has "
-                            f"{self.num_classes}: class counts of model and suite must agree")
+                            f"{classes}: class counts of model and suite must agree", params=params)
         logits = logits.float()
         self.finite &= torch.isfinite(logits).all()
         return logits
@@ -109,6 +111,14 @@ def _score_cell(scorer: CellScorer, suite, name: str, level: int, batch_size: in
     return arrays
 
 
+def suite_classes(suite) -> tuple[str, tuple[str, ...]]:
+    """``suite``'s class count for an error about it, with where the classes come from when the
+    suite says (its ``classes_from`` note: "3 (the <wnid>/ class folders of clean_root ...)"), and
+    the params that note names."""
+    source = getattr(suite, "classes_from", None)
+    return (f"{suite.num_classes}{f' ({source})' if source else ''}", tuple(getattr(source, "params", ())))
+
+
 def score_cells(model: nn.Module, suite, todo: list, store: Callable[..., None],
                 kept: Callable[[], str], fast: FastPath, batch_size: int, workers: int,
                 progress: bool | None, ctx: DistContext, source: str) -> None:
@@ -116,7 +126,8 @@ def score_cells(model: nn.Module, suite, todo: list, store: Callable[..., None],
     fingerprint=..., attrs=...)`` on rank 0; ``kept()`` says what an error leaves saved."""
     if fast.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    scorer = CellScorer(fast.prepare(model), int(suite.num_classes), fast, batch_size, source)
+    scorer = CellScorer(fast.prepare(model), int(suite.num_classes), fast, batch_size, source,
+                        suite_classes(suite))
     show = ctx.main and progress is not False
     shares = [suite.share_bounds(name, level, ctx.rank, ctx.world_size) for name, level, _, _ in todo]
     total = sum(hi - lo for lo, hi in shares)

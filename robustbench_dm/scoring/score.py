@@ -24,7 +24,7 @@ from robustbench_dm.errors import Note, UserError
 from robustbench_dm.outdir import check_writable, lock_folder
 from robustbench_dm.scoring.baseline import check_baseline_suite
 from robustbench_dm.scoring.cell_reader import can_gpu_decode
-from robustbench_dm.scoring.cell_scoring import score_cells
+from robustbench_dm.scoring.cell_scoring import score_cells, suite_classes
 from robustbench_dm.scoring.fast_path import resolve_fast_path
 from robustbench_dm.scoring.memory import MemoryResults
 from robustbench_dm.scoring.results import Results
@@ -98,8 +98,9 @@ def score(
     info = dict(checkpoint_info or {})
     model_classes = info.get("num_classes")
     if model_classes is not None and int(model_classes) != suite.num_classes:
+        classes, params = suite_classes(suite)
         raise UserError(f"checkpoint {info.get('path', '')} has {model_classes} classes but suite "
-                        f"{suite.name!r} has {suite.num_classes}: class counts must agree")
+                        f"{suite.name!r} has {classes}: class counts must agree", params=params)
     if suite.kind == "p" and int(suite.num_classes) < MIN_P_CLASSES:
         raise UserError(f"suite {suite.name!r} has {suite.num_classes} classes; perturbation "
                         f"suites need at least {MIN_P_CLASSES} (top-5 distance)")

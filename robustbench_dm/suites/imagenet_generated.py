@@ -26,7 +26,7 @@ import torch
 
 from corruptions import CORRUPTIONS, EXTRA, PERTURBATIONS
 from robustbench_dm.devices import resolve_device
-from robustbench_dm.errors import UserError
+from robustbench_dm.errors import Note, UserError
 from robustbench_dm.suites.base import (
     check_limit,
     select_difficulties,
@@ -116,6 +116,13 @@ class PipelineSuite(GeneratedSuite):
             return chunks
         submit = self.final_save.submit if self.kind == "c" else partial(self.final_save.submit, perturbation=name)
         return pipelined(chunks, submit, self.depth)
+
+    @property
+    def classes_from(self) -> Note:
+        """Where the class count comes from (said when it does not match a model's)."""
+        return Note(f"the <wnid>/ class folders of clean_root {self.images.root}, in sorted order: the model's "
+                    "class i is the i-th folder, so keep every class folder, empty ones count",
+                    params=("clean_root",))
 
     def images_key(self) -> str:
         """As ``GeneratedSuite.images_key`` but for images stored as the release stores them (the
