@@ -43,7 +43,7 @@ def test_cli_report_writes_everything(tmp_path, files):
     (["missing.h5"], "missing.h5 does not exist"),
     (["{a}", "--name", "nolabel"], "expected LABEL=RESULTS"),
     (["{a}", "--bootstrap", "5"], "at least 100"),
-    (["{a}", "--baseline", "{other}"], "no input is a cifar100-c results file"),
+    (["{a}", "--baseline", "{other}"], "no input holds cifar100-c results"),
     (["{a}", "{notresults}"], "HDF5 results file"),
 ])
 def test_cli_report_bad_input(tmp_path, files, args, message):

@@ -157,7 +157,7 @@ def test_baseline_of_another_suite_is_refused_by_score_as_by_report(tmp_path):
     by_report = CliRunner().invoke(main, ["report", str(mine), "--baseline", str(other),
                                           "--out", str(tmp_path / "report")])
     assert by_report.exit_code == 2
-    rule = "holds cifar10-c results, but no input is a cifar10-c results file"
+    rule = "holds cifar10-c results, but no input holds cifar10-c results"
     assert rule in str(by_score.value) and rule in by_report.stderr
 
 

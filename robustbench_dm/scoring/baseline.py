@@ -15,6 +15,6 @@ def check_baseline_suite(path: str | os.PathLike, baseline_suite: str,
     ``path``) is one of ``suites``, the suites of the results it is to normalise."""
     suites = list(dict.fromkeys(suites))
     if baseline_suite not in suites:
-        raise UserError(f"baseline {path} holds {baseline_suite} results, but no input is a "
-                        f"{baseline_suite} results file (inputs: {', '.join(suites)}); a baseline "
+        raise UserError(f"baseline {path} holds {baseline_suite} results, but no input holds "
+                        f"{baseline_suite} results (inputs: {', '.join(suites)}); a baseline "
                         "normalises only results of its own suite")
