@@ -1,6 +1,7 @@
-"""What part of its suite a results file covers, and whether it was scored despite a
-compatibility warning: the facts behind the "subset", "dataset mismatch" and "unverified
-checkpoint" marks and behind leaving published rows out.
+"""What part of its suite a results file covers, whether it was scored despite a
+compatibility warning, and whether its generated images were made with a byte-changing option:
+the facts behind the "subset", "dataset mismatch", "unverified checkpoint" and option marks
+("fast JPEG", ...) and behind leaving published rows out.
 
 Files written before these facts were recorded are read as complete (no ``subset.complete``)
 and, without a recorded ``compatibility``, checked by comparing the checkpoint's recorded
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from reports.display import display_text
 from reports.load import ScoredRun
+from robustbench_dm.suites.base import byte_options, option_phrase
 from robustbench_dm.suites.base import subset_phrase as suite_subset_phrase
 from robustbench_dm.suites.families import canonical_dataset, suite_family
 
@@ -51,16 +53,23 @@ def compatibility_warning(run: ScoredRun) -> str | None:
     return f"{run.label} ({run.suite}, {run.shown_path}) {what}{detail}."
 
 
+def option_flags(run: ScoredRun) -> dict[str, str]:
+    """Mark -> "name=value" of each byte-changing option ``run``'s generated suite was made with
+    ({"fast JPEG": "fast_jpeg=True"}); empty for released files and default generated suites."""
+    return {option_phrase(k, v): f"{k}={v}" for k, v in byte_options(run.metadata).items()}
+
+
 def run_flags(run: ScoredRun) -> list[str]:
-    """Marks shown beside every number of ``run``: "dataset mismatch" / "unverified checkpoint"
-    and "subset" (at-chance marks come from the analysis)."""
+    """Marks shown beside every number of ``run``: "dataset mismatch" / "unverified checkpoint",
+    "subset" and its byte-changing options ("fast JPEG", ...; at-chance marks come from the
+    analysis)."""
     flags = []
     status, _ = compatibility(run)
     if status in COMPATIBILITY_FLAGS:
         flags.append(COMPATIBILITY_FLAGS[status])
     if subset_phrase(run) is not None:
         flags.append(SUBSET_FLAG)
-    return flags
+    return flags + list(option_flags(run))
 
 
 def missing_cells(run: ScoredRun, names, levels) -> list[tuple[str, int]]:

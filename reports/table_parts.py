@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from corruptions import GROUPS
 from reports.analysis import RunAnalysis
-from reports.coverage import COMPATIBILITY_FLAGS, compatibility, subset_phrase
+from reports.coverage import COMPATIBILITY_FLAGS, compatibility, option_flags, subset_phrase
 from reports.seeds import Unit
 from reports.table_model import Row, Table
 
@@ -64,6 +64,12 @@ def with_flag_notes(table: Table, runs: list[RunAnalysis]) -> Table:
             if "subset" in row.flags and subset:
                 table.notes.append(f"subset ({row.label}, {ra.run.suite}): scored on part of the "
                                    f"suite ({subset}).")
+            for flag, option in option_flags(ra.run).items():
+                if flag in row.flags:
+                    table.notes.append(f"{flag} ({row.label}, {ra.run.suite}): scored on images generated "
+                                       f"with {option}, an option that changes their bytes: not the images "
+                                       "of the default generator nor of the released files, and compared "
+                                       "only with runs made with the same option.")
             status, messages = compatibility(ra.run)
             if status in COMPATIBILITY_FLAGS:
                 detail = "; ".join(m.rstrip(".") for m in messages) or "no detail recorded"

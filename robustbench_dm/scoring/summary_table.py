@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from robustbench_dm.errors import Note
-from robustbench_dm.suites.base import subset_phrase
+from robustbench_dm.suites.base import byte_options, subset_phrase
 
 CLEAN_NOTE = Note("no clean cell scored: add it with clean_root=DIR into the same out_dir",
                   params=("clean_root", "out_dir"))
@@ -34,8 +34,7 @@ def _scope(metadata: Mapping[str, Any], kind: str) -> Note | None:
     """"ImageNet-C at 384 px (generated), seed 0, fast_jpeg=True; a subset of the suite (only
     some of its cells)", listing the options it names as params."""
     parts = []
-    options = {k: v for k, v in ((metadata.get("generator") or {}).get("options") or {}).items()
-               if k != "resolution"}  # the label says the resolution
+    options = byte_options(metadata)
     if metadata.get("generated"):
         parts.append(", ".join([f"{metadata.get('label') or 'generated on the fly'}",
                                 f"seed {metadata.get('seed')}", *(f"{k}={v}" for k, v in options.items())]))

@@ -189,3 +189,26 @@ def subset_phrase(subset, kind: str) -> str | None:
         return "only some of its cells"
     unit = "video" if kind == "p" else "image"
     return f"at most {limit} {unit}{'s' if limit != 1 else ''} per cell"
+
+
+#: how reports name the runs of a generated suite made with a byte-changing option: (option,
+#: value) -> phrase. ``resolution`` is not among them: a suite of another resolution has a name
+#: and label of its own (``imagenet-c-384px``, "ImageNet-C at 384 px (generated)").
+OPTION_PHRASES = {("fast_jpeg", True): "fast JPEG",
+                  ("clean_decoder", "nvjpeg"): "GPU-decoded clean images",
+                  ("video_codec", "none"): "frames without x264"}
+
+
+def byte_options(metadata) -> dict:
+    """The byte-changing options a generated suite's ``metadata()`` records in
+    ``generator.options`` (only those not at their default are recorded), less ``resolution``,
+    which the suite's name and label say; none in files that record no such dict."""
+    generator = (metadata or {}).get("generator")
+    options = generator.get("options") if isinstance(generator, dict) else None
+    return {k: v for k, v in (options or {}).items() if k != "resolution"}
+
+
+def option_phrase(name: str, value) -> str:
+    """How a report names runs made with option ``name`` at ``value`` ("fast JPEG"); an option
+    this version does not know is shown as ``name=value``."""
+    return OPTION_PHRASES.get((name, value), f"{name}={value}")
