@@ -23,7 +23,7 @@ from reports.plots import build_plots
 from reports.provenance import definitions, provenance
 from reports.report_json import write_json
 from reports.sentences import summary_lines, warnings
-from reports.paper_tables import build_tables
+from reports.paper_tables import build_tables, generated_note
 from robustbench_dm.scoring import Results
 from robustbench_dm.errors import UserError
 
@@ -31,12 +31,15 @@ from robustbench_dm.errors import UserError
 def make_document(analysis: Analysis, reference: str) -> Document:
     runs = [ra.run for sa in analysis.suites for ra in sa.runs]
     models = list(dict.fromkeys(r.label for r in runs))
-    left_out = {sa.suite: line for sa in analysis.suites
-                if (line := published.decide(reference, sa.suite, [ra.run for ra in sa.runs])[1])}
+    notes = {}
+    for sa in analysis.suites:
+        paper, left_out = published.decide(reference, sa.suite, [ra.run for ra in sa.runs])
+        if line := left_out or generated_note(sa, paper):
+            notes[sa.suite] = line
     return Document(
         title=f"Corruption robustness report: {len(models)} model{'s' * (len(models) > 1)}, "
               f"{len(analysis.suites)} suite{'s' * (len(analysis.suites) > 1)}",
-        summary=summary_lines(analysis, left_out),
+        summary=summary_lines(analysis, notes),
         tables=build_tables(analysis, reference),
         plots=[_mark_plot(plot, analysis) for plot in build_plots(analysis)],
         provenance=[provenance(r) for r in runs]

@@ -38,15 +38,27 @@ def build_tables(analysis: Analysis, reference: str) -> list[Table]:
         if sa.kind == "c":
             own = [summary_table(sa, paper), corruption_table(sa, paper), seed_table(sa),
                    architecture_table(sa)]
-            tables.extend(with_flag_notes(t, sa.runs) for t in own if t is not None)
-            tables.extend(filter(None, [published.method_architecture_table(paper, sa.suite)]))
+            own = [with_flag_notes(t, sa.runs) for t in own if t is not None]
+            own.extend(filter(None, [published.method_architecture_table(paper, sa.suite)]))
         else:
-            own = [perturbation_table(sa, paper), seed_table(sa)]
-            tables.extend(with_flag_notes(t, sa.runs) for t in own if t is not None)
+            own = [with_flag_notes(t, sa.runs) for t in (perturbation_table(sa, paper), seed_table(sa))
+                   if t is not None]
+        note = generated_note(sa, paper)
+        for table in own:
+            if note and any(row.published for row in table.rows):
+                table.notes.append(note)
+        tables.extend(own)
     ablation = [s for s, p in papers.items() if p == "dynmix-paper"]
     tables.extend(filter(None, [threed_table(analysis), comparison_table(analysis),
                                 published.ablation_table("dynmix-paper", ablation)]))
     return tables
+
+
+def generated_note(sa: SuiteAnalysis, paper: str | None) -> str | None:
+    """What the published rows of ``paper`` beside ``sa``'s runs of a generated suite were
+    measured on (``published.generated_note``), with CE's AlexNet table on ImageNet-C."""
+    return published.generated_note(paper, sa.suite, [ra.run for ra in sa.runs],
+                                     alexnet=sa.kind == "c" and _uses_alexnet(sa))
 
 
 def _uses_alexnet(sa: SuiteAnalysis) -> bool:

@@ -4,7 +4,8 @@ fractions, like every measured number; rows are marked published.
 
 Rows appear only beside results they can be compared with (:func:`decide`): the suite the paper
 measured, every cell it measured, the whole test set (metadata ``subset.complete``, no limit),
-and no compatibility warning. Otherwise one line says why they are left out.
+and no compatibility warning. Otherwise one line says why they are left out. Beside runs of
+a suite generated on the fly, one line says the rows were measured on the released files.
 """
 
 from __future__ import annotations
@@ -90,6 +91,28 @@ def decide(reference: str, suite: str, runs: list[ScoredRun]) -> tuple[str | Non
         return None, (f"Published reference rows ({PAPERS[paper]}) are left out: they were "
                       f"measured on the whole {suite}, but {'; '.join(reasons)}.")
     return paper, None
+
+
+def generated_note(paper: str | None, suite: str, runs: list[ScoredRun], alexnet: bool) -> str | None:
+    """The sentence shown wherever ``suite``'s published rows are (summary, table notes) when
+    some of ``runs`` were scored on a suite generated on the fly, not on the released files the
+    papers measured; ``alexnet``: CE is normalised by the AlexNet table (ImageNet-C). None when
+    no rows are shown (``paper`` None) or every run read released files."""
+    generated = [r for r in runs if r.metadata.get("generated")]
+    if paper is None or not generated:
+        return None
+    name = str(generated[0].metadata.get("label") or suite).removesuffix(" (generated)")
+    labels = [r.label for r in generated]
+    who = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+    seeds = sorted({str(r.metadata.get("seed", 0)) for r in generated})
+    what = "perturbations" if suite.endswith("-p") else "corruptions"
+    note = (f"The published rows were measured on the released {name} files; {who} "
+            f"{'was' if len(labels) == 1 else 'were'} scored on {name} generated from the clean set "
+            f"by this toolkit (seed{'s' * (len(seeds) > 1)} {', '.join(seeds)}): the same {what}, "
+            "not the same images.")
+    if alexnet:
+        note += f" CE is normalised by AlexNet's errors on the released {name} files."
+    return note
 
 
 def corruption_rows(reference: str, suite: str) -> list[Row]:

@@ -14,7 +14,8 @@ from reports.seeds import Unit
 
 def summary_lines(analysis: Analysis, published_notes: dict[str, str] | None = None) -> list[str]:
     """Per suite: models at chance, the most robust unit with its interval and scope, the paired
-    comparisons, and why published rows are left out (``published_notes``: suite -> line)."""
+    comparisons, and why published rows are left out or what they were measured on
+    (``published_notes``: suite -> line)."""
     notes = published_notes or {}
     lines = []
     for sa in analysis.suites:
