@@ -8,7 +8,7 @@ instead), and gives a refused pairing's reason in words.
 from __future__ import annotations
 
 from reports.analysis import Analysis, SuiteAnalysis
-from reports.coverage import compatibility_warning, images_phrase, subset_phrase
+from reports.coverage import compatibility_warning, images_phrase, option_flags, subset_phrase
 from reports.seeds import Unit
 
 
@@ -62,7 +62,7 @@ def _ranking_lines(sa: SuiteAnalysis) -> list[str]:
 
 
 def scope(unit: Unit) -> str:
-    """"n = 200 images per cell, 76 cells[, 3 seeds][; a subset of the suite (...)]"."""
+    """"n = 200 images per cell, 76 cells[, 3 seeds][; a subset of the suite (...)][; fast JPEG]"."""
     run = unit.run
     cells = len(run.cells)
     text = f"{images_phrase([m.run for m in unit.members])}, {cells} cell{'s' * (cells > 1)}"
@@ -71,4 +71,4 @@ def scope(unit: Unit) -> str:
     subset = subset_phrase(run)
     if subset:
         text += f"; a subset of the suite ({subset})"
-    return text
+    return text + "".join(f"; {flag}" for flag in option_flags(run))

@@ -146,3 +146,19 @@ def test_only_the_generated_runs_are_named_beside_released_ones(tmp_path):
             "scored on ImageNet-C generated from the clean set by this toolkit (seed 3): the same "
             "corruptions, not the same images. CE is normalised by AlexNet's errors on the released "
             "ImageNet-C files.") in doc.summary
+
+
+def test_the_summary_sentence_of_a_marked_run_carries_its_mark(tmp_path):
+    files = {str(_imagenet_c(tmp_path, "B", _generated({"fast_jpeg": True}))): "B"}
+    doc, _, _, _ = _report(tmp_path, files, reference="none")
+    assert doc.summary[0].startswith("imagenet-c: B has mCE ")
+    assert doc.summary[0].endswith("; n = 200 images per cell, 76 cells; fast JPEG); it is the only model "
+                                   "scored on this suite.")
+
+
+def test_a_paired_comparison_of_two_marked_runs_says_the_option(tmp_path):
+    files = {str(_imagenet_c(tmp_path, "B", _generated({"fast_jpeg": True}))): "B",
+             str(_imagenet_c(tmp_path, "C", _generated({"fast_jpeg": True}), shift=0.05)): "C"}
+    _, _, _, data = _report(tmp_path, files, reference="none")
+    (cmp,) = data["suites"][0]["comparisons"]
+    assert cmp["sentence"].endswith("(paired over the same n = 200 images per cell, 76 cells; fast JPEG).")
