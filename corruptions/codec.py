@@ -80,7 +80,7 @@ def _pillow_decode(data: bytes, rgb: bool) -> torch.Tensor:
         image = image.convert("RGB")
     array = np.asarray(image)
     array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return torch.from_numpy(np.require(array, requirements=("C", "W")))  # PIL arrays are read-only
 
 
 def read_bytes(path: str | os.PathLike) -> torch.Tensor:
