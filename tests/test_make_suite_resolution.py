@@ -5,7 +5,6 @@ identical per-image records scored both ways (CLI and Python)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import h5py
 import pytest
@@ -15,14 +14,9 @@ from robustbench_dm.errors import UserError
 from robustbench_dm.suites import get_suite
 from robustbench_dm.suites.make_suite import make_suite
 
-from imagenet_fixtures import assert_same_records, metadata_of, run_cli, write_photo_folder, write_tiny_model
+from imagenet_fixtures import assert_same_records, metadata_of, run_cli, write_tiny_model
 
 PICKED = ["--corruptions", "motion_blur,frost,pixelate", "--severities", "2", "--seed", "3"]
-
-
-@pytest.fixture(scope="module")
-def clean(tmp_path_factory) -> Path:
-    return write_photo_folder(tmp_path_factory.mktemp("imagenet") / "val")
 
 
 def test_cli_make_suite_at_a_resolution_scores_as_on_the_fly(clean, tmp_path):

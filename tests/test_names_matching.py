@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imagenet_fixtures import write_photo_folder
 from results_fixtures import c_suite_cells, write_results
 
 from reports import plots
@@ -19,11 +18,6 @@ from robustbench_dm.suites.make_suite import make_suite
 from robustbench_dm.training import resolve_config
 
 LEVELS = (1, 3, 5)
-
-
-@pytest.fixture(scope="module")
-def clean(tmp_path_factory) -> Path:
-    return write_photo_folder(tmp_path_factory.mktemp("imagenet") / "val")
 
 
 def _run(tmp_path: Path, suite):

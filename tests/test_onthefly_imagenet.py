@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -25,19 +24,9 @@ from robustbench_dm.suites.imagenet_pipeline import CleanImages
 from robustbench_dm.suites.released_jpeg import ReleasedSave
 from robustbench_dm.suites.make_suite import make_suite
 
-from imagenet_fixtures import assert_same_records, run_cli, write_photo_folder, write_tiny_model
+from imagenet_fixtures import assert_same_records, run_cli, write_photo_folder
 
 PICKED = ["--corruptions", "gaussian_noise,motion_blur,frost,pixelate", "--severities", "1,5", "--seed", "7"]
-
-
-@pytest.fixture(scope="module")
-def clean(tmp_path_factory) -> Path:
-    return write_photo_folder(tmp_path_factory.mktemp("imagenet") / "val")
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pt")
 
 
 def score(*args):

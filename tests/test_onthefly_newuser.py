@@ -6,7 +6,6 @@ results file left by an interrupted run never claims to cover the whole suite.""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,16 +16,6 @@ from imagenet_fixtures import metadata_of, run_cli, write_photo_folder, write_ti
 from robustbench_dm import evaluate
 from robustbench_dm.errors import UserError
 from robustbench_dm.suites import get_suite
-
-
-@pytest.fixture(scope="module")
-def clean(tmp_path_factory) -> Path:
-    return write_photo_folder(tmp_path_factory.mktemp("imagenet") / "val")
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return write_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pt")
 
 
 def _error_line(result) -> str:
