@@ -109,13 +109,21 @@ def test_bad_requests(tmp_path):
     write_cifar_pickle(tmp_path / "clean", 3)
     with pytest.raises(UserError, match="5 severities"):
         make_suite("cifar10-c", "cifar10", tmp_path / "clean", tmp_path / "o1", severities="1,2")
-    with pytest.raises(UserError, match="224 px"):
+    with pytest.raises(UserError, match="imagenet-c is made from the imagenet test set; source 'cifar10' "
+                                        "would write cifar10 images under the name imagenet-c"):
         make_suite("imagenet-c", "cifar10", tmp_path / "clean", tmp_path / "o2")
+    with pytest.raises(UserError, match="cifar100-c is made from the cifar100 test set"):
+        make_suite("cifar100-c", "cifar10", tmp_path / "clean", tmp_path / "o2")
     with pytest.raises(UserError, match="cannot make suite"):
         make_suite("svhn-c", "cifar10", tmp_path / "clean", tmp_path / "o3")
     with pytest.raises(UserError, match="format"):
-        make_suite("fmnist-p", "cifar10", tmp_path / "clean", tmp_path / "o4", fmt="folder")
+        make_suite("fmnist-p", "fashion-mnist", tmp_path / "clean", tmp_path / "o4", fmt="folder")
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+    made = CliRunner().invoke(main, ["make-suite", "cifar10-c", "--from", "imagenet", "--data-root",
+                                     str(tmp_path / "clean"), "--out", str(tmp_path / "o5")])
+    assert made.exit_code == 2 and "source 'imagenet'" not in made.output
+    assert "error: cifar10-c is made from the cifar10 test set; --from 'imagenet' would" in made.output
+    assert not (tmp_path / "o5").exists()
 
 
 def test_cli(tmp_path):

@@ -54,8 +54,8 @@ def test_c_h5_holds_the_npy_bytes_and_reads_back(tmp_path):
 
 def test_reader_streams_slices_never_whole_arrays(tmp_path, monkeypatch):
     write_cifar_pickle(tmp_path / "clean", 7)
-    make_suite("cifar100-c", "cifar10", tmp_path / "clean", tmp_path / "out", fmt="h5", corruptions="fog")
-    suite = get_suite("cifar100-c", tmp_path / "out" / "suite.h5", corruptions="fog", limit=5)
+    make_suite("cifar10-c", "cifar10", tmp_path / "clean", tmp_path / "out", fmt="h5", corruptions="fog")
+    suite = get_suite("cifar10-c", tmp_path / "out" / "suite.h5", corruptions="fog", limit=5)
     reads = []
     getitem = h5py.Dataset.__getitem__
     monkeypatch.setattr(h5py.Dataset, "__getitem__", lambda self, key: reads.append(key) or getitem(self, key))

@@ -97,15 +97,15 @@ def test_fmnist_c_scores_with_generate_and_clean_root_on_the_command_line(tmp_pa
         metadata_of(tmp_path / "today/results.h5")["images_key"]
 
 
-@pytest.mark.parametrize("suite,resolution,expected", [
-    ("imagenet-3dcc", None, "ImageNet-3DCC needs depth maps: it is scored from its released files only"),
-    ("cifar10-c", 384, "resolution 384 is available for imagenet-c only"),
+@pytest.mark.parametrize("suite,source,resolution,expected", [
+    ("imagenet-3dcc", "imagenet", None, "ImageNet-3DCC needs depth maps: it is scored from its released files only"),
+    ("cifar10-c", "cifar10", 384, "resolution 384 is available for imagenet-c only"),
 ])
-def test_make_suite_refusals_match_score_generate(suite, resolution, expected, clean, tmp_path):
+def test_make_suite_refusals_match_score_generate(suite, source, resolution, expected, clean, tmp_path):
     from robustbench_dm.suites.make_suite import make_suite
 
     with pytest.raises(UserError, match=expected) as err:
-        make_suite(suite, "imagenet", clean, tmp_path / "out", resolution=resolution)
+        make_suite(suite, source, clean, tmp_path / "out", resolution=resolution)
     assert err.value.params == (() if resolution is None else ("resolution",))
     assert not (tmp_path / "out").exists()
 

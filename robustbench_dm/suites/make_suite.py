@@ -24,6 +24,7 @@ from robustbench_dm.progress import Progress
 from robustbench_dm.suites.base import check_limit, select_difficulties, select_levels, select_names
 from robustbench_dm.suites.cifar_p import CIFAR_P_TEST, sequence_file
 from robustbench_dm.suites.clean import NUM_CLASSES, load_clean
+from robustbench_dm.suites.families import SUITE_FAMILIES
 from robustbench_dm.suites.generated import GeneratedSuite, generator_version
 from robustbench_dm.suites.imagenet_generated import (
     GENERATED,
@@ -101,6 +102,9 @@ def make_suite(
         raise UserError(RELEASED_ONLY[suite])
     if suite not in TARGETS:
         raise UserError(f"cannot make suite {suite!r}; expected one of: {', '.join(TARGETS)}")
+    if source in SOURCES and source != SUITE_FAMILIES[suite]:
+        raise UserError(f"{suite} is made from the {SUITE_FAMILIES[suite]} test set; source {source!r} would "
+                        f"write {source} images under the name {suite}", params=("source",))
     kind, preset, default_fmt = TARGETS[suite]
     fmt = fmt or default_fmt
     formats = FORMATS.get(suite, FORMATS[kind])  # ImageNet-P as mp4 videos only: no reader of its arrays
