@@ -82,6 +82,14 @@ def test_tinyimagenet_c_on_the_fly_equals_make_suite_files(tmp_path):
     b = [torch.cat(p) for p in zip(*fly.iter_cell("snow", 2, 4))]
     assert a[0].shape == (6, 3, 64, 64) and all(torch.equal(x, y) for x, y in zip(a, b))
     assert fly.metadata()["images_key"] == files.metadata()["images_key"]
+    # the written folder with its clean val images: the on-the-fly suite's cells, clean cell included
+    with_clean = get_suite("tinyimagenet-c", tmp_path / "out", clean_root=source, corruptions="snow", severities=[2])
+    assert with_clean.cells() == fly.cells()
+    for cell in fly.cells():
+        a = [torch.cat(p) for p in zip(*with_clean.iter_cell(*cell, 4))]
+        b = [torch.cat(p) for p in zip(*fly.iter_cell(*cell, 4))]
+        assert a[0].shape == (6, 3, 64, 64) and all(torch.equal(x, y) for x, y in zip(a, b)), cell
+    assert with_clean.metadata()["images_key"] == fly.metadata()["images_key"]
     with pytest.raises(UserError, match="64x64"):
         get_suite("tinyimagenet-c", generate=True, clean_root=write_photo_folder(tmp_path / "big"))
 

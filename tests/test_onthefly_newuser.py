@@ -58,13 +58,14 @@ def test_generate_with_a_data_root_names_the_flags_and_writes_nothing(clean, mod
      "error: option --resolution applies to suites made on the fly (--generate)"),
     (["--suite", "imagenet-3dcc", "--generate", "--clean-root", "{clean}"],
      "error: ImageNet-3DCC needs depth maps: it is scored from its released files only and cannot be made"),
-    (["--suite", "tinyimagenet-c", "--data-root", "{clean}", "--clean-root", "{clean}"],
-     "error: --clean-root is the source of a generated tinyimagenet-c (--generate)"),
+    (["--suite", "fmnist-c", "--data-root", "{fm}", "--clean-root", "{clean}"],
+     "error: --clean-root adds the clean cell of a fmnist-c suite written by make-suite; "),
     (["--suite", "imagenet-c", "--generate", "--clean-root", "{clean}", "--option", "clean_decoder=nvjpeg"],
      "error: clean_decoder 'nvjpeg' needs a CUDA GPU to decode on; --device is cpu"),
 ])
 def test_misplaced_on_the_fly_options_are_named_by_their_flags(args, expected, clean, model, tmp_path):
-    args = [a.format(clean=clean) for a in args]
+    fm = write_fashion_mnist_idx(tmp_path / "fm", 6)
+    args = [a.format(clean=clean, fm=fm) for a in args]
     line = _error_line(run_cli("score", model, *args, "--out", tmp_path / "out", "--device", "cpu"))
     assert expected in line, line
     for name in (" clean_root", "generate=True", " resolution", " data_root"):

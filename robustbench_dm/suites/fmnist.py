@@ -59,6 +59,10 @@ def fmnist_c(data_root=None, *, limit=None, corruptions=None, severities=None, s
     if _written(data_root):
         return CifarCSuite("fmnist-c", "fashion-mnist", 10, data_root, limit=limit,
                            corruptions=corruptions, severities=severities, clean_root=clean_root)
+    if clean_root is not None and not generate:
+        raise UserError(f"clean_root adds the clean cell of a fmnist-c suite written by make-suite; {data_root} "
+                        "holds the Fashion-MNIST idx files, whose clean cell fmnist-c scores already "
+                        "(or pass generate=True to make fmnist-c from clean_root)", params=("clean_root", "generate"))
     images, labels = _load("fmnist-c", data_root)
     names = select_names(corruptions, CORRUPTIONS, CORRUPTIONS + EXTRA, "corruption")
     levels = select_levels(severities, (1, 2, 3, 4, 5), "severity")

@@ -39,6 +39,8 @@ Listing = list[tuple[str, str, Path]]
 JPEG_SUFFIXES = (".jpeg", ".jpg")
 #: the registered suites whose factory reads ``<corruption>/<severity>/<class>`` folders itself
 FOLDER_SUITES = ("imagenet-c", "tinyimagenet-c", "imagenet-3dcc")
+#: the folder suites whose clean val images ``clean_root`` adds as the clean cell
+CLEAN_ROOT_SUITES = ("imagenet-c", "tinyimagenet-c")
 #: the generic reading of a make-suite folder: any -C suite, as its manifest names it
 GENERIC = "imagenet-c"
 
@@ -105,9 +107,9 @@ class ImageFolderCSuite(Suite):
             self.name, self.label = written_suite(self.written, name, self.root), self.written.manifest.get("label")
         options = (self.written.manifest.get("options") or {}) if self.written is not None else {}
         self.resolution = options.get("resolution")
-        if clean_root is not None and self.written is not None and registered_suite(self.name) != "imagenet-c":
-            raise UserError(f"clean_root adds ImageNet val images as the clean cell of an imagenet-c folder; "
-                            f"{self.root} holds a {self.name} suite written by make-suite, read without a clean cell",
+        if clean_root is not None and registered_suite(self.name) not in CLEAN_ROOT_SUITES:
+            raise UserError(f"clean_root adds the clean val images of an imagenet-c or tinyimagenet-c folder as its "
+                            f"clean cell; {self.root} holds a {self.name} suite, read without a clean cell",
                             params=("clean_root",))
         if self.written is not None and self.written.cells is not None:
             self._cells = self.written.select(corruptions, severities, self.names, SEVERITIES, "corruption", "severity")
@@ -182,9 +184,14 @@ class ImageFolderCSuite(Suite):
 
     def _feed(self, name: str, level: int) -> tuple[list[Path], str, tuple[int, int] | None]:
         """(files after ``limit``, preprocessing, size) of cell ``(name, level)``: the clean cell
-        gets AugMix's Resize + CenterCrop, the corrupted cells the suite's preprocessing."""
+        gets AugMix's Resize + CenterCrop (Tiny-ImageNet's: as stored, the corrupted cells' size),
+        the corrupted cells the suite's preprocessing."""
         paths = list(self._paths(name, level)[1])
-        return (paths, "augmix", (224, 224)) if name == "clean" else (paths, self.preprocessing, self.size)
+        if name != "clean":
+            return paths, self.preprocessing, self.size
+        if registered_suite(self.name) == "tinyimagenet-c":
+            return paths, "none", self.size
+        return paths, "augmix", (224, 224)
 
     def jpeg_as_stored(self, name: str, level: int) -> bool:
         """Whether every file of the cell is a JPEG fed without resizing (what nvJPEG decodes)."""
@@ -301,17 +308,15 @@ def imagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None,
                 "(or generate=True from 64 px class folders)")
 def tinyimagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None, clean_root=None,
                    generate=False, seed=0, device="cpu", fast_jpeg=False) -> Suite:
-    """Tiny-ImageNet-C (15 corruptions + the extras present), images as stored; with
-    ``generate=True`` made from the 64 px ``clean_root/<wnid>/`` images instead."""
+    """Tiny-ImageNet-C (15 corruptions + the extras present), images as stored, with the 64 px
+    ``clean_root/<wnid>/`` images as its clean cell if given; with ``generate=True`` made from
+    those images instead."""
     if generate:
         return _generated("tinyimagenet-c", clean_root, limit=limit, corruptions=corruptions,
                           severities=severities, seed=seed, device=device, fast_jpeg=fast_jpeg)
     _check_released(fast_jpeg=fast_jpeg)
-    if clean_root is not None:
-        raise UserError("clean_root is the source of a generated tinyimagenet-c (generate=True); the released "
-                        "suite has no clean cell", params=("clean_root", "generate"))
     return ImageFolderCSuite("tinyimagenet-c", data_root, benchmark=CORRUPTIONS, extras=EXTRA, limit=limit,
-                             corruptions=corruptions, severities=severities)
+                             corruptions=corruptions, severities=severities, clean_root=clean_root)
 
 
 @register_suite("imagenet-3dcc", "ImageNet-3DCC: 12 corruptions, <root>/<corruption>/<severity>/<wnid>/*.JPEG")
