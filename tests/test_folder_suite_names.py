@@ -125,6 +125,12 @@ def test_clean_root_is_refused_on_a_folder_of_a_non_imagenet_suite(fm_folder, tm
         get_suite("imagenet-c", fm_folder, clean_root=clean)
 
 
+def test_imagenet_preprocessing_is_refused_on_a_folder_of_a_non_imagenet_suite(fm_folder):
+    with pytest.raises(UserError, match=r"preprocessing 'augmix' resizes ImageNet images to 224 px; .* fmnist-c suite"):
+        get_suite("imagenet-c", fm_folder, preprocessing="augmix")
+    assert get_suite("imagenet-c", fm_folder, preprocessing="none").name == "fmnist-c"
+
+
 def test_options_of_suites_made_on_the_fly_are_refused_on_a_written_folder(fm_folder):
     with pytest.raises(UserError, match="device"):
         get_suite("fmnist-c", fm_folder, device="meta")

@@ -78,15 +78,16 @@ def test_written_cifar10_c_with_its_clean_set_pairs_with_the_generated_suite(tmp
     assert mixed.metadata()["images_key"] != twin.metadata()["images_key"]
 
 
-def test_written_folder_suite_is_keyed_as_jpeg(fm, tmp_path):
+def test_written_folder_suite_is_keyed_as_jpeg(fm, clean, tmp_path):
     make_suite("fmnist-c", "fashion-mnist", fm, tmp_path / "npy", seed=1, limit=4, corruptions="fog")
     make_suite("fmnist-c", "fashion-mnist", fm, tmp_path / "jpeg", fmt="folder", seed=1, limit=4,
                corruptions="fog")
     npy = get_suite("fmnist-c", tmp_path / "npy").metadata()
     jpeg = get_suite("imagenet-c", tmp_path / "jpeg").metadata()
     assert jpeg["provenance"]["source"] == "written" and jpeg["images_key"] != npy["images_key"]
-    assert get_suite("imagenet-c", tmp_path / "jpeg", preprocessing="augmix").metadata()["images_key"] != \
-        jpeg["images_key"]
+    make_suite("imagenet-c", "imagenet", clean, tmp_path / "inet", seed=1, limit=2, corruptions="fog", severities="1")
+    as_stored = get_suite("imagenet-c", tmp_path / "inet").metadata()["images_key"]
+    assert get_suite("imagenet-c", tmp_path / "inet", preprocessing="augmix").metadata()["images_key"] != as_stored
 
 
 # ---- make-suite's manifest and what a scored written suite records (observed case 3) ----

@@ -107,6 +107,9 @@ class ImageFolderCSuite(Suite):
             self.name, self.label = written_suite(self.written, name, self.root), self.written.manifest.get("label")
         options = (self.written.manifest.get("options") or {}) if self.written is not None else {}
         self.resolution = options.get("resolution")
+        if preprocessing != "none" and registered_suite(self.name) not in ("imagenet-c", "imagenet-3dcc"):
+            raise UserError(f"preprocessing {preprocessing!r} resizes ImageNet images to 224 px; {self.root} holds "
+                            f"a {self.name} suite, read as stored", params=("preprocessing",))
         if clean_root is not None and registered_suite(self.name) not in CLEAN_ROOT_SUITES:
             raise UserError(f"clean_root adds the clean val images of an imagenet-c or tinyimagenet-c folder as its "
                             f"clean cell; {self.root} holds a {self.name} suite, read without a clean cell",
