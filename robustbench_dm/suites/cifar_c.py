@@ -216,7 +216,7 @@ def _open(name: str, dataset: str, num_classes: int, data_root, limit, corruptio
 
 
 @register_suite("cifar10-c", "CIFAR-10-C: <root>/<corruption>.npy + labels.npy "
-                "(or generate=True from the CIFAR-10 pickle)")
+                "(or made on the fly from the CIFAR-10 pickle)")
 def cifar10_c(data_root=None, *, limit=None, corruptions=None, severities=None, clean_root=None,
               generate=False, seed=0, device="cpu") -> Suite:
     """CIFAR-10-C. Options: ``clean_root`` (CIFAR-10 pickle folder: adds the clean cell, or is
@@ -226,7 +226,7 @@ def cifar10_c(data_root=None, *, limit=None, corruptions=None, severities=None, 
 
 
 @register_suite("cifar100-c", "CIFAR-100-C: <root>/<corruption>.npy + labels.npy "
-                "(or generate=True from the CIFAR-100 pickle)")
+                "(or made on the fly from the CIFAR-100 pickle)")
 def cifar100_c(data_root=None, *, limit=None, corruptions=None, severities=None, clean_root=None,
                generate=False, seed=0, device="cpu") -> Suite:
     """CIFAR-100-C; options as for ``cifar10-c``."""

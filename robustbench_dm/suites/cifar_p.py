@@ -190,7 +190,7 @@ def _open(name: str, dataset: str, num_classes: int, data_root, limit, corruptio
 
 
 @register_suite("cifar10-p", "CIFAR-10-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root "
-                "(or generate=True from the CIFAR-10 pickle)")
+                "(or made on the fly from the CIFAR-10 pickle)")
 def cifar10_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
               clean_root=None, generate=False, seed=0, device="cpu") -> Suite:
     """CIFAR-10-P. ``severities``/``difficulty`` select difficulties (default 1); ``clean_root``
@@ -201,7 +201,7 @@ def cifar10_p(data_root=None, *, limit=None, corruptions=None, severities=None, 
 
 
 @register_suite("cifar100-p", "CIFAR-100-P: <root>/<perturbation>.npy videos (N, T, 32, 32, 3); labels via clean_root "
-                "(or generate=True from the CIFAR-100 pickle)")
+                "(or made on the fly from the CIFAR-100 pickle)")
 def cifar100_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
                clean_root=None, generate=False, seed=0, device="cpu") -> Suite:
     """CIFAR-100-P; options as for ``cifar10-p``."""

@@ -288,7 +288,7 @@ class ImageFolderCSuite(Suite):
 
 
 @register_suite("imagenet-c", "ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 224 px as stored "
-                "(or generate=True from the ImageNet val folder); a make-suite folder of any -C suite is read "
+                "(or made on the fly from the ImageNet val folder); a make-suite folder of any -C suite is read "
                 "as the suite its suite.json names")
 def imagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None, preprocessing="none",
                clean_root=None, generate=False, seed=0, device="cpu", resolution=None, fast_jpeg=False,
@@ -308,7 +308,7 @@ def imagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None,
 
 
 @register_suite("tinyimagenet-c", "Tiny-ImageNet-C: <root>/<corruption>/<severity>/<wnid>/*.JPEG, 64 px "
-                "(or generate=True from 64 px class folders)")
+                "(or made on the fly from 64 px class folders)")
 def tinyimagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None, clean_root=None,
                    generate=False, seed=0, device="cpu", fast_jpeg=False) -> Suite:
     """Tiny-ImageNet-C (15 corruptions + the extras present), images as stored, with the 64 px

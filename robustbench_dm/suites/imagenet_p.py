@@ -168,7 +168,7 @@ class ImageNetPSuite(Suite):
 
 
 @register_suite("imagenet-p", "ImageNet-P: <root>/<perturbation>[_<d>]/<wnid>/*.mp4 perturbation videos "
-                "(or generate=True from the ImageNet val folder)")
+                "(or made on the fly from the ImageNet val folder)")
 def imagenet_p(data_root=None, *, limit=None, corruptions=None, severities=None, difficulty=None,
                clean_root=None, generate=False, seed=0, device="cpu", video_codec="x264") -> Suite:
     """ImageNet-P (10 test perturbations by default). ``severities``/``difficulty`` select
