@@ -84,6 +84,11 @@ def append_cell(path: Path, attrs: Mapping[str, Any], name: str, level: int,
     _replace_atomically(path, edit)
 
 
+def set_attrs(path: Path, attrs: Mapping[str, Any]) -> None:
+    """Atomically set the attributes of the results file ``path`` to ``attrs``, its cells kept."""
+    _replace_atomically(path, lambda f: _set_attrs(f, attrs))
+
+
 def write_results(path: Path, attrs: Mapping[str, Any],
                   cells: Iterable[tuple[str, int, Mapping[str, np.ndarray], str | None]],
                   *, replace: bool = False) -> None:

@@ -46,6 +46,13 @@ class Plan:
             return self.attrs
         return {**self.attrs, "metadata": {**meta, "subset": {**subset, "complete": False}}}
 
+    def completes(self, existing: Results) -> bool:
+        """Whether this plan records ``existing`` complete where the file does not say so (a
+        re-run of the whole suite of a file whose cells an interrupted run and a narrower
+        resume filled, leaving it no cell to score)."""
+        held = ((existing.attrs.get("metadata") or {}).get("subset") or {}).get("complete")
+        return bool(((self.attrs.get("metadata") or {}).get("subset") or {}).get("complete")) and held is False
+
 
 def _identity_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     """The metadata entries that describe what the images are (paths and selection left out)."""

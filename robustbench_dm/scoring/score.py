@@ -28,7 +28,7 @@ from robustbench_dm.scoring.cell_scoring import score_cells, suite_classes
 from robustbench_dm.scoring.fast_path import resolve_fast_path
 from robustbench_dm.scoring.memory import MemoryResults
 from robustbench_dm.scoring.results import Results
-from robustbench_dm.scoring.results_writer import append_cell, drop_cells
+from robustbench_dm.scoring.results_writer import append_cell, drop_cells, set_attrs
 from robustbench_dm.scoring.resume import plan
 from robustbench_dm.scoring.run_record import run_attrs
 from robustbench_dm.scoring.shards import parse_shard, shard_attr, shard_cells
@@ -188,6 +188,8 @@ def _plan(path: Path, attrs: Mapping[str, Any], cells: list[tuple[str, int]], su
         say(note)
     if todo.damaged:  # the folder's stale temp files went when the run took its lock
         drop_cells(Results.load(path, allow_damaged=True))
+    if not todo.todo and todo.completes(Results.load(path)):  # no last cell to record it with
+        set_attrs(path, todo.attrs)
     return ([(name, level, fingerprints.get((name, level)), todo.cell_attrs(i))
              for i, (name, level) in enumerate(todo.todo)], len(set(cells) | set(todo.held)))
 

@@ -1,0 +1,73 @@
+"""Review of the day's changes: a results file's recorded completeness across resumes and merges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from imagenet_fixtures import metadata_of
+from robustbench_dm.scoring import score
+from robustbench_dm.scoring.merge import merge
+from scoring_fixtures import MemorySuite, PixelCodeNet
+
+LABELS = np.array([0, 1, 2, 3])
+CELLS = {("clean", 0): LABELS, ("fog", 1): LABELS, ("fog", 2): LABELS, ("snow", 1): LABELS}
+
+
+def _suite(cells, complete: bool) -> MemorySuite:
+    subset = {"limit": None, "corruptions": sorted({n for n, _ in cells if n != "clean"}),
+              "severities": sorted({lv for n, lv in cells if n != "clean"}), "complete": complete}
+    return MemorySuite("cifar10-c", LABELS, {c: CELLS[c] for c in cells}, 10, metadata={"subset": subset})
+
+
+class _StopAt(PixelCodeNet):
+    """PixelCodeNet raising KeyboardInterrupt (Ctrl-C) at its ``stop``-th forward pass."""
+
+    def __init__(self, stop: int):
+        super().__init__(10)
+        self.calls, self.stop = 0, stop
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls == self.stop:
+            raise KeyboardInterrupt
+        return super().forward(x)
+
+
+def _run(model, suite, out, **kw):
+    return score(model, suite, out_dir=out, batch_size=8, progress=False, **kw)
+
+
+def test_a_whole_suite_rerun_with_nothing_left_records_the_file_complete(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        _run(_StopAt(2), _suite(list(CELLS), True), out)
+    assert metadata_of(out / "results.h5")["subset"]["complete"] is False
+    _run(PixelCodeNet(10), _suite(list(CELLS)[1:], False), out)  # a narrower resume adds the rest
+    assert metadata_of(out / "results.h5")["subset"]["complete"] is False
+    results = _run(PixelCodeNet(10), _suite(list(CELLS), True), out)  # the whole suite: nothing to score
+    assert len(results.cells()) == len(CELLS)
+    assert metadata_of(out / "results.h5")["subset"]["complete"] is True
+    assert results.attrs["metadata"]["subset"]["complete"] is True
+
+
+def test_merged_shards_of_a_whole_suite_are_recorded_complete(tmp_path):
+    parts = []
+    for i in (1, 2):
+        _run(PixelCodeNet(10), _suite(list(CELLS), True), tmp_path / f"s{i}", shard=f"{i}/2")
+        parts.append(tmp_path / f"s{i}")
+    merged = merge(parts, tmp_path / "merged")
+    assert merged.attrs["metadata"]["subset"]["complete"] is True
+
+
+def test_a_run_whose_last_cell_fails_is_not_recorded_complete(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        _run(_StopAt(len(CELLS)), _suite(list(CELLS), True), out)
+    assert metadata_of(out / "results.h5")["subset"]["complete"] is False
+
+
+def test_in_memory_scoring_of_a_whole_suite_is_complete():
+    results = score(PixelCodeNet(10), _suite(list(CELLS), True), out_dir=None, batch_size=8, progress=False)
+    assert results.attrs["metadata"]["subset"]["complete"] is True
