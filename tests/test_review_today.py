@@ -71,3 +71,18 @@ def test_a_run_whose_last_cell_fails_is_not_recorded_complete(tmp_path):
 def test_in_memory_scoring_of_a_whole_suite_is_complete():
     results = score(PixelCodeNet(10), _suite(list(CELLS), True), out_dir=None, batch_size=8, progress=False)
     assert results.attrs["metadata"]["subset"]["complete"] is True
+
+
+def test_a_released_tinyimagenet_c_folder_records_its_clean_cell_as_read(tmp_path):
+    import shutil
+
+    from imagenet_fixtures import write_photo_folder
+    from robustbench_dm.suites import get_suite
+
+    source = write_photo_folder(tmp_path / "tiny", size=64)
+    shutil.copytree(source, tmp_path / "tiny-c" / "snow" / "2")  # released layout: no suite.json
+    suite = get_suite("tinyimagenet-c", tmp_path / "tiny-c", clean_root=source, corruptions="snow", severities=[2])
+    assert suite.cells() == [("clean", 0), ("snow", 2)]
+    clean = torch.cat(next(zip(*suite.iter_cell("clean", 0, 4))))
+    assert clean.shape[-2:] == (64, 64)  # read as stored
+    assert suite.metadata()["clean_preprocessing"] == "as stored (no resize, no crop)"

@@ -192,9 +192,14 @@ class ImageFolderCSuite(Suite):
         paths = list(self._paths(name, level)[1])
         if name != "clean":
             return paths, self.preprocessing, self.size
-        if registered_suite(self.name) == "tinyimagenet-c":
+        if self._clean_as_stored():
             return paths, "none", self.size
         return paths, "augmix", (224, 224)
+
+    def _clean_as_stored(self) -> bool:
+        """Whether the clean cell is read as stored (Tiny-ImageNet's 64 px val images), not with
+        AugMix's Resize + CenterCrop."""
+        return registered_suite(self.name) == "tinyimagenet-c"
 
     def jpeg_as_stored(self, name: str, level: int) -> bool:
         """Whether every file of the cell is a JPEG fed without resizing (what nvJPEG decodes)."""
@@ -273,6 +278,8 @@ class ImageFolderCSuite(Suite):
     def metadata(self) -> dict:
         clean_preprocessing = CLEAN_PREPROCESSING if self.resolution is None else \
             f"Resize({resize_size(self.resolution)}) + CenterCrop({self.resolution})"
+        if self._clean_as_stored():
+            clean_preprocessing = PREPROCESSING["none"]
         return {
             "suite": self.name,
             **({"label": self.label} if self.label else {}),
