@@ -86,3 +86,20 @@ def test_a_released_tinyimagenet_c_folder_records_its_clean_cell_as_read(tmp_pat
     clean = torch.cat(next(zip(*suite.iter_cell("clean", 0, 4))))
     assert clean.shape[-2:] == (64, 64)  # read as stored
     assert suite.metadata()["clean_preprocessing"] == "as stored (no resize, no crop)"
+
+
+def test_augmix_preprocessing_is_refused_on_a_folder_made_at_another_resolution(tmp_path):
+    """Its clean cell is the clean images at the folder's resolution: resizing only the corrupted
+    cells to 224 px would score one suite at two sizes."""
+    from imagenet_fixtures import write_photo_folder
+    from robustbench_dm.errors import UserError
+    from robustbench_dm.suites import get_suite
+    from robustbench_dm.suites.make_suite import make_suite
+
+    clean = write_photo_folder(tmp_path / "val")
+    make_suite("imagenet-c", "imagenet", clean, tmp_path / "out", resolution=48, corruptions="fog",
+               severities="1", progress=False)
+    with pytest.raises(UserError, match=r"preprocessing 'augmix' resizes ImageNet images to 224 px; .* imagenet-c-48px"):
+        get_suite("imagenet-c", tmp_path / "out", clean_root=clean, preprocessing="augmix")
+    suite = get_suite("imagenet-c", tmp_path / "out", clean_root=clean)
+    assert {tuple(next(iter(suite.iter_cell(*c, batch_size=1)))[0].shape[-2:]) for c in suite.cells()} == {(48, 48)}

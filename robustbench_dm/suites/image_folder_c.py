@@ -107,7 +107,8 @@ class ImageFolderCSuite(Suite):
             self.name, self.label = written_suite(self.written, name, self.root), self.written.manifest.get("label")
         options = (self.written.manifest.get("options") or {}) if self.written is not None else {}
         self.resolution = options.get("resolution")
-        if preprocessing != "none" and registered_suite(self.name) not in ("imagenet-c", "imagenet-3dcc"):
+        if preprocessing != "none" and (self.resolution is not None  # its clean cell is at the resolution
+                                        or registered_suite(self.name) not in ("imagenet-c", "imagenet-3dcc")):
             raise UserError(f"preprocessing {preprocessing!r} resizes ImageNet images to 224 px; {self.root} holds "
                             f"a {self.name} suite, read as stored", params=("preprocessing",))
         if clean_root is not None and registered_suite(self.name) not in CLEAN_ROOT_SUITES:
