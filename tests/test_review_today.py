@@ -103,3 +103,20 @@ def test_augmix_preprocessing_is_refused_on_a_folder_made_at_another_resolution(
         get_suite("imagenet-c", tmp_path / "out", clean_root=clean, preprocessing="augmix")
     suite = get_suite("imagenet-c", tmp_path / "out", clean_root=clean)
     assert {tuple(next(iter(suite.iter_cell(*c, batch_size=1)))[0].shape[-2:]) for c in suite.cells()} == {(48, 48)}
+
+
+def test_a_released_imagenet_c_folder_reads_as_before(tmp_path):
+    import shutil
+
+    from imagenet_fixtures import write_photo_folder
+    from robustbench_dm.suites import get_suite
+
+    clean = write_photo_folder(tmp_path / "val")
+    shutil.copytree(clean, tmp_path / "imagenet-c" / "fog" / "1")  # released layout: no suite.json
+    suite = get_suite("imagenet-c", tmp_path / "imagenet-c", clean_root=clean, preprocessing="augmix",
+                      corruptions="fog", severities=[1])
+    assert suite.name == "imagenet-c" and suite.cells() == [("clean", 0), ("fog", 1)]
+    assert {tuple(next(iter(suite.iter_cell(*c, batch_size=1)))[0].shape[-2:]) for c in suite.cells()} == {(224, 224)}
+    meta = suite.metadata()
+    assert "label" not in meta and meta["clean_preprocessing"] == "Resize(256) + CenterCrop(224)"
+    assert meta["preprocessing"].startswith("Resize(256) + CenterCrop(224)")
