@@ -120,3 +120,19 @@ def test_a_released_imagenet_c_folder_reads_as_before(tmp_path):
     meta = suite.metadata()
     assert "label" not in meta and meta["clean_preprocessing"] == "Resize(256) + CenterCrop(224)"
     assert meta["preprocessing"].startswith("Resize(256) + CenterCrop(224)")
+
+
+def test_metadata_differing_only_by_an_entry_recorded_as_none_is_not_a_refusal_without_words(tmp_path):
+    """A generator entry one file records as None and the other lacks is the same value
+    (``_differing`` reads both with ``.get``): either accepted, or refused naming it."""
+    from robustbench_dm.errors import UserError
+    from robustbench_dm.scoring.resume import check_same_inputs
+    from robustbench_dm.scoring.results import Results
+
+    attrs = {"kind": "c", "suite": "imagenet-c", "num_classes": 10, "seed": 0, "settings": {"bf16": False},
+             "metadata": {"generator": {"preset": "imagenet", "resolution": None}}}
+    old = Results(tmp_path / "results.h5", {**attrs, "metadata": {"generator": {"preset": "imagenet"}}}, [])
+    try:
+        check_same_inputs(old, attrs)
+    except UserError as err:
+        assert "generator resolution" in str(err), str(err)

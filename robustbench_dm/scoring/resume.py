@@ -103,18 +103,20 @@ def check_same_inputs(existing: Results, attrs: Mapping[str, Any]) -> None:
     old_meta, new_meta = old_attrs.get("metadata") or {}, attrs.get("metadata") or {}
     old_id, new_id = _identity_metadata(old_meta), _identity_metadata(new_meta)
     for key in sorted(set(old_id) | set(new_id)):
-        if old_id.get(key) != new_id.get(key):
-            differ = _differing("subset limit" if key == "limit" else key, old_id.get(key), new_id.get(key))
+        # an entry one side records as None and the other lacks is the same value, at any depth
+        differ = _differing("subset limit" if key == "limit" else key, old_id.get(key), new_id.get(key))
+        if differ:
             raise UserError(f"{path} holds results with {', '.join(f'{w} {o!r}' for w, o, _ in differ)}, "
                             f"but this run has {', '.join(f'{w} {n!r}' for w, _, n in differ)}: {HINT}",
                             params=("out_dir",))
 
 
 def _differing(what: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
-    """``[("generator options", old value, new value), ...]``: the entries in which two
-    differing values differ, dicts followed down to them."""
+    """``[("generator options", old value, new value), ...]``: the entries in which two values
+    differ, dicts followed down to them (empty when they agree; an entry None on one side and
+    missing on the other agrees)."""
     if not (isinstance(old, Mapping) and isinstance(new, Mapping)):
-        return [(what, old, new)]
+        return [(what, old, new)] if old != new else []
     return [entry for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
             for entry in _differing(f"{what} {k}", old.get(k), new.get(k))]
 
