@@ -20,6 +20,7 @@ from formats import write_cifar_c, write_imagenet_c_folder, write_imagenet_p
 from robustbench_dm.errors import UserError
 from robustbench_dm.models import create_model, save_checkpoint
 from robustbench_dm.scoring import Results
+from robustbench_dm.scoring.results import CELL_ARRAYS
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
 WNIDS = ["n01", "n02", "n03", "n04", "n05"]
@@ -190,3 +191,24 @@ def test_out_with_a_baseline_loads_it_and_summarises_once(tmp_path, monkeypatch)
     assert json.loads((tmp_path / "m" / "summary.json").read_text()) == ev.summary
     ev.summary["mean_error"] = -1.0       # the caller's copy; the results' answer is unchanged
     assert ev.results.summary(ev.baseline)["mean_error"] != -1.0
+
+
+def test_summary_follows_an_in_memory_baseline_that_gained_cells(tmp_path):
+    """The summary normalised by an in-memory baseline is recomputed once the baseline changes."""
+    root = write_cifar_c(tmp_path / "c", 10, ["fog", "snow"])
+    base = robustbench_dm.evaluate(TinyNet(10), "cifar10-c", data_root=root, corruptions="fog",
+                                   progress=False)
+    more = robustbench_dm.evaluate(TinyNet(10), "cifar10-c", data_root=root, corruptions="snow",
+                                   progress=False)
+    other = TinyNet(10)
+    with torch.no_grad():
+        other.head.weight.mul_(-1)
+    ev = robustbench_dm.evaluate(other, "cifar10-c", data_root=root, corruptions="fog,snow", progress=False)
+    before = ev.results.summary(base.results)
+    for name, level in more.results.cells():
+        if name == "snow":
+            record = more.results.cell(name, level)
+            base.results.add(name, level, {k: getattr(record, k) for k in CELL_ARRAYS
+                                           if getattr(record, k) is not None})
+    after = ev.results.summary(base.results)
+    assert after != before and after == ev.results.summary(base.results)

@@ -31,7 +31,7 @@ class MemoryResults(Results):
             fingerprint: str | None = None, attrs: Mapping[str, Any] | None = None) -> None:
         """Keep one finished cell (replacing an earlier one of the same name and level);
         ``attrs``, when given, become the results' attributes (as a file's are on each cell)."""
-        self._summary_memo = None
+        self.version += 1
         if attrs is not None:
             self.attrs = dict(attrs)
         cell = (name, int(level))

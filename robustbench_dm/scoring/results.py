@@ -92,7 +92,8 @@ class Results:
         self.damage: dict[Cell, str] = dict(damaged or {})  # damaged cell -> why (at load)
         self._cells = [c for c in cells if c not in self.damage]
         self.notes: list[str] = []  # what score() told the user (warnings, hints), in order
-        self._summary_memo: tuple[Results | None, dict[str, Any]] | None = None
+        self.version = 0  # bumped whenever the cells change (in-memory results)
+        self._summary_memo: tuple[Results | None, int, int, dict[str, Any]] | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, allow_damaged: bool = False) -> "Results":
@@ -165,12 +166,15 @@ class Results:
 
     def summary(self, baseline: "Results | str | os.PathLike | None" = None) -> dict[str, Any]:
         """The summary.json dict, normalised by ``baseline`` (another results file) if given.
-        Asked again with the same baseline object (or none), it is a copy of the first answer."""
+        Asked again with the same baseline object (or none) and neither changed since, it is a
+        copy of the first answer."""
         if baseline is not None and not isinstance(baseline, Results):
             baseline = Results.load(baseline)
-        if self._summary_memo is None or self._summary_memo[0] is not baseline:
-            self._summary_memo = (baseline, summarize(self, baseline))
-        return copy.deepcopy(self._summary_memo[1])
+        versions = (self.version, baseline.version if baseline is not None else 0)
+        memo = self._summary_memo
+        if memo is None or memo[0] is not baseline or memo[1:3] != versions:
+            memo = self._summary_memo = (baseline, *versions, summarize(self, baseline))
+        return copy.deepcopy(memo[3])
 
 
 def _nan_if_none(value: float | None) -> float:
