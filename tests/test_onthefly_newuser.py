@@ -58,6 +58,8 @@ def test_generate_with_a_data_root_names_the_flags_and_writes_nothing(clean, mod
      "error: option --resolution applies to suites made on the fly (--generate)"),
     (["--suite", "imagenet-3dcc", "--generate", "--clean-root", "{clean}"],
      "error: ImageNet-3DCC needs depth maps: it is scored from its released files only and cannot be made"),
+    (["--suite", "imagenet-c", "--generate", "--clean-root", "{clean}", "--option", "preprocessing=augmix"],
+     "error: preprocessing 'augmix' applies to released files; a suite made on the fly is made at 224 px"),
     (["--suite", "fmnist-c", "--data-root", "{fm}", "--clean-root", "{clean}"],
      "error: --clean-root adds the clean cell of a fmnist-c suite written by make-suite; "),
     (["--suite", "imagenet-c", "--generate", "--clean-root", "{clean}", "--option", "clean_decoder=nvjpeg"],

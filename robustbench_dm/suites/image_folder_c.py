@@ -306,6 +306,9 @@ def imagenet_c(data_root=None, *, limit=None, corruptions=None, severities=None,
     with ``generate=True`` (then ``seed``, ``device``, ``resolution``, ``fast_jpeg``,
     ``clean_decoder``: see ``imagenet_generated.open_generated``)."""
     if generate:
+        if preprocessing != "none":
+            raise UserError(f"preprocessing {preprocessing!r} applies to released files; a suite made on the fly "
+                            "is made at 224 px (or at the resolution given)", params=("preprocessing", "resolution"))
         return _generated("imagenet-c", clean_root, limit=limit, corruptions=corruptions, severities=severities,
                           seed=seed, device=device, resolution=resolution, fast_jpeg=fast_jpeg,
                           clean_decoder=clean_decoder)
