@@ -10,7 +10,7 @@ import numpy as np
 
 from reports import bootstrap, compare
 from reports.bootstrap import Interval
-from reports.coverage import images_phrase, option_flags, run_flags, subset_phrase
+from reports.coverage import images_phrase, marks_phrase, run_flags
 from reports.load import ScoredRun
 from reports.measures import (Baseline, Measure, baseline_from_run, default_baseline,
                               measures_for)
@@ -260,10 +260,7 @@ def paired_scope(first: Unit, second: Unit) -> str:
     if first.grouped or second.grouped:
         text += (f", {len(first.members)} and {len(second.members)} training seeds resampled "
                  "with the images")
-    subset = subset_phrase(run)
-    if subset:
-        text += f"; a subset of the suite ({subset})"
-    return text + "".join(f"; {flag}" for flag in option_flags(run))
+    return text + marks_phrase(run)
 
 
 def _same_images(runs: list[ScoredRun]) -> list[list[ScoredRun]]:

@@ -59,6 +59,14 @@ def option_flags(run: ScoredRun) -> dict[str, str]:
     return {option_phrase(k, v): f"{k}={v}" for k, v in byte_options(run.metadata).items()}
 
 
+def marks_phrase(run: ScoredRun) -> str:
+    """``"; a subset of the suite (...); fast JPEG"``: what a scope phrase about ``run``'s
+    numbers ends with (empty for a whole suite made the default way)."""
+    subset = subset_phrase(run)
+    text = f"; a subset of the suite ({subset})" if subset else ""
+    return text + "".join(f"; {flag}" for flag in option_flags(run))
+
+
 def run_flags(run: ScoredRun) -> list[str]:
     """Marks shown beside every number of ``run``: "dataset mismatch" / "unverified checkpoint",
     "subset" and its byte-changing options ("fast JPEG", ...; at-chance marks come from the

@@ -8,7 +8,7 @@ instead), and gives a refused pairing's reason in words.
 from __future__ import annotations
 
 from reports.analysis import Analysis, SuiteAnalysis
-from reports.coverage import compatibility_warning, images_phrase, option_flags, subset_phrase
+from reports.coverage import compatibility_warning, images_phrase, marks_phrase
 from reports.seeds import Unit
 
 
@@ -68,7 +68,4 @@ def scope(unit: Unit) -> str:
     text = f"{images_phrase([m.run for m in unit.members])}, {cells} cell{'s' * (cells > 1)}"
     if unit.grouped:
         text += f", mean of {len(unit.members)} training seeds"
-    subset = subset_phrase(run)
-    if subset:
-        text += f"; a subset of the suite ({subset})"
-    return text + "".join(f"; {flag}" for flag in option_flags(run))
+    return text + marks_phrase(run)
