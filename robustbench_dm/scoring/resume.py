@@ -40,18 +40,21 @@ class Plan:
         """The attributes written with ``todo[i]``: ``attrs``, but the subset is recorded as
         complete only with the last cell, so the file of an interrupted run never claims the
         whole suite (a shard's completeness is checked by merge)."""
-        meta = self.attrs.get("metadata") or {}
-        subset = meta.get("subset") or {}
-        if i == len(self.todo) - 1 or not subset.get("complete") or "shard" in self.attrs:
+        if i == len(self.todo) - 1 or not _complete(self.attrs) or "shard" in self.attrs:
             return self.attrs
-        return {**self.attrs, "metadata": {**meta, "subset": {**subset, "complete": False}}}
+        meta = self.attrs["metadata"]
+        return {**self.attrs, "metadata": {**meta, "subset": {**meta["subset"], "complete": False}}}
 
     def completes(self, existing: Results) -> bool:
         """Whether this plan records ``existing`` complete where the file does not say so (a
         re-run of the whole suite of a file whose cells an interrupted run and a narrower
         resume filled, leaving it no cell to score)."""
-        held = ((existing.attrs.get("metadata") or {}).get("subset") or {}).get("complete")
-        return bool(((self.attrs.get("metadata") or {}).get("subset") or {}).get("complete")) and held is False
+        return bool(_complete(self.attrs)) and _complete(existing.attrs) is False
+
+
+def _complete(attrs: Mapping[str, Any]) -> bool | None:
+    """The ``metadata.subset.complete`` entry of results attributes (None where not recorded)."""
+    return ((attrs.get("metadata") or {}).get("subset") or {}).get("complete")
 
 
 def _identity_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -56,7 +56,10 @@ def get_suite(
             f"expected some of: {', '.join(accepted)}", params=(*bad, *accepted)
         ) from None
     _check_generate_source(data_root, options)
-    factory = _written_folder(name, data_root, options) or factory
+    if not options.get("generate"):  # a make-suite folder is read as the suite its suite.json names
+        from robustbench_dm.suites.image_folder_c import folder_reader  # registers suites: imports this module
+
+        factory = folder_reader(name, data_root) or factory
     try:
         return factory(data_root, **kwargs)
     except UserError as err:
@@ -76,17 +79,6 @@ def _check_generate_source(data_root, options) -> None:
         raise UserError(f"data_root {data_root} is not read with generate=True, which makes the suite from "
                         f"clean_root {clean_root} only; drop data_root, or drop generate to score the files "
                         "in data_root", params=("data_root", "generate", "clean_root"))
-
-
-def _written_folder(name: str, data_root, options) -> SuiteFactory | None:
-    """The folder reader when ``data_root`` is a make-suite folder of -C images and ``name``'s own
-    factory reads other files (``cifar10-c``, ``fmnist-c``: arrays): a folder is read as the suite
-    its ``suite.json`` names (``image_folder_c.written_suite``), whatever factory is asked."""
-    if options.get("generate"):
-        return None
-    from robustbench_dm.suites.image_folder_c import folder_reader  # registers suites: imports this module
-
-    return folder_reader(name, data_root)
 
 
 def _download_hint(name: str, data_root) -> str | None:
